@@ -1,0 +1,71 @@
+/**
+ * The ingest service's environment: one zod schema, read by the handler at start-up and used by the CDK
+ * construct (and the Pulumi component) to build the function's environment, so the two cannot drift.
+ */
+import { z } from 'zod';
+import { LOCATIONS, STAGES, formatZodIssues } from '../../../infra/platform';
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+/** Environment variables of the ingest service. Every key starts with `TS_`. */
+export const ingestEnvSchema = z
+  .object({
+    /** Deployment stage. */
+    TS_STAGE: z.enum([...STAGES, 'local']).default('local'),
+    /** Serving location of this instance. */
+    TS_LOCATION: z.enum(LOCATIONS).default('americas'),
+    /** Which sink stores events. */
+    TS_SINK: z.enum(['file', 'firehose']).default('file'),
+    /** Firehose delivery stream name (with `TS_SINK=firehose`). */
+    TS_FIREHOSE_STREAM: z.string().min(1).max(64).optional(),
+    /** Which key provider wraps data keys. */
+    TS_KEY_PROVIDER: z.enum(['local', 'kms']).default('local'),
+    /** KMS key id, ARN or `alias/...` (with `TS_KEY_PROVIDER=kms`). */
+    TS_KMS_KEY_ID: z.string().min(1).max(2048).optional(),
+    /** Which directory holds accounts and keys. */
+    TS_DIRECTORY: z.enum(['file', 'dynamodb']).default('file'),
+    /** DynamoDB table name (with `TS_DIRECTORY=dynamodb`). */
+    TS_TABLE_NAME: z.string().min(3).max(255).optional(),
+    /** Directory for local files: segments, spool, key file, directory file. */
+    TS_DATA_DIR: z.string().min(1).default('.data'),
+    /** Where the disk spool lives (defaults to `<TS_DATA_DIR>/spool`; `/tmp/spool` on Lambda). */
+    TS_SPOOL_DIR: z.string().min(1).optional(),
+    /** Serve `/snippet.js`, `/config/*.json` and `/demo` (embedded defaults only). */
+    TS_LOCAL_MODE: bool.default(false),
+    /** pino log level. */
+    TS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Emit CloudWatch Embedded Metric Format lines. */
+    TS_METRICS_EMF: bool.default(false),
+    /**
+     * Shared secret that the CDN adds as `x-origin-verify`; when set, requests without it get 403, so the
+     * origin answers only traffic that came through the CDN.
+     */
+    TS_ORIGIN_SECRET: z.string().min(16).max(256).optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.TS_SINK === 'firehose' && !env.TS_FIREHOSE_STREAM)
+      ctx.addIssue({ code: 'custom', path: ['TS_FIREHOSE_STREAM'], message: 'is required when TS_SINK=firehose' });
+    if (env.TS_KEY_PROVIDER === 'kms' && !env.TS_KMS_KEY_ID)
+      ctx.addIssue({ code: 'custom', path: ['TS_KMS_KEY_ID'], message: 'is required when TS_KEY_PROVIDER=kms' });
+    if (env.TS_DIRECTORY === 'dynamodb' && !env.TS_TABLE_NAME)
+      ctx.addIssue({ code: 'custom', path: ['TS_TABLE_NAME'], message: 'is required when TS_DIRECTORY=dynamodb' });
+  });
+
+/** The raw environment variables, as a construct sets them (all strings). */
+export type IngestEnvInput = z.input<typeof ingestEnvSchema>;
+/** The parsed environment. */
+export type IngestEnv = z.output<typeof ingestEnvSchema>;
+
+/**
+ * Parses the environment.
+ * @throws Error naming every missing or malformed variable
+ */
+export function parseIngestEnv(env: NodeJS.ProcessEnv | Record<string, string | undefined>): IngestEnv {
+  const picked: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (k.startsWith('TS_') && v !== undefined && v !== '') picked[k] = v;
+  const result = ingestEnvSchema.safeParse(picked);
+  if (!result.success) throw new Error(`Invalid ingest environment:\n  ${formatZodIssues(result.error).join('\n  ')}`);
+  return result.data;
+}

@@ -1,0 +1,133 @@
+/**
+ * In-process counters of the ingest service, emitted as CloudWatch Embedded Metric Format (EMF) log lines
+ * on AWS, where CloudWatch turns them into metrics without any API call on the hot path.
+ */
+
+/** Reasons a hit is not stored; each is a dimension value of the `Rejects` metric. */
+export type RejectReason =
+  | 'malformed'
+  | 'oversized'
+  | 'bot'
+  | 'rate_limited'
+  | 'duplicate'
+  | 'unknown_account'
+  | 'inactive_account'
+  | 'unknown_campaign'
+  | 'consent_no_count'
+  | 'unauthorized'
+  | 'not_found';
+
+/** Counters and gauges of one process. */
+export class Metrics {
+  /** Hits stored. */
+  hits = 0;
+  /** Hits not stored, by reason. */
+  readonly rejects = new Map<RejectReason, number>();
+  /** KMS (or other key provider) calls, by operation. */
+  readonly keyProviderCalls = new Map<string, number>();
+  /** Records currently waiting in the disk spool. */
+  spoolDepth = 0;
+  private sinkLatencySumMs = 0;
+  private sinkLatencyCount = 0;
+  private sinkLatencyMaxMs = 0;
+
+  /** Counts a rejected hit. */
+  reject(reason: RejectReason, n = 1): void {
+    this.rejects.set(reason, (this.rejects.get(reason) ?? 0) + n);
+  }
+
+  /** Counts a key provider call. */
+  keyProviderCall(operation: string): void {
+    this.keyProviderCalls.set(operation, (this.keyProviderCalls.get(operation) ?? 0) + 1);
+  }
+
+  /** Records the duration of one sink write. */
+  sinkLatency(ms: number): void {
+    this.sinkLatencySumMs += ms;
+    this.sinkLatencyCount += 1;
+    if (ms > this.sinkLatencyMaxMs) this.sinkLatencyMaxMs = ms;
+  }
+
+  /** A plain snapshot, for tests and the local `/metrics` view. */
+  snapshot(): Record<string, number> {
+    const out: Record<string, number> = {
+      hits: this.hits,
+      spoolDepth: this.spoolDepth,
+      sinkWrites: this.sinkLatencyCount,
+      sinkLatencyAvgMs: this.sinkLatencyCount ? this.sinkLatencySumMs / this.sinkLatencyCount : 0,
+      sinkLatencyMaxMs: this.sinkLatencyMaxMs,
+    };
+    for (const [reason, n] of this.rejects) out[`rejects.${reason}`] = n;
+    for (const [op, n] of this.keyProviderCalls) out[`keyProvider.${op}`] = n;
+    return out;
+  }
+
+  /**
+   * Renders the counters since the last call as EMF documents (one per dimension set) and resets them.
+   * @param namespace CloudWatch namespace, e.g. `Trackstack/dev`
+   * @param dimensions dimensions common to every metric, e.g. `{ Location: 'europe' }`
+   */
+  drainEmf(namespace: string, dimensions: Record<string, string>, now = Date.now()): string[] {
+    const dimNames = Object.keys(dimensions);
+    const doc = (metrics: { Name: string; Unit: string }[], values: Record<string, number | string>) =>
+      JSON.stringify({
+        _aws: {
+          Timestamp: now,
+          CloudWatchMetrics: [{ Namespace: namespace, Dimensions: [dimNames], Metrics: metrics }],
+        },
+        ...dimensions,
+        ...values,
+      });
+    const lines = [
+      doc(
+        [
+          { Name: 'Hits', Unit: 'Count' },
+          { Name: 'SpoolDepth', Unit: 'Count' },
+          { Name: 'SinkLatencyMax', Unit: 'Milliseconds' },
+        ],
+        { Hits: this.hits, SpoolDepth: this.spoolDepth, SinkLatencyMax: this.sinkLatencyMaxMs },
+      ),
+    ];
+    for (const [reason, n] of this.rejects) {
+      lines.push(
+        JSON.stringify({
+          _aws: {
+            Timestamp: now,
+            CloudWatchMetrics: [
+              { Namespace: namespace, Dimensions: [[...dimNames, 'Reason']], Metrics: [{ Name: 'Rejects', Unit: 'Count' }] },
+            ],
+          },
+          ...dimensions,
+          Reason: reason,
+          Rejects: n,
+        }),
+      );
+    }
+    for (const [op, n] of this.keyProviderCalls) {
+      lines.push(
+        JSON.stringify({
+          _aws: {
+            Timestamp: now,
+            CloudWatchMetrics: [
+              {
+                Namespace: namespace,
+                Dimensions: [[...dimNames, 'Operation']],
+                Metrics: [{ Name: 'KeyProviderCalls', Unit: 'Count' }],
+              },
+            ],
+          },
+          ...dimensions,
+          Operation: op,
+          KeyProviderCalls: n,
+        }),
+      );
+    }
+    this.hits = 0;
+    this.rejects.clear();
+    this.keyProviderCalls.clear();
+    this.sinkLatencySumMs = 0;
+    this.sinkLatencyCount = 0;
+    this.sinkLatencyMaxMs = 0;
+    return lines;
+  }
+}

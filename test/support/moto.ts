@@ -1,0 +1,92 @@
+/**
+ * Starts and stops a real `moto_server` on a free loopback port, for tests and the benchmark.
+ * Nothing here mocks AWS: the real `@aws-sdk/*` clients talk HTTP to moto.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+/** A running moto server. */
+export interface MotoServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  readonly port: number;
+  /** Stops the server and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+const INSTALL_HINT =
+  'moto_server was not found on PATH. Install it with `pip install "moto[server]>=5"` ' +
+  '(it provides the moto_server command), then run the tests again.';
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Throws with an install hint when `moto_server` is not installed. */
+export function assertMotoInstalled(): void {
+  const probe = spawnSync('moto_server', ['--help'], { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0) throw new Error(INSTALL_HINT);
+}
+
+/**
+ * Starts moto_server and resolves once it answers HTTP.
+ * @param accountId the account id moto reports (MOTO_ACCOUNT_ID)
+ */
+export async function startMoto(accountId = '123456789012'): Promise<MotoServer> {
+  assertMotoInstalled();
+  const port = await freePort();
+  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, MOTO_ACCOUNT_ID: accountId },
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}: ${stderr}`);
+    try {
+      const res = await fetch(`${endpoint}/moto-api/`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`moto_server did not answer on ${endpoint} within 30 s: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    endpoint,
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      }),
+  };
+}
+
+/** Client settings for the AWS SDK v3 pointed at a moto endpoint. */
+export function motoClientConfig(endpoint: string, region = 'us-east-1') {
+  return {
+    endpoint,
+    region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  };
+}
