@@ -38,6 +38,8 @@ export const ingestEnvSchema = z
     TS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Emit CloudWatch Embedded Metric Format lines. */
     TS_METRICS_EMF: bool.default(false),
+    /** Trust the CDN's client-IP and country headers (set behind CloudFront or the load balancer). */
+    TS_TRUST_PROXY: bool.default(false),
     /**
      * Shared secret that the CDN adds as `x-origin-verify`; when set, requests without it get 403, so the
      * origin answers only traffic that came through the CDN.

@@ -1,0 +1,202 @@
+/**
+ * The ingest service's express app. Built here, listened to only in `server.ts` (or adapted to Lambda in
+ * `lambda.ts`), so tests drive the app directly.
+ */
+import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
+import { LIMITS } from '../../../infra/platform';
+import { presentedApiKey, type IngestHandlers } from './http/handlers';
+import { iframeHtml } from './http/iframe';
+import { localRoutes, type LocalModeOptions } from './http/local-routes';
+import { requestIdOf } from './http/request-context';
+import { SECURITY_HEADERS, sendError, sendJson } from './http/respond';
+import type { Logger } from './logger';
+import type { Metrics } from './metrics';
+import type { IngestPipeline } from './pipeline/pipeline';
+import { parseCollectBody, parsePostback, postbackFromQuery } from './pipeline/validation';
+
+/** A dependency's readiness: `ok` or the reason it is not ready. */
+export type ReadinessReport = Record<string, string>;
+
+/** What the app needs. */
+export interface AppDeps {
+  readonly handlers: IngestHandlers;
+  readonly pipeline: IngestPipeline;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Checks the sink, the key provider and the directory. */
+  readonly readiness: () => Promise<ReadinessReport>;
+  /**
+   * Serve the snippet, campaign configs and the demo page as the CDN would.
+   * @default undefined: not served (cloud deployments serve them from the CDN)
+   */
+  readonly local?: LocalModeOptions;
+}
+
+declare module 'http' {
+  interface IncomingMessage {
+    /** Request id, set by the first middleware. */
+    requestId?: string;
+  }
+}
+
+const rid = (req: Request): string => req.requestId ?? 'unknown';
+
+/** Builds the ingest app. */
+export function createApp(deps: AppDeps): Express {
+  const { handlers, pipeline, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    const requestId = requestIdOf(req);
+    req.requestId = requestId;
+    res.set(SECURITY_HEADERS);
+    res.set('x-request-id', requestId);
+    if (req.path === '/healthz') return next();
+    if (handlers.admit(req, res, requestId)) next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (req, res) => {
+    const report = await deps.readiness();
+    const ready = Object.values(report).every((v) => v === 'ok');
+    sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', checks: report }, rid(req));
+  });
+
+  app.get('/p.gif', (req, res) => handlers.pixel(req, res));
+
+  // Beacons are sent with `navigator.sendBeacon` (text/plain, no CORS preflight) or fetch (JSON).
+  const cors = (_req: Request, res: Response, next: () => void) => {
+    res.set({
+      'access-control-allow-origin': '*',
+      'access-control-allow-methods': 'POST, OPTIONS',
+      'access-control-allow-headers': 'content-type',
+      'access-control-max-age': '86400',
+    });
+    next();
+  };
+  app.options('/collect', cors, (_req, res) => {
+    res.status(204).end();
+  });
+  app.post(
+    '/collect',
+    cors,
+    requireContentType(['application/json', 'text/plain']),
+    express.json({ limit: LIMITS.maxBodyBytes, type: 'application/json', strict: true }),
+    express.text({ limit: LIMITS.maxBodyBytes, type: 'text/plain' }),
+    async (req, res) => {
+      const requestId = rid(req);
+      let body: unknown = req.body;
+      if (typeof body === 'string') {
+        try {
+          body = JSON.parse(body);
+        } catch {
+          return handlers.invalid(res, [{ field: '(body)', message: 'must be valid JSON' }], requestId);
+        }
+      }
+      const parsed = parseCollectBody(body);
+      if (!parsed.ok) return handlers.invalid(res, parsed.issues, requestId);
+      const ctx = handlers.context(req, 'beacon', requestId);
+      if (!handlers.ipAllowed(ctx))
+        return sendError(res, 429, 'rate_limited', 'too many requests from this address', requestId, {
+          'retry-after': '10',
+        });
+      try {
+        const outcomes = await pipeline.ingestBatch(parsed.value, ctx);
+        sendJson(res, 202, { received: outcomes.length, stored: outcomes.filter((o) => o.stored).length }, requestId);
+      } catch (err) {
+        handlers.unavailable(res, err, requestId);
+      }
+    },
+  );
+
+  app.get('/i', (req, res) => {
+    const requestId = rid(req);
+    const parsed = handlers.parseQuery(req);
+    if (!parsed.ok) return handlers.invalid(res, parsed.issues, requestId);
+    const { html, nonce } = iframeHtml(parsed.value);
+    res.set({
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; img-src 'self'; connect-src 'self'; frame-ancestors *`,
+    });
+    res.send(html);
+  });
+
+  const postback = async (req: Request, res: Response, raw: Record<string, unknown>) => {
+    const requestId = rid(req);
+    const auth = await handlers.authenticate(presentedApiKey(req));
+    if (!auth.ok)
+      return sendError(res, auth.status, auth.status === 401 ? 'unauthorized' : 'rate_limited', auth.message, requestId);
+    const parsed = parsePostback(raw);
+    if (!parsed.ok) return handlers.invalid(res, parsed.issues, requestId);
+    const ctx = handlers.context(req, 'postback', requestId, true);
+    try {
+      const outcome = await pipeline.ingest({ ...parsed.value, accountId: auth.accountId }, ctx);
+      if (outcome.stored) return sendJson(res, 202, { status: 'stored', id: outcome.id }, requestId);
+      if (outcome.reason === 'duplicate') return sendJson(res, 200, { status: 'duplicate' }, requestId);
+      return sendError(res, 422, outcome.reason, `the conversion was not recorded: ${outcome.reason}`, requestId);
+    } catch (err) {
+      handlers.unavailable(res, err, requestId);
+    }
+  };
+  app.get('/postback', (req, res) => {
+    const url = req.url;
+    const q = url.indexOf('?');
+    const fields = postbackFromQuery(new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
+    if (!fields.ok) return handlers.invalid(res, fields.issues, rid(req));
+    return postback(req, res, fields.value);
+  });
+  app.post(
+    '/postback',
+    requireContentType(['application/json']),
+    express.json({ limit: LIMITS.maxBodyBytes, type: 'application/json', strict: true }),
+    (req, res) => postback(req, res, req.body as Record<string, unknown>),
+  );
+
+  if (deps.local) app.use(localRoutes(deps.local));
+
+  app.use((req, res) => {
+    deps.metrics.reject('not_found');
+    sendError(res, 404, 'not_found', `no route for ${req.method} ${req.path}`, rid(req));
+  });
+
+  const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
+    const requestId = rid(req);
+    const e = err as { status?: number; statusCode?: number; type?: string; message?: string };
+    const status = e.status ?? e.statusCode ?? 500;
+    if (res.headersSent) return void res.destroy();
+    if (status === 413) {
+      deps.metrics.reject('oversized');
+      return sendError(res, 413, 'too_large', `the body exceeds ${LIMITS.maxBodyBytes} bytes`, requestId);
+    }
+    if (status >= 400 && status < 500) {
+      deps.metrics.reject('malformed');
+      const message = e.type === 'entity.parse.failed' ? 'must be valid JSON' : (e.message ?? 'is malformed');
+      return sendJson(
+        res,
+        status,
+        { error: 'invalid_request', message: `(body): ${message}`, field: '(body)', requestId },
+        requestId,
+      );
+    }
+    logger.error({ err, requestId }, 'unhandled error');
+    sendError(res, 500, 'internal', 'internal error', requestId);
+  };
+  app.use(onError);
+  return app;
+}
+
+/** 415 unless the body has one of the given media types. */
+function requireContentType(types: readonly string[]) {
+  return (req: Request, res: Response, next: () => void) => {
+    const ct = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+    if (types.includes(ct)) return next();
+    sendError(res, 415, 'unsupported_media_type', `content-type must be one of ${types.join(', ')}`, rid(req));
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * AES-256-GCM sealing of small payloads: the personal fields of one hit, or one wrapped data key.
+ *
+ * A sealed blob describes itself, so it can be stored anywhere and opened years later:
+ *
+ * ```
+ * version (1 byte) | IV (12 bytes, random) | ciphertext (same length as plaintext) | tag (16 bytes)
+ * ```
+ *
+ * Random 96-bit IVs stay safe for about 2^32 messages under one key (NIST SP 800-38D); data keys are per
+ * account, so that budget is per account, far above any account's hit volume between key replacements.
+ */
+import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+
+/** Version byte of the current blob layout; bump it when the layout or the algorithm changes. */
+export const SEAL_VERSION = 1;
+/** Bytes of an AES-256 key. */
+export const KEY_BYTES = 32;
+/** Bytes of the GCM IV. */
+export const IV_BYTES = 12;
+/** Bytes of the GCM authentication tag. */
+export const TAG_BYTES = 16;
+/** Bytes that {@link seal} adds to the plaintext. */
+export const SEAL_OVERHEAD = 1 + IV_BYTES + TAG_BYTES;
+
+const CIPHER = 'aes-256-gcm';
+const IV_OFFSET = 1;
+const CT_OFFSET = IV_OFFSET + IV_BYTES;
+
+/**
+ * Raised when a blob does not open: it was tampered with, truncated, sealed under another key or with
+ * other additional authenticated data, or has an unknown version. The message never contains key material.
+ */
+export class DecryptionError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DecryptionError';
+  }
+}
+
+function assertKey(key: Buffer): void {
+  // A key of the wrong length is a programming error, not a bad ciphertext: fail loudly and differently.
+  if (key.length !== KEY_BYTES) throw new RangeError(`AES-256-GCM key must be ${KEY_BYTES} bytes, got ${key.length}`);
+}
+
+/**
+ * Encrypts and authenticates `plaintext`, binding it to `aad`.
+ * @param key 32-byte AES-256 key
+ * @param plaintext bytes to protect
+ * @param aad additional authenticated data (not stored in the blob; {@link open} needs the same bytes)
+ * @returns `version | iv | ciphertext | tag`, {@link SEAL_OVERHEAD} bytes longer than the plaintext
+ */
+export function seal(key: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
+  assertKey(key);
+  // One output allocation per call: the IV is drawn straight into it and the ciphertext and tag copied in.
+  const out = Buffer.allocUnsafe(SEAL_OVERHEAD + plaintext.length);
+  out[0] = SEAL_VERSION;
+  randomFillSync(out, IV_OFFSET, IV_BYTES);
+  const cipher = createCipheriv(CIPHER, key, out.subarray(IV_OFFSET, CT_OFFSET), { authTagLength: TAG_BYTES });
+  cipher.setAAD(aad);
+  const ct = cipher.update(plaintext);
+  ct.copy(out, CT_OFFSET);
+  // GCM is a stream mode: final() emits nothing, but it must run before the tag exists.
+  cipher.final();
+  cipher.getAuthTag().copy(out, CT_OFFSET + plaintext.length);
+  return out;
+}
+
+/**
+ * Verifies and decrypts a blob made by {@link seal}.
+ * @param key the 32-byte key it was sealed with
+ * @param blob `version | iv | ciphertext | tag`
+ * @param aad the same additional authenticated data given to {@link seal}
+ * @throws DecryptionError on any tampering, truncation, unknown version, wrong key or wrong AAD
+ */
+export function open(key: Buffer, blob: Buffer, aad: Buffer): Buffer {
+  assertKey(key);
+  if (blob.length < SEAL_OVERHEAD) {
+    throw new DecryptionError(`sealed blob is truncated: ${blob.length} bytes, at least ${SEAL_OVERHEAD} expected`);
+  }
+  if (blob[0] !== SEAL_VERSION) throw new DecryptionError(`sealed blob has unknown version ${blob[0]}`);
+  const tagOffset = blob.length - TAG_BYTES;
+  try {
+    const decipher = createDecipheriv(CIPHER, key, blob.subarray(IV_OFFSET, CT_OFFSET), {
+      authTagLength: TAG_BYTES,
+    });
+    decipher.setAAD(aad);
+    decipher.setAuthTag(blob.subarray(tagOffset));
+    const plaintext = decipher.update(blob.subarray(CT_OFFSET, tagOffset));
+    // final() is what checks the tag; nothing is returned unless it passes.
+    decipher.final();
+    return plaintext;
+  } catch (err) {
+    throw new DecryptionError(
+      'sealed blob failed authentication: tampered, or sealed under another key or additional data',
+      { cause: err },
+    );
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * The directory on AWS: the DynamoDB global table `names.directoryTable(stage)`, replicated to every
+ * location, with the item layout of `DIRECTORY` in `infra/platform.ts` shared with the local file store.
+ */
+import { DescribeTableCommand, type CreateTableCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  type ScanCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { DIRECTORY } from '../../../../infra/platform';
+import type {
+  AccountRecord,
+  ApiKeyRecord,
+  CampaignRecord,
+  Directory,
+  WrappedDataKeyRecord,
+} from './directory';
+import {
+  fromItem,
+  itemKeys,
+  toItem,
+  type DirectoryItem,
+  type DirectoryItemKey,
+  type DirectoryMaintenance,
+} from './local-directory';
+
+/** Options of {@link DynamoDirectory}. */
+export interface DynamoDirectoryProps {
+  /**
+   * A DynamoDB client in the serving region, plain or document. A plain client is wrapped in a document
+   * client; a document client is used as given.
+   */
+  readonly client: DynamoDBDocumentClient | DynamoDBClient;
+  /** The directory table, `names.directoryTable(stage)`. */
+  readonly tableName: string;
+}
+
+/** BatchWriteItem accepts at most this many requests per call. */
+const BATCH_WRITE_MAX = 25;
+/** Attempts to drain the unprocessed items of one BatchWriteItem chunk before giving up. */
+const BATCH_WRITE_ATTEMPTS = 8;
+
+/**
+ * The CreateTable input of the directory table (for tests and local tooling; the CDK stack defines the
+ * production table, a global table with the same keys).
+ */
+export function directoryTableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    AttributeDefinitions: [
+      { AttributeName: DIRECTORY.partitionKey, AttributeType: 'S' },
+      { AttributeName: DIRECTORY.sortKey, AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: DIRECTORY.partitionKey, KeyType: 'HASH' },
+      { AttributeName: DIRECTORY.sortKey, KeyType: 'RANGE' },
+    ],
+    BillingMode: 'PAY_PER_REQUEST',
+  };
+}
+
+/** The DynamoDB-backed directory. */
+export class DynamoDirectory implements Directory, DirectoryMaintenance {
+  /** Store name, as in `TS_DIRECTORY`. */
+  readonly name = 'dynamodb';
+  /** The table this directory reads and writes. */
+  readonly tableName: string;
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(props: DynamoDirectoryProps) {
+    this.tableName = props.tableName;
+    this.doc =
+      props.client instanceof DynamoDBDocumentClient
+        ? props.client
+        : DynamoDBDocumentClient.from(props.client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  /** Reads an account. */
+  async getAccount(accountId: string): Promise<AccountRecord | undefined> {
+    return fromItem<AccountRecord>(await this.getItem(itemKeys.account(accountId)));
+  }
+
+  /** Creates or replaces an account. */
+  async putAccount(account: AccountRecord): Promise<void> {
+    await this.putItem(toItem(itemKeys.account(account.accountId), account));
+  }
+
+  /** Reads an API key by its id. */
+  async getApiKey(keyId: string): Promise<ApiKeyRecord | undefined> {
+    return fromItem<ApiKeyRecord>(await this.getItem(itemKeys.apiKey(keyId)));
+  }
+
+  /** Creates or replaces an API key. */
+  async putApiKey(key: ApiKeyRecord): Promise<void> {
+    await this.putItem(toItem(itemKeys.apiKey(key.keyId), key));
+  }
+
+  /** Reads a campaign of an account. */
+  async getCampaign(accountId: string, campaignId: string): Promise<CampaignRecord | undefined> {
+    return fromItem<CampaignRecord>(await this.getItem(itemKeys.campaign(accountId, campaignId)));
+  }
+
+  /** Creates or replaces a campaign. */
+  async putCampaign(campaign: CampaignRecord): Promise<void> {
+    await this.putItem(toItem(itemKeys.campaign(campaign.accountId, campaign.campaignId), campaign));
+  }
+
+  /** Reads an account's wrapped data key for one location (strongly consistent). */
+  async getDataKey(accountId: string, location: string): Promise<WrappedDataKeyRecord | undefined> {
+    // Consistent: a stale "absent" would cost a needless GenerateDataKey and a lost conditional write.
+    return fromItem<WrappedDataKeyRecord>(await this.getItem(itemKeys.dataKey(accountId, location), true));
+  }
+
+  /**
+   * Stores a wrapped data key unless (account, location) has one, with a conditional write; when another
+   * instance got there first, resolves with that instance's record.
+   */
+  async putDataKeyIfAbsent(record: WrappedDataKeyRecord): Promise<WrappedDataKeyRecord> {
+    const key = itemKeys.dataKey(record.accountId, record.location);
+    // Two rounds cover a winner that was deleted (crypto-shred) between our failed write and our read.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: toItem(key, record),
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': DIRECTORY.partitionKey },
+          }),
+        );
+        return record;
+      } catch (err) {
+        // Matched by name: a second copy of the SDK in a bundle would defeat instanceof.
+        if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+      }
+      const winner = await this.getItem(key, true);
+      if (winner) return fromItem<WrappedDataKeyRecord>(winner);
+    }
+    throw new Error(
+      `data key of account ${record.accountId} in ${record.location} kept changing while it was being stored`,
+    );
+  }
+
+  /** Resolves when the table exists and is active (DescribeTable). */
+  async check(): Promise<void> {
+    // The document client shares the plain client's configuration and middleware, so it can send plain
+    // commands; only its static types are narrower.
+    const out = await (this.doc as unknown as DynamoDBClient).send(
+      new DescribeTableCommand({ TableName: this.tableName }),
+    );
+    const status = out.Table?.TableStatus;
+    if (status !== 'ACTIVE' && status !== 'UPDATING') {
+      throw new Error(`directory table ${this.tableName} is not usable: status ${status ?? 'unknown'}`);
+    }
+  }
+
+  /** Every item of one partition, e.g. `ACCOUNT#<id>`, sorted by sort key. */
+  async listItems(pk: string): Promise<DirectoryItem[]> {
+    const items: DirectoryItem[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': DIRECTORY.partitionKey },
+          ExpressionAttributeValues: { ':pk': pk },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) items.push(item as DirectoryItem);
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  /**
+   * Deletes items by key with BatchWriteItem (25 per call), retrying unprocessed items with backoff.
+   * Resolves with how many keys were requested; missing items are ignored.
+   */
+  async deleteItems(keys: readonly DirectoryItemKey[]): Promise<number> {
+    // BatchWriteItem rejects two requests for one key in a call.
+    const unique = [...new Map(keys.map((k) => [`${k.pk}\u0000${k.sk}`, k])).values()];
+    for (let i = 0; i < unique.length; i += BATCH_WRITE_MAX) {
+      let requests = unique
+        .slice(i, i + BATCH_WRITE_MAX)
+        .map((k) => ({ DeleteRequest: { Key: { [DIRECTORY.partitionKey]: k.pk, [DIRECTORY.sortKey]: k.sk } } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt >= BATCH_WRITE_ATTEMPTS) {
+          throw new Error(`directory table ${this.tableName}: ${requests.length} deletes still unprocessed`);
+        }
+        if (attempt > 0) await sleep(Math.min(2000, 50 * 2 ** attempt));
+        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+        requests = (out.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+      }
+    }
+    return keys.length;
+  }
+
+  /** Every account record (a filtered scan: for maintenance jobs, never the hot path). */
+  async listAccounts(): Promise<AccountRecord[]> {
+    const items = await this.scan({
+      FilterExpression: 'begins_with(#pk, :prefix) AND #sk = :meta',
+      ExpressionAttributeNames: { '#pk': DIRECTORY.partitionKey, '#sk': DIRECTORY.sortKey },
+      ExpressionAttributeValues: { ':prefix': DIRECTORY.accountPk(''), ':meta': DIRECTORY.accountSk },
+    });
+    return items.map((i) => fromItem<AccountRecord>(i)).sort((a, b) => a.accountId.localeCompare(b.accountId));
+  }
+
+  /** Every API key record of one account (a filtered scan: for maintenance jobs, never the hot path). */
+  async listApiKeys(accountId: string): Promise<ApiKeyRecord[]> {
+    const items = await this.scan({
+      FilterExpression: 'begins_with(#pk, :prefix) AND #account = :account',
+      ExpressionAttributeNames: { '#pk': DIRECTORY.partitionKey, '#account': 'accountId' },
+      ExpressionAttributeValues: { ':prefix': DIRECTORY.apiKeyPk(''), ':account': accountId },
+    });
+    return items.map((i) => fromItem<ApiKeyRecord>(i)).sort((a, b) => a.keyId.localeCompare(b.keyId));
+  }
+
+  private async scan(input: Omit<ScanCommandInput, 'TableName'>): Promise<DirectoryItem[]> {
+    const items: DirectoryItem[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new ScanCommand({ ...input, TableName: this.tableName, ConsistentRead: true, ExclusiveStartKey: start }),
+      );
+      for (const item of out.Items ?? []) items.push(item as DirectoryItem);
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  private async getItem(key: DirectoryItemKey, consistent = false): Promise<DirectoryItem | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { [DIRECTORY.partitionKey]: key.pk, [DIRECTORY.sortKey]: key.sk },
+        ConsistentRead: consistent,
+      }),
+    );
+    return out.Item as DirectoryItem | undefined;
+  }
+
+  private async putItem(item: DirectoryItem): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

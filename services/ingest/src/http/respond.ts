@@ -1,0 +1,73 @@
+/** Responses shared by the express routes and the lean path, written on plain node response objects. */
+import type { ServerResponse } from 'node:http';
+import type { FieldIssue } from '../pipeline/validation';
+
+/** The 43-byte transparent 1×1 GIF served by `/p.gif`. */
+export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
+/** Headers every response carries. */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=63072000; includeSubDomains',
+};
+
+/** Writes a JSON response. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    'cache-control': 'no-store',
+    'x-request-id': requestId,
+  });
+  res.end(payload);
+}
+
+/** Writes the pixel. */
+export function sendPixel(res: ServerResponse, requestId: string): void {
+  res.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'content-type': 'image/gif',
+    'content-length': PIXEL_GIF.length,
+    'cache-control': 'no-store, max-age=0',
+    'x-request-id': requestId,
+  });
+  res.end(PIXEL_GIF);
+}
+
+/** A machine-readable error body. `field` names the offending field where there is one. */
+export interface ErrorBody {
+  readonly error: string;
+  readonly message: string;
+  readonly field?: string;
+  readonly issues?: readonly FieldIssue[];
+  readonly requestId: string;
+}
+
+/** 400 naming the first bad field, with all issues listed. */
+export function sendInvalid(res: ServerResponse, issues: readonly FieldIssue[], requestId: string): void {
+  const first = issues[0] ?? { field: '(request)', message: 'is malformed' };
+  const body: ErrorBody = {
+    error: 'invalid_request',
+    message: `${first.field}: ${first.message}`,
+    field: first.field,
+    issues,
+    requestId,
+  };
+  sendJson(res, 400, body, requestId);
+}
+
+/** An error response without a field. */
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  error: string,
+  message: string,
+  requestId: string,
+  headers: Record<string, string> = {},
+): void {
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  sendJson(res, status, { error, message, requestId } satisfies ErrorBody, requestId);
+}

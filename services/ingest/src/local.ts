@@ -1,0 +1,93 @@
+/**
+ * `npm run local`: the ingest service on embedded defaults. No cloud, no credentials: a file sink under
+ * `.data/`, a local master key created 0600, a seeded demo account, campaign and API key, and the snippet,
+ * campaign config and a demo page served the way the CDN serves them.
+ */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { parseIngestEnv } from './env';
+import { LocalDirectory } from './directory/local-directory';
+import { seedDemo } from './local/seed';
+import { exitOnSignals, startServer } from './server';
+
+const USAGE = `Usage: npm run local -- [--port <1-65535>] [--host <address>] [--data-dir <path>]
+
+  --port      port to listen on (default 8080)
+  --host      address to bind (default 127.0.0.1)
+  --data-dir  where events, spool, keys and the directory live (default .data)
+  --help      show this message`;
+
+/** Parsed command line. */
+export interface LocalArgs {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+}
+
+/** Parses the command line; throws an Error whose message is meant for the user. */
+export function parseLocalArgs(argv: readonly string[]): LocalArgs | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'data-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) return 'help';
+  const portText = values.port ?? '8080';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535)
+    throw new Error(`--port must be a whole number from 1 to 65535, got "${portText}"\n\n${USAGE}`);
+  const host = values.host ?? '127.0.0.1';
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) throw new Error(`--host must be an address or host name, got "${host}"\n\n${USAGE}`);
+  const dataDir = values['data-dir'] ?? '.data';
+  if (dataDir.trim() === '') throw new Error(`--data-dir must not be empty\n\n${USAGE}`);
+  return { port, host, dataDir: resolve(dataDir) };
+}
+
+async function main(): Promise<void> {
+  let args: LocalArgs | 'help';
+  try {
+    args = parseLocalArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(2);
+  }
+  if (args === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  const env = parseIngestEnv({
+    ...process.env,
+    TS_STAGE: 'local',
+    TS_LOCAL_MODE: 'true',
+    TS_SINK: 'file',
+    TS_KEY_PROVIDER: 'local',
+    TS_DIRECTORY: 'file',
+    TS_DATA_DIR: args.dataDir,
+  });
+  const seeded = await seedDemo(new LocalDirectory({ dataDir: args.dataDir }), args.dataDir);
+  const running = await startServer({ env, port: args.port, host: args.host });
+  exitOnSignals(running);
+  const url = running.url;
+  console.log(`Trackstack ingest (embedded defaults) on ${url}
+  data:     ${args.dataDir}
+  demo:     ${url}/demo
+  snippet:  <script async src="${url}/snippet.js" data-campaign="${seeded.campaignId}"></script>
+  pixel:    ${url}/p.gif?a=${seeded.accountId}&c=${seeded.campaignId}&e=impression`);
+  if (seeded.apiKey)
+    console.log(`  API key:  ${seeded.apiKey}
+            (shown once; only its hash is stored. Postback: curl -H "Authorization: Bearer <key>" "${url}/postback?campaignId=${seeded.campaignId}&clickId=abc123")`);
+  else console.log('  API key:  created on first run (only its hash is stored; delete the data dir to get a new one)');
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,177 @@
+/**
+ * Composition root of the ingest service: turns the validated environment into the sink, key provider,
+ * directory, pipeline and app. `server.ts` (local and containers) and `lambda.ts` (AWS) both start here,
+ * so every deployment runs the same objects.
+ */
+import type { RequestListener } from 'node:http';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { PRODUCT } from '../../../infra/platform';
+import { createApp, type ReadinessReport } from './app';
+import { DataKeyService } from './crypto/data-keys';
+import type { KeyProvider } from './crypto/key-provider';
+import { KmsKeyProvider } from './crypto/kms-key-provider';
+import { LocalKeyProvider, defaultKeyFile } from './crypto/local-key-provider';
+import { CachedDirectory } from './directory/cached-directory';
+import type { Directory } from './directory/directory';
+import { DynamoDirectory } from './directory/dynamo-directory';
+import { LocalDirectory } from './directory/local-directory';
+import type { IngestEnv } from './env';
+import { IngestHandlers } from './http/handlers';
+import { leanListener } from './http/lean';
+import { STATIC_DIR } from './http/local-routes';
+import { createLogger, type Logger } from './logger';
+import { Metrics } from './metrics';
+import { IngestPipeline } from './pipeline/pipeline';
+import { BufferedSink } from './sinks/buffered-sink';
+import { FileSink } from './sinks/file-sink';
+import { FirehoseSink } from './sinks/firehose-sink';
+import type { Sink } from './sinks/sink';
+import { DiskSpool } from './sinks/spool';
+
+/** Everything a running ingest service is made of. */
+export interface Runtime {
+  readonly env: IngestEnv;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly sink: BufferedSink;
+  readonly keyProvider: KeyProvider;
+  /** The directory without the status cache. */
+  readonly directory: Directory;
+  readonly dataKeys: DataKeyService;
+  readonly pipeline: IngestPipeline;
+  readonly handlers: IngestHandlers;
+  /** The express app alone. */
+  readonly app: RequestListener;
+  /** The lean pixel path in front of the express app: what servers listen with. */
+  readonly listener: RequestListener;
+  /** Checks every dependency. */
+  readiness(): Promise<ReadinessReport>;
+  /** Flushes the sink (everything acknowledged reaches the sink or spool) and stops timers. */
+  close(): Promise<void>;
+}
+
+/** Parts a caller (a test, the benchmark) may supply instead of the ones the environment selects. */
+export interface RuntimeOverrides {
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  readonly sink?: Sink;
+  readonly keyProvider?: KeyProvider;
+  readonly directory?: Directory;
+  /** Clock for the pipeline, in milliseconds. */
+  readonly now?: () => number;
+}
+
+const READY_TIMEOUT_MS = 2_000;
+
+async function probe(check: () => Promise<void>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+      }),
+    ]);
+    return 'ok';
+  } catch (err) {
+    return (err as Error).message || 'failed';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Builds the runtime the environment describes. */
+export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides = {}): Promise<Runtime> {
+  const logger = overrides.logger ?? createLogger(env.TS_LOG_LEVEL, { stage: env.TS_STAGE, location: env.TS_LOCATION });
+  const metrics = overrides.metrics ?? new Metrics();
+  const dataDir = env.TS_DATA_DIR;
+
+  const keyProvider =
+    overrides.keyProvider ??
+    (env.TS_KEY_PROVIDER === 'kms'
+      ? new KmsKeyProvider({ client: new KMSClient({}), keyId: env.TS_KMS_KEY_ID ?? '', metrics })
+      : new LocalKeyProvider({ keyFile: defaultKeyFile(dataDir), metrics }));
+
+  const directory =
+    overrides.directory ??
+    (env.TS_DIRECTORY === 'dynamodb'
+      ? new DynamoDirectory({ client: new DynamoDBClient({}), tableName: env.TS_TABLE_NAME ?? '' })
+      : new LocalDirectory({ dataDir }));
+
+  const innerSink =
+    overrides.sink ??
+    (env.TS_SINK === 'firehose'
+      ? new FirehoseSink({ client: new FirehoseClient({}), streamName: env.TS_FIREHOSE_STREAM ?? '' })
+      : new FileSink({ rootDir: join(dataDir, 'events') }));
+
+  const sink = new BufferedSink({
+    sink: innerSink,
+    spool: new DiskSpool({ dir: env.TS_SPOOL_DIR ?? join(dataDir, 'spool') }),
+    metrics,
+    logger,
+  });
+
+  const dataKeys = new DataKeyService({ provider: keyProvider, directory, location: env.TS_LOCATION, metrics });
+  const cached = new CachedDirectory(directory);
+  const pipeline = new IngestPipeline({
+    directory: cached,
+    encryptor: dataKeys,
+    sink,
+    metrics,
+    location: env.TS_LOCATION,
+    now: overrides.now,
+  });
+  const handlers = new IngestHandlers(
+    { pipeline, directory: cached, metrics, logger },
+    { trustProxy: env.TS_TRUST_PROXY, originSecret: env.TS_ORIGIN_SECRET },
+  );
+  const readiness = async (): Promise<ReadinessReport> => {
+    const [s, k, d] = await Promise.all([
+      probe(() => innerSink.check()),
+      probe(() => keyProvider.check()),
+      probe(() => directory.check()),
+    ]);
+    return { sink: s, keyProvider: k, directory: d };
+  };
+  const app = createApp({
+    handlers,
+    pipeline,
+    metrics,
+    logger,
+    readiness,
+    local: env.TS_LOCAL_MODE ? { dataDir, staticDir: STATIC_DIR } : undefined,
+  }) as unknown as RequestListener;
+
+  let emfTimer: NodeJS.Timeout | undefined;
+  const emitEmf = () => {
+    for (const line of metrics.drainEmf(`${PRODUCT}/${env.TS_STAGE}`, { Location: env.TS_LOCATION }))
+      process.stdout.write(line + '\n');
+  };
+  if (env.TS_METRICS_EMF) {
+    emfTimer = setInterval(emitEmf, 60_000);
+    emfTimer.unref();
+  }
+
+  return {
+    env,
+    logger,
+    metrics,
+    sink,
+    keyProvider,
+    directory,
+    dataKeys,
+    pipeline,
+    handlers,
+    app,
+    listener: leanListener(app, handlers),
+    readiness,
+    async close() {
+      clearInterval(emfTimer);
+      await sink.close();
+      if (env.TS_METRICS_EMF) emitEmf();
+    },
+  };
+}

@@ -1,0 +1,619 @@
+/**
+ * The one sink the ingest service talks to: batching, retry, spooling and drain in front of a {@link Sink}.
+ *
+ * Batching is group commit. A record that arrives while the sink is idle is sent on the next
+ * `setImmediate` (or after `lingerMs`); records that arrive while `maxInFlight` batches are in flight
+ * accumulate and form the next batch, cut at the sink's record and byte limits. So an idle service
+ * writes at once, and a busy one writes big batches, without any tuning.
+ *
+ * A batch is retried (partial failures for the failed records only, whole failures with exponential
+ * backoff and full jitter) a bounded number of times, then written to the {@link DiskSpool}; either way
+ * its promises resolve only once the records are in one or the other. While the sink is known to be down,
+ * new batches go to the spool straight away, and a background drainer probes the sink with the oldest
+ * spool file, backing off between probes, until the spool is empty again.
+ */
+import type { Logger } from '../logger';
+import type { Metrics } from '../metrics';
+import type { Sink, SinkRecord } from './sink';
+import { SpoolCorruptError, type DiskSpool, type SpoolEntry } from './spool';
+
+/** Thrown synchronously by {@link BufferedSink.enqueue} for a record above the sink's record limit. */
+export class RecordTooLargeError extends RangeError {
+  constructor(
+    /** Size of the refused record. */
+    public readonly bytes: number,
+    /** The limit it broke. */
+    public readonly limit: number,
+  ) {
+    super(`record of ${bytes} bytes exceeds the sink limit of ${limit} bytes`);
+    this.name = 'RecordTooLargeError';
+  }
+}
+
+/**
+ * Thrown synchronously by {@link BufferedSink.enqueue} for a record whose partition could not become a
+ * storage path. Refused up front because such a record would be retried, spooled and drained forever.
+ */
+export class InvalidPartitionError extends TypeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidPartitionError';
+  }
+}
+
+/** Rejection of {@link BufferedSink.enqueue} when neither the sink nor the spool took the record: answer 503. */
+export class SinkUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SinkUnavailableError';
+  }
+}
+
+/** Partition values every sink can turn into a path: `account=<accountId>/dt=<yyyy-mm-dd>`. */
+export const PARTITION_PATTERNS = {
+  accountId: /^[A-Za-z0-9_-]{1,128}$/,
+  dt: /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/,
+} as const;
+
+/** Retry of one batch against the sink before it is spooled. */
+export interface RetryOptions {
+  /** Sink calls per batch, first one included. Default 3. */
+  readonly attempts?: number;
+  /** Backoff cap of the first retry; doubles each retry (full jitter). Default 50 ms. */
+  readonly baseDelayMs?: number;
+  /** Largest backoff. Default 400 ms. */
+  readonly maxDelayMs?: number;
+}
+
+/** Pace of the background drainer. */
+export interface DrainOptions {
+  /** Delay before the first probe after a batch was spooled, and the base of the probe backoff. Default 250 ms. */
+  readonly initialDelayMs?: number;
+  /** Largest delay between probes while the sink stays down. Default 5 s. */
+  readonly maxDelayMs?: number;
+  /** Longest {@link BufferedSink.close} spends on its last drain; what remains stays spooled. Default 5 s. */
+  readonly closeBudgetMs?: number;
+}
+
+/** Options of {@link BufferedSink}. */
+export interface BufferedSinkOptions {
+  readonly sink: Sink;
+  readonly spool: DiskSpool;
+  /** Receives `sinkLatency` per sink call and `spoolDepth`. */
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
+  /** Extra wait before sending a batch from an idle state, to gather more records. Default 0. */
+  readonly lingerMs?: number;
+  /** Batches in flight at once. Default 1 for the `file` sink (it serializes writes anyway), 4 otherwise. */
+  readonly maxInFlight?: number;
+  /**
+   * Bytes waiting for a batch slot; beyond it `enqueue` rejects (503) instead of growing without bound when
+   * the sink is slower than the traffic. Default 64 MiB.
+   */
+  readonly maxPendingBytes?: number;
+  /**
+   * Longest one sink call may take before it counts as failed. The call is not cancelled, so a late
+   * success can duplicate records (delivery is at least once). Default 5 s.
+   */
+  readonly attemptTimeoutMs?: number;
+  readonly retry?: RetryOptions;
+  readonly drain?: DrainOptions;
+}
+
+interface Batch {
+  records: SinkRecord[];
+  resolves: Array<() => void>;
+  rejects: Array<(err: Error) => void>;
+  /** Sequence number (count of earlier enqueues) of the first record; {@link BufferedSink.flush} uses it. */
+  readonly startSeq: number;
+}
+
+interface FlushWaiter {
+  readonly seq: number;
+  readonly resolve: () => void;
+}
+
+const noop = (): void => undefined;
+
+/** Batches, retries, spools and drains records in front of a {@link Sink}. */
+export class BufferedSink {
+  private readonly sink: Sink;
+  private readonly spool: DiskSpool;
+  private readonly metrics: Metrics | undefined;
+  private readonly log: Logger | undefined;
+  private readonly lingerMs: number;
+  private readonly maxInFlight: number;
+  private readonly maxPendingBytes: number;
+  private readonly attemptTimeoutMs: number;
+  private readonly maxRecordBytes: number;
+  private readonly maxBatchRecords: number;
+  private readonly maxBatchBytes: number;
+  private readonly retryAttempts: number;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+  private readonly drainInitialMs: number;
+  private readonly drainMaxMs: number;
+  private readonly closeBudgetMs: number;
+
+  // Pending records in three parallel arrays from `head` on, so an enqueue allocates nothing but its promise.
+  private qRecords: SinkRecord[] = [];
+  private qResolves: Array<() => void> = [];
+  private qRejects: Array<(err: Error) => void> = [];
+  private head = 0;
+  private pendingBytes = 0;
+  private enqueued = 0;
+
+  private readonly inFlight = new Set<Batch>();
+  private waiters: FlushWaiter[] = [];
+  private scheduled = false;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+
+  // True while the sink is known to be down: new batches skip it and go to the spool; the drainer probes.
+  private sinkDown = false;
+  private draining: Promise<void> | undefined;
+  private drainWake: (() => void) | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+
+  constructor(options: BufferedSinkOptions) {
+    this.sink = options.sink;
+    this.spool = options.spool;
+    this.metrics = options.metrics;
+    this.log = options.logger;
+    this.lingerMs = Math.max(0, options.lingerMs ?? 0);
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? (options.sink.name === 'file' ? 1 : 4));
+    this.maxPendingBytes = options.maxPendingBytes ?? 64 * 1024 * 1024;
+    this.attemptTimeoutMs = options.attemptTimeoutMs ?? 5_000;
+    this.maxBatchRecords = Math.max(1, options.sink.maxBatchRecords);
+    this.maxBatchBytes = options.sink.maxBatchBytes;
+    this.maxRecordBytes = Math.min(options.sink.maxRecordBytes, options.sink.maxBatchBytes);
+    this.retryAttempts = Math.max(1, options.retry?.attempts ?? 3);
+    this.retryBaseMs = options.retry?.baseDelayMs ?? 50;
+    this.retryMaxMs = options.retry?.maxDelayMs ?? 400;
+    this.drainInitialMs = options.drain?.initialDelayMs ?? 250;
+    this.drainMaxMs = options.drain?.maxDelayMs ?? 5_000;
+    this.closeBudgetMs = options.drain?.closeBudgetMs ?? 5_000;
+    this.updateDepth();
+    // Files left by an earlier process: drain them now rather than waiting for this one's first outage.
+    if (this.spool.depth > 0) {
+      this.log?.info({ spoolDepth: this.spool.depth, files: this.spool.files }, 'draining spool left by an earlier run');
+      this.startDrainer(0);
+    }
+  }
+
+  /** Records waiting for a batch slot. */
+  get pendingRecords(): number {
+    return this.qRecords.length - this.head;
+  }
+
+  /** Records in the spool. */
+  get spoolDepth(): number {
+    return this.spool.depth;
+  }
+
+  /** False while the sink is known to be down and records are going to the spool. */
+  get sinkAvailable(): boolean {
+    return !this.sinkDown;
+  }
+
+  /**
+   * Takes one record. Resolves once it is in the sink or in the spool, never before; rejects with
+   * {@link SinkUnavailableError} when neither could take it (the caller answers 503).
+   * @throws RecordTooLargeError synchronously, for a record above the sink's record limit
+   * @throws InvalidPartitionError synchronously, for an account id or day that cannot be a partition
+   */
+  enqueue(record: SinkRecord): Promise<void> {
+    const size = record.data.length;
+    if (size > this.maxRecordBytes) throw new RecordTooLargeError(size, this.maxRecordBytes);
+    if (!PARTITION_PATTERNS.accountId.test(record.accountId) || !PARTITION_PATTERNS.dt.test(record.dt)) {
+      throw new InvalidPartitionError(
+        `invalid partition account=${JSON.stringify(record.accountId)} dt=${JSON.stringify(record.dt)}`,
+      );
+    }
+    if (this.closing) return Promise.reject(new SinkUnavailableError('sink is closing'));
+    if (this.pendingBytes + size > this.maxPendingBytes) {
+      return Promise.reject(new SinkUnavailableError(`sink buffer full (${this.pendingBytes} bytes waiting)`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.qRecords.push(record);
+      this.qResolves.push(resolve);
+      this.qRejects.push(reject);
+      this.pendingBytes += size;
+      this.enqueued += 1;
+      this.schedule();
+    });
+  }
+
+  /**
+   * Resolves when every record enqueued before the call is in the sink or the spool (SIGTERM). Does not
+   * wait for the spool to drain. Keeps the process alive while it waits, although every timer is unref'd.
+   */
+  async flush(): Promise<void> {
+    const target = this.enqueued;
+    if (this.lowestUnsettled() >= target) return;
+    const keepAlive = setInterval(noop, 60_000);
+    try {
+      this.cancelSchedule();
+      this.pump();
+      await new Promise<void>((resolve) => {
+        this.waiters.push({ seq: target, resolve });
+        this.settleWaiters();
+      });
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  /**
+   * Refuses new records, flushes, makes one last bounded attempt to drain the spool, stops every timer and
+   * closes the sink. Whatever is still spooled is drained by the next process that opens the spool.
+   */
+  close(): Promise<void> {
+    this.closed ??= this.doClose();
+    return this.closed;
+  }
+
+  /** Readiness of the underlying sink. */
+  check(): Promise<void> {
+    return this.sink.check();
+  }
+
+  private async doClose(): Promise<void> {
+    const keepAlive = setInterval(noop, 60_000);
+    try {
+      this.closing = true;
+      await this.flush();
+      this.stopped = true;
+      this.wakeDrainer();
+      await this.draining;
+      const deadline = Date.now() + this.closeBudgetMs;
+      for (let entry = this.spool.oldest(); entry && Date.now() < deadline; entry = this.spool.oldest()) {
+        if (!(await this.drainOne(entry))) break;
+      }
+      if (this.spool.depth > 0) {
+        this.log?.warn({ spoolDepth: this.spool.depth }, 'closing with records still spooled; the next run drains them');
+      }
+      this.cancelSchedule();
+      await this.sink.close();
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  // ---- batching ------------------------------------------------------------------------------------
+
+  private schedule(): void {
+    // A completing batch pumps again, so nothing to schedule while every slot is busy.
+    if (this.inFlight.size >= this.maxInFlight) return;
+    if (this.scheduled) {
+      // A full batch should not wait out the linger.
+      if (this.lingerTimer && this.batchIsFull()) {
+        clearTimeout(this.lingerTimer);
+        this.lingerTimer = undefined;
+        this.immediate = setImmediate(this.onScheduled);
+        this.immediate.unref();
+      }
+      return;
+    }
+    this.scheduled = true;
+    if (this.lingerMs > 0 && !this.batchIsFull()) {
+      this.lingerTimer = setTimeout(this.onScheduled, this.lingerMs);
+      this.lingerTimer.unref();
+    } else {
+      this.immediate = setImmediate(this.onScheduled);
+      this.immediate.unref();
+    }
+  }
+
+  private readonly onScheduled = (): void => {
+    this.scheduled = false;
+    this.lingerTimer = undefined;
+    this.immediate = undefined;
+    this.pump();
+  };
+
+  private cancelSchedule(): void {
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.lingerTimer = undefined;
+    this.immediate = undefined;
+    this.scheduled = false;
+  }
+
+  private batchIsFull(): boolean {
+    return this.pendingRecords >= this.maxBatchRecords || this.pendingBytes >= this.maxBatchBytes;
+  }
+
+  private pump(): void {
+    while (this.inFlight.size < this.maxInFlight && this.pendingRecords > 0) {
+      const batch = this.cut();
+      this.inFlight.add(batch);
+      void this.run(batch).then(() => {
+        this.inFlight.delete(batch);
+        this.settleWaiters();
+        this.pump();
+      });
+    }
+  }
+
+  /** Takes the next batch off the pending queue, within the sink's limits (always at least one record). */
+  private cut(): Batch {
+    const startSeq = this.enqueued - this.pendingRecords;
+    const available = this.pendingRecords;
+    if (this.head === 0 && available <= this.maxBatchRecords && this.pendingBytes <= this.maxBatchBytes) {
+      // The common case: everything pending is one batch; hand the arrays over instead of copying.
+      const batch: Batch = { records: this.qRecords, resolves: this.qResolves, rejects: this.qRejects, startSeq };
+      this.qRecords = [];
+      this.qResolves = [];
+      this.qRejects = [];
+      this.pendingBytes = 0;
+      return batch;
+    }
+    let n = 0;
+    let bytes = 0;
+    while (n < available && n < this.maxBatchRecords) {
+      const size = this.qRecords[this.head + n]!.data.length;
+      if (n > 0 && bytes + size > this.maxBatchBytes) break;
+      bytes += size;
+      n += 1;
+    }
+    const end = this.head + n;
+    const batch: Batch = {
+      records: this.qRecords.slice(this.head, end),
+      resolves: this.qResolves.slice(this.head, end),
+      rejects: this.qRejects.slice(this.head, end),
+      startSeq,
+    };
+    this.head = end;
+    this.pendingBytes -= bytes;
+    if (this.head === this.qRecords.length) {
+      this.qRecords = [];
+      this.qResolves = [];
+      this.qRejects = [];
+      this.head = 0;
+    } else if (this.head >= 4096 && this.head * 2 >= this.qRecords.length) {
+      // Drop the consumed prefix now and then, so the arrays stay proportional to what is pending.
+      this.qRecords = this.qRecords.slice(this.head);
+      this.qResolves = this.qResolves.slice(this.head);
+      this.qRejects = this.qRejects.slice(this.head);
+      this.head = 0;
+    }
+    return batch;
+  }
+
+  /** Delivers one batch to the sink or, failing that, the spool. Never rejects. */
+  private async run(batch: Batch): Promise<void> {
+    let { records, resolves, rejects } = batch;
+    let lastError: unknown;
+    // Skip the sink only while a drainer is probing it: that probe is what clears `sinkDown` again.
+    if (!this.sinkDown || this.draining === undefined) {
+      for (let attempt = 1; ; attempt++) {
+        const result = await this.attempt(records);
+        if (result.failed === undefined) lastError = result.error;
+        else if (result.failed.length === 0) {
+          for (const resolve of resolves) resolve();
+          return;
+        } else {
+          // Partial failure: acknowledge what the sink took, keep only the rest.
+          const failed = result.failed;
+          const keepRecords: SinkRecord[] = [];
+          const keepResolves: Array<() => void> = [];
+          const keepRejects: Array<(err: Error) => void> = [];
+          for (let i = 0, f = 0; i < records.length; i++) {
+            if (f < failed.length && failed[f] === i) {
+              f++;
+              keepRecords.push(records[i]!);
+              keepResolves.push(resolves[i]!);
+              keepRejects.push(rejects[i]!);
+            } else resolves[i]!();
+          }
+          records = keepRecords;
+          resolves = keepResolves;
+          rejects = keepRejects;
+          lastError = new Error(`${failed.length} records not accepted by the ${this.sink.name} sink`);
+        }
+        if (attempt >= this.retryAttempts || (this.sinkDown && this.draining !== undefined)) break;
+        await this.sleep(Math.random() * Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempt - 1)));
+      }
+      if (!this.sinkDown) {
+        this.sinkDown = true;
+        this.log?.warn(
+          { sink: this.sink.name, err: lastError },
+          'sink unavailable after retries; spooling to disk until it recovers',
+        );
+      }
+    }
+    try {
+      await this.spool.append(records);
+    } catch (err) {
+      this.log?.error({ sink: this.sink.name, err, records: records.length }, 'spool append failed; refusing records');
+      const error = new SinkUnavailableError(`neither the ${this.sink.name} sink nor the spool took the records`, {
+        cause: err,
+      });
+      for (const reject of rejects) reject(error);
+      return;
+    }
+    this.updateDepth();
+    for (const resolve of resolves) resolve();
+    this.startDrainer(this.drainInitialMs);
+  }
+
+  /**
+   * One sink call with a time limit. `failed` is the sorted, de-duplicated indexes the sink did not take,
+   * or undefined when the call failed as a whole.
+   */
+  private async attempt(records: readonly SinkRecord[]): Promise<{ failed?: number[]; error?: unknown }> {
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const call = this.sink.putBatch(records);
+      const indexes = await Promise.race([
+        call,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`${this.sink.name} sink did not answer within ${this.attemptTimeoutMs} ms`)),
+            this.attemptTimeoutMs,
+          );
+          timer.unref();
+        }),
+      ]);
+      this.metrics?.sinkLatency(performance.now() - started);
+      if (indexes.length === 0) return { failed: indexes };
+      // Trust nothing about the sink's list: drop out-of-range entries and duplicates, sort.
+      const flags = new Uint8Array(records.length);
+      for (const i of indexes) if (Number.isInteger(i) && i >= 0 && i < records.length) flags[i] = 1;
+      const failed: number[] = [];
+      for (let i = 0; i < flags.length; i++) if (flags[i]) failed.push(i);
+      return { failed };
+    } catch (error) {
+      this.metrics?.sinkLatency(performance.now() - started);
+      return { error };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private lowestUnsettled(): number {
+    let lowest = this.enqueued - this.pendingRecords;
+    for (const batch of this.inFlight) if (batch.startSeq < lowest) lowest = batch.startSeq;
+    return lowest;
+  }
+
+  private settleWaiters(): void {
+    if (this.waiters.length === 0) return;
+    const lowest = this.lowestUnsettled();
+    const still: FlushWaiter[] = [];
+    for (const w of this.waiters) {
+      if (w.seq <= lowest) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+
+  // ---- spool drain ---------------------------------------------------------------------------------
+
+  private startDrainer(delayMs: number): void {
+    if (this.draining || this.stopped || this.spool.depth === 0) return;
+    this.draining = this.drainLoop(delayMs).finally(() => {
+      this.draining = undefined;
+      // An append that completed while the loop was finishing would otherwise wait for the next outage.
+      if (this.spool.depth > 0 && !this.stopped) this.startDrainer(this.drainInitialMs);
+    });
+  }
+
+  private async drainLoop(firstDelayMs: number): Promise<void> {
+    let failures = 0;
+    let delay = firstDelayMs;
+    while (!this.stopped) {
+      if (delay > 0) await this.drainSleep(delay);
+      if (this.stopped) return;
+      const entry = this.spool.oldest();
+      if (!entry) break;
+      if (await this.drainOne(entry)) {
+        failures = 0;
+        delay = 0;
+        if (this.sinkDown) {
+          this.sinkDown = false;
+          this.log?.info({ sink: this.sink.name, spoolDepth: this.spool.depth }, 'sink recovered; draining spool');
+        }
+      } else {
+        failures += 1;
+        this.sinkDown = true;
+        // Equal jitter: probes stay spread out but never come back to back.
+        const cap = Math.min(this.drainMaxMs, this.drainInitialMs * 2 ** Math.min(failures - 1, 20));
+        delay = cap / 2 + (Math.random() * cap) / 2;
+      }
+    }
+    if (this.spool.depth === 0 && this.sinkDown) {
+      this.sinkDown = false;
+      this.log?.info({ sink: this.sink.name }, 'spool drained');
+    }
+  }
+
+  /**
+   * Sends one spool file to the sink. True when the file is gone (all delivered, or set aside as corrupt).
+   * When only part was taken, the rest is re-spooled as a new file first, so nothing is sent twice.
+   */
+  private async drainOne(entry: SpoolEntry): Promise<boolean> {
+    let records: SinkRecord[];
+    try {
+      records = await this.spool.read(entry.id);
+    } catch (err) {
+      if (err instanceof SpoolCorruptError) {
+        this.log?.error({ err, id: entry.id }, 'corrupt spool file set aside');
+        await this.spool.quarantine(entry.id).catch(noop);
+        this.updateDepth();
+        return true;
+      }
+      this.log?.error({ err, id: entry.id }, 'spool read failed');
+      return false;
+    }
+    const failedRecords: SinkRecord[] = [];
+    let accepted = 0;
+    let wholeFailed = false;
+    // A file written under other limits (an earlier run, another sink) is cut to fit this sink.
+    for (let start = 0; start < records.length; ) {
+      let end = start;
+      let bytes = 0;
+      while (end < records.length && end - start < this.maxBatchRecords) {
+        const size = records[end]!.data.length;
+        if (end > start && bytes + size > this.maxBatchBytes) break;
+        bytes += size;
+        end += 1;
+      }
+      const chunk = records.slice(start, end);
+      start = end;
+      // After a whole-call failure the sink is down: keep the rest for the next probe instead of hammering.
+      const result = wholeFailed ? {} : await this.attempt(chunk);
+      if (result.failed === undefined) {
+        wholeFailed = true;
+        for (const r of chunk) failedRecords.push(r);
+      } else {
+        accepted += chunk.length - result.failed.length;
+        for (const i of result.failed) failedRecords.push(chunk[i]!);
+      }
+    }
+    try {
+      if (failedRecords.length === 0) {
+        await this.spool.remove(entry.id);
+        this.updateDepth();
+        return true;
+      }
+      if (accepted > 0) {
+        await this.spool.append(failedRecords);
+        await this.spool.remove(entry.id);
+        this.updateDepth();
+      }
+    } catch (err) {
+      this.log?.error({ err, id: entry.id }, 'spool update after drain failed');
+    }
+    return false;
+  }
+
+  private drainSleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.drainWake = resolve;
+      this.drainTimer = setTimeout(resolve, ms);
+      this.drainTimer.unref();
+    }).finally(() => {
+      this.drainWake = undefined;
+      this.drainTimer = undefined;
+    });
+  }
+
+  private wakeDrainer(): void {
+    if (this.drainTimer) clearTimeout(this.drainTimer);
+    this.drainWake?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+  }
+
+  private updateDepth(): void {
+    if (this.metrics) this.metrics.spoolDepth = this.spool.depth;
+  }
+}

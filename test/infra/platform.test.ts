@@ -1,0 +1,42 @@
+import { ConfigError, LOCATIONS, REGIONS, RETENTION, locationOfAwsRegion, parseStageConfig } from '../../infra/platform';
+
+describe('platform definition', () => {
+  test('three locations, each with one AWS and one GCP region', () => {
+    expect(LOCATIONS).toEqual(['americas', 'europe', 'apac']);
+    expect(REGIONS.europe).toEqual({ aws: 'eu-west-1', gcp: 'europe-west1' });
+    expect(locationOfAwsRegion('ap-southeast-1')).toBe('apac');
+    expect(locationOfAwsRegion('us-west-2')).toBeUndefined();
+  });
+
+  test('retention keeps the 45–90 day promise with an alarm in between', () => {
+    expect(RETENTION.purgeEligibleAfterDays).toBe(45);
+    expect(RETENTION.purgeDeadlineDays).toBe(90);
+    expect(RETENTION.purgeAlarmAfterDays).toBeGreaterThan(RETENTION.purgeEligibleAfterDays);
+    expect(RETENTION.purgeAlarmAfterDays).toBeLessThan(RETENTION.purgeDeadlineDays);
+  });
+
+  test('a valid stage config gets defaults', () => {
+    const config = parseStageConfig({ stage: 'dev', awsAccount: '123456789012' });
+    expect(config.locations).toEqual(['americas', 'europe', 'apac']);
+    expect(config.ingestReservedConcurrency).toBe(50);
+  });
+
+  test('a missing stage names the key', () => {
+    expect(() => parseStageConfig({})).toThrow(/stage: /);
+  });
+
+  test('every malformed key is named', () => {
+    try {
+      parseStageConfig({ stage: 'qa', awsAccount: '12', locations: ['mars'], extra: 1 }, 'cdk context');
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const e = err as ConfigError;
+      expect(e.message).toMatch(/^Invalid cdk context/);
+      expect(e.issues.some((i) => i.startsWith('stage:'))).toBe(true);
+      expect(e.issues.some((i) => i.startsWith('awsAccount: must be a 12-digit AWS account id'))).toBe(true);
+      expect(e.issues.some((i) => i.startsWith('locations.0:'))).toBe(true);
+      expect(e.issues.some((i) => /extra/.test(i))).toBe(true);
+    }
+  });
+});
