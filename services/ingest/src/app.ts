@@ -192,11 +192,15 @@ export function createApp(deps: AppDeps): Express {
   return app;
 }
 
-/** 415 unless the body has one of the given media types. */
+/** 415 unless the body has one of the given media types, in UTF-8 (the only charset the service decodes). */
 function requireContentType(types: readonly string[]) {
   return (req: Request, res: Response, next: () => void) => {
-    const ct = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-    if (types.includes(ct)) return next();
-    sendError(res, 415, 'unsupported_media_type', `content-type must be one of ${types.join(', ')}`, rid(req));
+    const [type = '', ...params] = (req.headers['content-type'] ?? '').toLowerCase().split(';');
+    if (!types.includes(type.trim()))
+      return sendError(res, 415, 'unsupported_media_type', `content-type must be one of ${types.join(', ')}`, rid(req));
+    const charset = params.map((p) => p.trim()).find((p) => p.startsWith('charset='));
+    if (charset && !/^charset="?utf-?8"?$/.test(charset))
+      return sendError(res, 415, 'unsupported_media_type', 'the body must be UTF-8 (charset=utf-8)', rid(req));
+    next();
   };
 }

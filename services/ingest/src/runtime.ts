@@ -5,18 +5,13 @@
  */
 import type { RequestListener } from 'node:http';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { FirehoseClient } from '@aws-sdk/client-firehose';
-import { KMSClient } from '@aws-sdk/client-kms';
 import { PRODUCT } from '../../../infra/platform';
 import { createApp, type ReadinessReport } from './app';
 import { DataKeyService } from './crypto/data-keys';
 import type { KeyProvider } from './crypto/key-provider';
-import { KmsKeyProvider } from './crypto/kms-key-provider';
 import { LocalKeyProvider, defaultKeyFile } from './crypto/local-key-provider';
 import { CachedDirectory } from './directory/cached-directory';
 import type { Directory } from './directory/directory';
-import { DynamoDirectory } from './directory/dynamo-directory';
 import { LocalDirectory } from './directory/local-directory';
 import type { IngestEnv } from './env';
 import { IngestHandlers } from './http/handlers';
@@ -24,10 +19,10 @@ import { leanListener } from './http/lean';
 import { STATIC_DIR } from './http/local-routes';
 import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
+import { TokenBucketLimiter } from './pipeline/limits';
 import { IngestPipeline } from './pipeline/pipeline';
 import { BufferedSink } from './sinks/buffered-sink';
 import { FileSink } from './sinks/file-sink';
-import { FirehoseSink } from './sinks/firehose-sink';
 import type { Sink } from './sinks/sink';
 import { DiskSpool } from './sinks/spool';
 
@@ -62,9 +57,19 @@ export interface RuntimeOverrides {
   readonly directory?: Directory;
   /** Clock for the pipeline, in milliseconds. */
   readonly now?: () => number;
+  /** Per-IP rate limiter. */
+  readonly ipLimiter?: TokenBucketLimiter;
+  /** Per-API-key rate limiter. */
+  readonly keyLimiter?: TokenBucketLimiter;
 }
 
 const READY_TIMEOUT_MS = 2_000;
+
+/** A value the environment schema already requires in this configuration. */
+function required(value: string | undefined): string {
+  if (value === undefined) throw new Error('unreachable: the environment schema requires this value');
+  return value;
+}
 
 async function probe(check: () => Promise<void>): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
@@ -89,22 +94,41 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
   const metrics = overrides.metrics ?? new Metrics();
   const dataDir = env.TS_DATA_DIR;
 
+  // Cloud SDK modules load only when the environment selects them: local mode and cold starts stay light.
   const keyProvider =
     overrides.keyProvider ??
     (env.TS_KEY_PROVIDER === 'kms'
-      ? new KmsKeyProvider({ client: new KMSClient({}), keyId: env.TS_KMS_KEY_ID ?? '', metrics })
+      ? await (async () => {
+          const [{ KMSClient }, { KmsKeyProvider }] = await Promise.all([
+            import('@aws-sdk/client-kms'),
+            import('./crypto/kms-key-provider'),
+          ]);
+          return new KmsKeyProvider({ client: new KMSClient({}), keyId: required(env.TS_KMS_KEY_ID), metrics });
+        })()
       : new LocalKeyProvider({ keyFile: defaultKeyFile(dataDir), metrics }));
 
   const directory =
     overrides.directory ??
     (env.TS_DIRECTORY === 'dynamodb'
-      ? new DynamoDirectory({ client: new DynamoDBClient({}), tableName: env.TS_TABLE_NAME ?? '' })
+      ? await (async () => {
+          const [{ DynamoDBClient }, { DynamoDirectory }] = await Promise.all([
+            import('@aws-sdk/client-dynamodb'),
+            import('./directory/dynamo-directory'),
+          ]);
+          return new DynamoDirectory({ client: new DynamoDBClient({}), tableName: required(env.TS_TABLE_NAME) });
+        })()
       : new LocalDirectory({ dataDir }));
 
   const innerSink =
     overrides.sink ??
     (env.TS_SINK === 'firehose'
-      ? new FirehoseSink({ client: new FirehoseClient({}), streamName: env.TS_FIREHOSE_STREAM ?? '' })
+      ? await (async () => {
+          const [{ FirehoseClient }, { FirehoseSink }] = await Promise.all([
+            import('@aws-sdk/client-firehose'),
+            import('./sinks/firehose-sink'),
+          ]);
+          return new FirehoseSink({ client: new FirehoseClient({}), streamName: required(env.TS_FIREHOSE_STREAM) });
+        })()
       : new FileSink({ rootDir: join(dataDir, 'events') }));
 
   const sink = new BufferedSink({
@@ -114,7 +138,7 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
     logger,
   });
 
-  const dataKeys = new DataKeyService({ provider: keyProvider, directory, location: env.TS_LOCATION, metrics });
+  const dataKeys = new DataKeyService({ provider: keyProvider, directory, location: env.TS_LOCATION });
   const cached = new CachedDirectory(directory);
   const pipeline = new IngestPipeline({
     directory: cached,
@@ -126,7 +150,12 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
   });
   const handlers = new IngestHandlers(
     { pipeline, directory: cached, metrics, logger },
-    { trustProxy: env.TS_TRUST_PROXY, originSecret: env.TS_ORIGIN_SECRET },
+    {
+      trustProxy: env.TS_TRUST_PROXY,
+      originSecret: env.TS_ORIGIN_SECRET,
+      ipLimiter: overrides.ipLimiter,
+      keyLimiter: overrides.keyLimiter,
+    },
   );
   const readiness = async (): Promise<ReadinessReport> => {
     const [s, k, d] = await Promise.all([

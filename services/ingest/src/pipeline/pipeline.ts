@@ -6,6 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { isbot } from 'isbot';
 import { LIMITS, type Location } from '../../../../infra/platform';
+import type { EncryptedEnvelope } from '../crypto/data-keys';
 import type { CampaignRecord, Directory } from '../directory/directory';
 import type { Metrics, RejectReason } from '../metrics';
 import type { SinkRecord } from '../sinks/sink';
@@ -32,13 +33,7 @@ export interface HitContext {
 }
 
 /** Ciphertext of an event's personal fields. */
-export interface EncryptedFields {
-  readonly alg: string;
-  /** Identifies the data key. */
-  readonly kid: string;
-  /** Base64 ciphertext. */
-  readonly ct: string;
-}
+export type EncryptedFields = EncryptedEnvelope;
 
 /** Encrypts personal fields under the account's data key, with the account id as AAD. */
 export interface FieldEncryptor {
