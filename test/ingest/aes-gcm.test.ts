@@ -8,7 +8,11 @@ import {
   open,
   seal,
 } from '../../services/ingest/src/crypto/aes-gcm';
-import { KeyFileError, LocalKeyProvider, loadOrCreateKeyFile } from '../../services/ingest/src/crypto/local-key-provider';
+import {
+  KeyFileError,
+  LocalKeyProvider,
+  loadOrCreateKeyFile,
+} from '../../services/ingest/src/crypto/local-key-provider';
 import { Metrics } from '../../services/ingest/src/metrics';
 
 const key = Buffer.alloc(32, 7);
@@ -128,7 +132,9 @@ describe('LocalKeyProvider', () => {
     await fs.writeFile(keyFile, Buffer.alloc(32, 1));
     await fs.chmod(keyFile, 0o644);
     const provider = new LocalKeyProvider({ keyFile });
-    await expect(provider.generateDataKey('acc_12345678')).rejects.toThrow(/accessible by group or others.*chmod 600/);
+    await expect(provider.generateDataKey('acc_12345678')).rejects.toThrow(
+      /accessible by group or others.*chmod 600/,
+    );
     // Once the operator fixes the mode, the same instance recovers: the failure is not cached.
     await fs.chmod(keyFile, 0o600);
     await expect(provider.check()).resolves.toBeUndefined();

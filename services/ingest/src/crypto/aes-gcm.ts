@@ -40,7 +40,8 @@ export class DecryptionError extends Error {
 
 function assertKey(key: Buffer): void {
   // A key of the wrong length is a programming error, not a bad ciphertext: fail loudly and differently.
-  if (key.length !== KEY_BYTES) throw new RangeError(`AES-256-GCM key must be ${KEY_BYTES} bytes, got ${key.length}`);
+  if (key.length !== KEY_BYTES)
+    throw new RangeError(`AES-256-GCM key must be ${KEY_BYTES} bytes, got ${key.length}`);
 }
 
 /**
@@ -56,7 +57,9 @@ export function seal(key: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
   const out = Buffer.allocUnsafe(SEAL_OVERHEAD + plaintext.length);
   out[0] = SEAL_VERSION;
   randomFillSync(out, IV_OFFSET, IV_BYTES);
-  const cipher = createCipheriv(CIPHER, key, out.subarray(IV_OFFSET, CT_OFFSET), { authTagLength: TAG_BYTES });
+  const cipher = createCipheriv(CIPHER, key, out.subarray(IV_OFFSET, CT_OFFSET), {
+    authTagLength: TAG_BYTES,
+  });
   cipher.setAAD(aad);
   const ct = cipher.update(plaintext);
   ct.copy(out, CT_OFFSET);
@@ -76,7 +79,9 @@ export function seal(key: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
 export function open(key: Buffer, blob: Buffer, aad: Buffer): Buffer {
   assertKey(key);
   if (blob.length < SEAL_OVERHEAD) {
-    throw new DecryptionError(`sealed blob is truncated: ${blob.length} bytes, at least ${SEAL_OVERHEAD} expected`);
+    throw new DecryptionError(
+      `sealed blob is truncated: ${blob.length} bytes, at least ${SEAL_OVERHEAD} expected`,
+    );
   }
   if (blob[0] !== SEAL_VERSION) throw new DecryptionError(`sealed blob has unknown version ${blob[0]}`);
   const tagOffset = blob.length - TAG_BYTES;

@@ -74,7 +74,8 @@ export class DataKeyService {
   constructor(props: DataKeyServiceProps) {
     const maxAge = props.maxAgeSeconds ?? LIMITS.dataKeyCacheSeconds;
     const maxEntries = props.maxEntries ?? LIMITS.dataKeyCacheEntries;
-    if (!Number.isFinite(maxAge) || maxAge <= 0) throw new RangeError(`maxAgeSeconds must be positive, got ${maxAge}`);
+    if (!Number.isFinite(maxAge) || maxAge <= 0)
+      throw new RangeError(`maxAgeSeconds must be positive, got ${maxAge}`);
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
       throw new RangeError(`maxEntries must be a positive integer, got ${maxEntries}`);
     }
@@ -108,7 +109,9 @@ export class DataKeyService {
   async getKeyById(accountId: string, dataKeyId: string): Promise<Buffer> {
     const key = this.cached(accountId) ?? (await this.load(accountId, false));
     if (!key) {
-      throw new UnknownDataKeyError(`account ${accountId} has no data key in ${this.location} (never created, or shredded)`);
+      throw new UnknownDataKeyError(
+        `account ${accountId} has no data key in ${this.location} (never created, or shredded)`,
+      );
     }
     if (key.dataKeyId !== dataKeyId) {
       throw new UnknownDataKeyError(

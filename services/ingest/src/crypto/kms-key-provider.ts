@@ -3,7 +3,12 @@
  * with `{ accountId }` as encryption context, so CloudTrail records which account each call served and
  * the key policy can condition on it; a wrapped key copied to another account's record does not unwrap.
  */
-import { DecryptCommand, DescribeKeyCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import {
+  DecryptCommand,
+  DescribeKeyCommand,
+  GenerateDataKeyCommand,
+  type KMSClient,
+} from '@aws-sdk/client-kms';
 import type { Metrics } from '../metrics';
 import { DecryptionError, KEY_BYTES } from './aes-gcm';
 import type { GeneratedDataKey, KeyProvider } from './key-provider';
@@ -68,7 +73,9 @@ export class KmsKeyProvider implements KeyProvider {
       plaintext = out.Plaintext;
     } catch (err) {
       if (UNWRAP_FAILURES.has((err as Error).name)) {
-        throw new DecryptionError(`KMS refused to unwrap the data key of account ${accountId}`, { cause: err });
+        throw new DecryptionError(`KMS refused to unwrap the data key of account ${accountId}`, {
+          cause: err,
+        });
       }
       throw err;
     }

@@ -69,7 +69,8 @@ export class LocalKeyProvider implements KeyProvider {
         cause: err,
       });
     }
-    if (key.length !== KEY_BYTES) throw new DecryptionError(`unwrapped data key of account ${accountId} is not 32 bytes`);
+    if (key.length !== KEY_BYTES)
+      throw new DecryptionError(`unwrapped data key of account ${accountId} is not 32 bytes`);
     return key;
   }
 

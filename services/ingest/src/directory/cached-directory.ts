@@ -66,7 +66,9 @@ export class StatusCache<V> {
     }
     const negativeTtl = options.negativeTtlSeconds ?? Math.min(ttl, DEFAULT_NEGATIVE_TTL_SECONDS);
     if (!Number.isFinite(negativeTtl) || negativeTtl < 0 || negativeTtl > ttl) {
-      throw new RangeError(`status cache negative TTL must be between 0 and the TTL (${ttl} s), got ${negativeTtl}`);
+      throw new RangeError(
+        `status cache negative TTL must be between 0 and the TTL (${ttl} s), got ${negativeTtl}`,
+      );
     }
     const maxEntries = options.maxEntries ?? DEFAULT_STATUS_CACHE_ENTRIES;
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
@@ -160,8 +162,12 @@ export class CachedDirectory implements Directory {
   private readonly apiKeys: StatusCache<ApiKeyRecord>;
   private readonly campaigns: StatusCache<CampaignRecord>;
 
-  /** @throws RangeError when a TTL exceeds 60 s or a bound is invalid */
-  constructor(props: CachedDirectoryProps) {
+  /**
+   * @param props the directory to wrap and cache options, or just the directory (default options)
+   * @throws RangeError when a TTL exceeds 60 s or a bound is invalid
+   */
+  constructor(props: CachedDirectoryProps | Directory) {
+    if ('getAccount' in props) props = { directory: props };
     this.directory = props.directory;
     this.name = props.directory.name;
     this.accounts = new StatusCache(props);

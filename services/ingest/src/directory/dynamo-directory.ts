@@ -2,7 +2,11 @@
  * The directory on AWS: the DynamoDB global table `names.directoryTable(stage)`, replicated to every
  * location, with the item layout of `DIRECTORY` in `infra/platform.ts` shared with the local file store.
  */
-import { DescribeTableCommand, type CreateTableCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DescribeTableCommand,
+  type CreateTableCommandInput,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   DynamoDBDocumentClient,
@@ -188,15 +192,17 @@ export class DynamoDirectory implements Directory, DirectoryMaintenance {
     // BatchWriteItem rejects two requests for one key in a call.
     const unique = [...new Map(keys.map((k) => [`${k.pk}\u0000${k.sk}`, k])).values()];
     for (let i = 0; i < unique.length; i += BATCH_WRITE_MAX) {
-      let requests = unique
-        .slice(i, i + BATCH_WRITE_MAX)
-        .map((k) => ({ DeleteRequest: { Key: { [DIRECTORY.partitionKey]: k.pk, [DIRECTORY.sortKey]: k.sk } } }));
+      let requests = unique.slice(i, i + BATCH_WRITE_MAX).map((k) => ({
+        DeleteRequest: { Key: { [DIRECTORY.partitionKey]: k.pk, [DIRECTORY.sortKey]: k.sk } },
+      }));
       for (let attempt = 0; requests.length > 0; attempt++) {
         if (attempt >= BATCH_WRITE_ATTEMPTS) {
           throw new Error(`directory table ${this.tableName}: ${requests.length} deletes still unprocessed`);
         }
         if (attempt > 0) await sleep(Math.min(2000, 50 * 2 ** attempt));
-        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+        const out = await this.doc.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
         requests = (out.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
       }
     }
@@ -210,7 +216,9 @@ export class DynamoDirectory implements Directory, DirectoryMaintenance {
       ExpressionAttributeNames: { '#pk': DIRECTORY.partitionKey, '#sk': DIRECTORY.sortKey },
       ExpressionAttributeValues: { ':prefix': DIRECTORY.accountPk(''), ':meta': DIRECTORY.accountSk },
     });
-    return items.map((i) => fromItem<AccountRecord>(i)).sort((a, b) => a.accountId.localeCompare(b.accountId));
+    return items
+      .map((i) => fromItem<AccountRecord>(i))
+      .sort((a, b) => a.accountId.localeCompare(b.accountId));
   }
 
   /** Every API key record of one account (a filtered scan: for maintenance jobs, never the hot path). */
@@ -228,7 +236,12 @@ export class DynamoDirectory implements Directory, DirectoryMaintenance {
     let start: Record<string, unknown> | undefined;
     do {
       const out = await this.doc.send(
-        new ScanCommand({ ...input, TableName: this.tableName, ConsistentRead: true, ExclusiveStartKey: start }),
+        new ScanCommand({
+          ...input,
+          TableName: this.tableName,
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
       );
       for (const item of out.Items ?? []) items.push(item as DirectoryItem);
       start = out.LastEvaluatedKey;

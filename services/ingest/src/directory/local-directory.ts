@@ -364,7 +364,9 @@ export class LocalDirectory implements Directory, DirectoryMaintenance {
         continue;
       }
       if (Date.now() > deadline) {
-        throw new Error(`directory ${this.file} stayed locked for ${this.lockTimeoutMs} ms (lock file ${this.lockFile})`);
+        throw new Error(
+          `directory ${this.file} stayed locked for ${this.lockTimeoutMs} ms (lock file ${this.lockFile})`,
+        );
       }
       await new Promise((r) => setTimeout(r, 2 + Math.floor(Math.random() * 8)));
     }
