@@ -17,7 +17,7 @@ export const INGEST_BUNDLE_OPTIONS = {
   legalComments: 'none',
   // The Lambda Node.js runtime provides AWS SDK v3; the service loads it only when the environment selects
   // a cloud sink, key provider or directory.
-  external: ['@aws-sdk/*'],
+  external: ['@aws-sdk/*'] as string[],
 } as const;
 
 /**
