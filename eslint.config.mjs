@@ -16,11 +16,29 @@ export default tseslint.config(
     },
   },
   {
+    files: ['*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     // Browser code shipped to customer pages: no bundler, plain ES2017.
     files: ['services/ingest/static/**/*.js'],
     languageOptions: {
       sourceType: 'script',
-      globals: { window: 'readonly', document: 'readonly', navigator: 'readonly', fetch: 'readonly', URL: 'readonly', URLSearchParams: 'readonly', Image: 'readonly', Date: 'readonly', JSON: 'readonly', console: 'readonly' },
+      globals: {
+        Blob: 'readonly',
+        location: 'readonly',
+        CustomEvent: 'readonly',
+        window: 'readonly',
+        document: 'readonly',
+        navigator: 'readonly',
+        fetch: 'readonly',
+        URL: 'readonly',
+        URLSearchParams: 'readonly',
+        Image: 'readonly',
+        Date: 'readonly',
+        JSON: 'readonly',
+        console: 'readonly',
+      },
     },
   },
 );

@@ -162,7 +162,10 @@ export const stageConfigSchema = z
       .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a GCP project id')
       .optional(),
     /** Locations to deploy; all three unless narrowed for a cheap dev stage. */
-    locations: z.array(z.enum(LOCATIONS)).nonempty().default([...LOCATIONS]),
+    locations: z
+      .array(z.enum(LOCATIONS))
+      .nonempty()
+      .default([...LOCATIONS]),
     /** Memory of the ingest function, in MiB. */
     ingestMemoryMb: z.number().int().min(128).max(10_240).default(512),
     /** Reserved concurrency of the ingest function in each region. */
@@ -174,7 +177,10 @@ export const stageConfigSchema = z
     /** Custom domain of the CDN, e.g. `t.example.com`. */
     domainName: z
       .string()
-      .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a lowercase DNS name')
+      .regex(
+        /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+        'must be a lowercase DNS name',
+      )
       .optional(),
   })
   .strict();

@@ -39,12 +39,17 @@ export const slimBundlePlugin: Plugin = {
       loader: 'js',
       resolveDir: resolve(args.path, '..'),
     }));
-    b.onLoad({ filter: /iconv-lite[\\/]encodings[\\/]tables[\\/].*\.json$/ }, () => ({ contents: '[]', loader: 'json' }));
+    b.onLoad({ filter: /iconv-lite[\\/]encodings[\\/]tables[\\/].*\.json$/ }, () => ({
+      contents: '[]',
+      loader: 'json',
+    }));
   },
 };
 
 /** Builds the bundle and returns its path and size in bytes. */
-export async function buildIngest(outDir = resolve(__dirname, '..', 'dist', 'ingest')): Promise<{ file: string; bytes: number }> {
+export async function buildIngest(
+  outDir = resolve(__dirname, '..', 'dist', 'ingest'),
+): Promise<{ file: string; bytes: number }> {
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, 'index.js');
   await build({
@@ -54,7 +59,9 @@ export async function buildIngest(outDir = resolve(__dirname, '..', 'dist', 'ing
     logLevel: 'warning',
     plugins: [slimBundlePlugin],
   });
-  cpSync(resolve(__dirname, '..', 'services', 'ingest', 'static'), join(outDir, 'static'), { recursive: true });
+  cpSync(resolve(__dirname, '..', 'services', 'ingest', 'static'), join(outDir, 'static'), {
+    recursive: true,
+  });
   return { file, bytes: statSync(file).size };
 }
 

@@ -11,7 +11,8 @@ import { launchChromium } from '../support/browser';
 import { startIngest, type IngestHarness } from '../support/ingest-harness';
 
 // A desktop Chrome user agent: the default "HeadlessChrome" one is, rightly, filtered as a bot.
-const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+const UA =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
 let h: IngestHarness;
 let browser: Browser;
@@ -27,7 +28,9 @@ afterAll(async () => {
 
 async function storedEvents(): Promise<StoredEvent[]> {
   await h.server.runtime.sink.flush();
-  return (await readFileSinkEvents(join(h.dataDir, 'events'))).map((e) => JSON.parse(e.data.toString()) as StoredEvent);
+  return (await readFileSinkEvents(join(h.dataDir, 'events'))).map(
+    (e) => JSON.parse(e.data.toString()) as StoredEvent,
+  );
 }
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, ms = 10_000): Promise<T> {
@@ -60,7 +63,11 @@ test('the demo page records a page view, a click beacon and an impression pixel'
     return pageview && click && impression ? { pageview, click, impression } : undefined;
   }, 'the three demo events');
 
-  expect(events.pageview).toMatchObject({ accountId: h.seed.accountId, campaignId: h.seed.campaignId, url: `${h.url}/demo` });
+  expect(events.pageview).toMatchObject({
+    accountId: h.seed.accountId,
+    campaignId: h.seed.campaignId,
+    url: `${h.url}/demo`,
+  });
   expect(events.click.consent).toBe('full');
   const pii = await h.server.runtime.dataKeys.decryptFields(h.seed.accountId, events.click.pii!);
   expect(pii).toMatchObject({ userAgent: UA });
@@ -73,8 +80,16 @@ test('a browser that sends Global Privacy Control is counted without personal fi
   const page = await context.newPage();
   await page.goto(`${h.url}/demo`);
   await page.waitForFunction(() => document.getElementById('log')?.textContent?.includes('config loaded'));
-  await page.evaluate(() => (window as unknown as { trackstack: { track(t: string, f: object): void } }).trackstack.track('click', { name: 'gpc-click', clickId: 'gclid-123' }));
-  const ev = await waitFor(async () => (await storedEvents()).find((e) => e.name === 'gpc-click'), 'the GPC click');
+  await page.evaluate(() =>
+    (window as unknown as { trackstack: { track(t: string, f: object): void } }).trackstack.track('click', {
+      name: 'gpc-click',
+      clickId: 'gclid-123',
+    }),
+  );
+  const ev = await waitFor(
+    async () => (await storedEvents()).find((e) => e.name === 'gpc-click'),
+    'the GPC click',
+  );
   expect(ev.consent).toBe('anonymous');
   expect(ev.pii).toBeUndefined();
   expect(JSON.stringify(ev)).not.toContain('gclid-123');

@@ -1,4 +1,11 @@
-import { ConfigError, LOCATIONS, REGIONS, RETENTION, locationOfAwsRegion, parseStageConfig } from '../../infra/platform';
+import {
+  ConfigError,
+  LOCATIONS,
+  REGIONS,
+  RETENTION,
+  locationOfAwsRegion,
+  parseStageConfig,
+} from '../../infra/platform';
 
 describe('platform definition', () => {
   test('three locations, each with one AWS and one GCP region', () => {

@@ -17,8 +17,10 @@ describe('API keys', () => {
     expect(apiKeyMatches(a.key, 'abcd')).toBe(false);
   });
 
-  test.each(['', 'tsk_short_x', 'tsk_ABCDEFGHIJKLMNOP_' + 'a'.repeat(40), 'key_abcdefghijklmnop_' + 'a'.repeat(40)])(
-    '%p is malformed',
-    (key) => expect(parseApiKey(key)).toBeUndefined(),
-  );
+  test.each([
+    '',
+    'tsk_short_x',
+    'tsk_ABCDEFGHIJKLMNOP_' + 'a'.repeat(40),
+    'key_abcdefghijklmnop_' + 'a'.repeat(40),
+  ])('%p is malformed', (key) => expect(parseApiKey(key)).toBeUndefined());
 });

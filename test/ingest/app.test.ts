@@ -8,7 +8,8 @@ import { PIXEL_GIF } from '../../services/ingest/src/http/respond';
 import { startIngest, type IngestHarness } from '../support/ingest-harness';
 import { join } from 'node:path';
 
-const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
+const UA =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 
 let h: IngestHarness;
 let pixel: string;
@@ -47,7 +48,12 @@ describe('GET /p.gif', () => {
     expect(PIXEL_GIF.length).toBe(43);
 
     const ev = (await stored()).find((e) => e.type === 'impression');
-    expect(ev).toMatchObject({ accountId: h.seed.accountId, campaignId: h.seed.campaignId, consent: 'full', source: 'pixel' });
+    expect(ev).toMatchObject({
+      accountId: h.seed.accountId,
+      campaignId: h.seed.campaignId,
+      consent: 'full',
+      source: 'pixel',
+    });
     const raw = JSON.stringify(ev);
     expect(raw).not.toContain(UA);
     expect(raw).not.toContain('click-1');
@@ -56,7 +62,9 @@ describe('GET /p.gif', () => {
   });
 
   test('Do-Not-Track drops personal fields but counts the hit anonymously', async () => {
-    const res = await fetch(`${pixel}&e=click&n=dnt-check&cid=secret-click`, { headers: { 'user-agent': UA, dnt: '1' } });
+    const res = await fetch(`${pixel}&e=click&n=dnt-check&cid=secret-click`, {
+      headers: { 'user-agent': UA, dnt: '1' },
+    });
     expect(res.status).toBe(200);
     const ev = (await stored()).find((e) => e.name === 'dnt-check');
     expect(ev).toMatchObject({ consent: 'anonymous' });
@@ -72,9 +80,13 @@ describe('GET /p.gif', () => {
 
   test('bots and unknown accounts get the GIF but are not stored', async () => {
     const before = (await stored()).length;
-    const bot = await fetch(`${pixel}&n=bot`, { headers: { 'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)' } });
+    const bot = await fetch(`${pixel}&n=bot`, {
+      headers: { 'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)' },
+    });
     expect(bot.status).toBe(200);
-    const unknown = await fetch(`${h.url}/p.gif?a=acc_nosuchaccount&c=cmp_spring`, { headers: { 'user-agent': UA } });
+    const unknown = await fetch(`${h.url}/p.gif?a=acc_nosuchaccount&c=cmp_spring`, {
+      headers: { 'user-agent': UA },
+    });
     expect(unknown.status).toBe(200);
     expect((await stored()).length).toBe(before);
     const m = h.server.runtime.metrics.snapshot();
@@ -96,7 +108,10 @@ describe('POST /collect', () => {
     const res = await fetch(`${h.url}/collect`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': UA },
-      body: batch([{ type: 'click', name: 'json-1' }, { type: 'click', name: 'json-2' }]),
+      body: batch([
+        { type: 'click', name: 'json-1' },
+        { type: 'click', name: 'json-2' },
+      ]),
     });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ received: 2, stored: 2 });
@@ -174,7 +189,9 @@ describe('/postback', () => {
     expect(bad.status).toBe(401);
     expect(await bad.json()).toMatchObject({ error: 'unauthorized' });
     const wrong = await fetch(`${url()}&clickId=a1`, {
-      headers: { authorization: `Bearer ${h.seed.apiKey.slice(0, -1)}${h.seed.apiKey.endsWith('a') ? 'b' : 'a'}` },
+      headers: {
+        authorization: `Bearer ${h.seed.apiKey.slice(0, -1)}${h.seed.apiKey.endsWith('a') ? 'b' : 'a'}`,
+      },
     });
     expect(wrong.status).toBe(401);
   });
@@ -198,7 +215,9 @@ describe('/postback', () => {
         headers: { 'content-type': 'application/json', 'x-api-key': h.seed.apiKey },
         body: JSON.stringify(body),
       });
-    expect((await post({ campaignId: h.seed.campaignId, clickId: 'json-post-1', value: 5 })).status).toBe(202);
+    expect((await post({ campaignId: h.seed.campaignId, clickId: 'json-post-1', value: 5 })).status).toBe(
+      202,
+    );
     const bad = await post({ campaignId: h.seed.campaignId });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ field: 'clickId' });
@@ -242,7 +261,11 @@ describe('with an origin secret and tight limits', () => {
       fetch(`${s.url}/collect`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-origin-verify': 'cdn-shared-secret-0123456789' },
-        body: JSON.stringify({ accountId: 'acc_demoaccount', campaignId: 'cmp_demo-campaign', type: 'click' }),
+        body: JSON.stringify({
+          accountId: 'acc_demoaccount',
+          campaignId: 'cmp_demo-campaign',
+          type: 'click',
+        }),
       });
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await send()).status);

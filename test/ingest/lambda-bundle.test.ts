@@ -21,7 +21,9 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 /** Invokes the bundle's handler in a fresh node with the given events; returns the Lambda results. */
-function invoke(events: unknown[]): { statusCode: number; body: string; isBase64Encoded: boolean; headers: Record<string, string> }[] {
+function invoke(
+  events: unknown[],
+): { statusCode: number; body: string; isBase64Encoded: boolean; headers: Record<string, string> }[] {
   const script = `
     const { handler } = require(${JSON.stringify(bundle.file)});
     (async () => {
@@ -38,13 +40,23 @@ function invoke(events: unknown[]): { statusCode: number; body: string; isBase64
   return JSON.parse(r.stdout) as ReturnType<typeof invoke>;
 }
 
-function urlEvent(method: string, path: string, query = '', body?: string, headers: Record<string, string> = {}) {
+function urlEvent(
+  method: string,
+  path: string,
+  query = '',
+  body?: string,
+  headers: Record<string, string> = {},
+) {
   return {
     version: '2.0',
     routeKey: '$default',
     rawPath: path,
     rawQueryString: query,
-    headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36', host: 'abc.lambda-url.eu-west-1.on.aws', ...headers },
+    headers: {
+      'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36',
+      host: 'abc.lambda-url.eu-west-1.on.aws',
+      ...headers,
+    },
     requestContext: {
       accountId: '123456789012',
       apiId: 'abc',
@@ -76,9 +88,16 @@ test('a Function URL pixel hit returns the GIF, and bad input gets the English f
   ]);
   expect(pixel?.statusCode).toBe(200);
   expect(pixel?.isBase64Encoded).toBe(true);
-  expect(Buffer.from(pixel?.body ?? '', 'base64').subarray(0, 6).toString()).toBe('GIF89a');
+  expect(
+    Buffer.from(pixel?.body ?? '', 'base64')
+      .subarray(0, 6)
+      .toString(),
+  ).toBe('GIF89a');
   expect(bad?.statusCode).toBe(400);
   expect(JSON.parse(bad?.body ?? '{}')).toMatchObject({ field: 'type' });
   expect(collect?.statusCode).toBe(400);
-  expect(JSON.parse(collect?.body ?? '{}')).toMatchObject({ field: 'accountId', message: expect.stringMatching(/expected string/i) });
+  expect(JSON.parse(collect?.body ?? '{}')).toMatchObject({
+    field: 'accountId',
+    message: expect.stringMatching(/expected string/i),
+  });
 });

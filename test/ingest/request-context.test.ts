@@ -1,5 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import { clientIpOf, countryOf, fromCdn, withholdsConsent } from '../../services/ingest/src/http/request-context';
+import {
+  clientIpOf,
+  countryOf,
+  fromCdn,
+  withholdsConsent,
+} from '../../services/ingest/src/http/request-context';
 
 const req = (headers: Record<string, string>, remoteAddress = '10.1.2.3') =>
   ({ headers, socket: { remoteAddress } }) as unknown as IncomingMessage;

@@ -92,7 +92,9 @@ describe('DiskSpool', () => {
   it('refuses appends beyond maxBytes and empty batches', async () => {
     const spool = new DiskSpool({ dir, maxBytes: 400 });
     await spool.append([rec(1)]);
-    await expect(spool.append(Array.from({ length: 10 }, (_, i) => rec(i)))).rejects.toBeInstanceOf(SpoolFullError);
+    await expect(spool.append(Array.from({ length: 10 }, (_, i) => rec(i)))).rejects.toBeInstanceOf(
+      SpoolFullError,
+    );
     await expect(spool.append([])).rejects.toBeInstanceOf(RangeError);
     expect(spool.depth).toBe(1);
   });

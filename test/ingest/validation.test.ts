@@ -1,14 +1,28 @@
-import { parseCollectBody, parsePostback, parseQueryEvent } from '../../services/ingest/src/pipeline/validation';
+import {
+  parseCollectBody,
+  parsePostback,
+  parseQueryEvent,
+} from '../../services/ingest/src/pipeline/validation';
 
 const NOW = Date.UTC(2026, 10, 23, 12);
 const q = (s: string) => new URLSearchParams(s);
 
 describe('pixel query validation', () => {
   test('a well-formed hit passes, with short names mapped and numbers parsed', () => {
-    const r = parseQueryEvent(q(`a=acc_12345678&c=cmp_spring&e=click&v=12.5&cur=EUR&ts=${NOW - 1000}&_=cachebust`), NOW);
+    const r = parseQueryEvent(
+      q(`a=acc_12345678&c=cmp_spring&e=click&v=12.5&cur=EUR&ts=${NOW - 1000}&_=cachebust`),
+      NOW,
+    );
     expect(r).toEqual({
       ok: true,
-      value: { accountId: 'acc_12345678', campaignId: 'cmp_spring', type: 'click', value: 12.5, currency: 'EUR', ts: NOW - 1000 },
+      value: {
+        accountId: 'acc_12345678',
+        campaignId: 'cmp_spring',
+        type: 'click',
+        value: 12.5,
+        currency: 'EUR',
+        ts: NOW - 1000,
+      },
     });
   });
 
@@ -43,7 +57,10 @@ describe('collect body validation', () => {
   const ev = { type: 'click', url: 'https://shop.example/p/1' };
 
   test('a batch inherits account and campaign', () => {
-    const r = parseCollectBody({ accountId: 'acc_12345678', campaignId: 'cmp_spring', events: [ev, ev] }, NOW);
+    const r = parseCollectBody(
+      { accountId: 'acc_12345678', campaignId: 'cmp_spring', events: [ev, ev] },
+      NOW,
+    );
     expect(r.ok && r.value).toHaveLength(2);
     expect(r.ok && r.value[1]?.accountId).toBe('acc_12345678');
   });
@@ -68,7 +85,10 @@ describe('collect body validation', () => {
   });
 
   test('more than 50 events is refused', () => {
-    const r = parseCollectBody({ accountId: 'acc_12345678', campaignId: 'cmp_spring', events: Array(51).fill(ev) }, NOW);
+    const r = parseCollectBody(
+      { accountId: 'acc_12345678', campaignId: 'cmp_spring', events: Array(51).fill(ev) },
+      NOW,
+    );
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.issues[0]?.field).toBe('events');
   });

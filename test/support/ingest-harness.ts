@@ -29,7 +29,12 @@ export async function startIngest(
   const dataDir = await mkdtemp(join(tmpdir(), 'trackstack-ingest-'));
   const seed = await seedDemo(new LocalDirectory({ dataDir }), dataDir);
   if (!seed.apiKey) throw new Error('seeding a fresh folder must create an API key');
-  const parsed = parseIngestEnv({ TS_DATA_DIR: dataDir, TS_LOCAL_MODE: 'true', TS_LOG_LEVEL: 'silent', ...env });
+  const parsed = parseIngestEnv({
+    TS_DATA_DIR: dataDir,
+    TS_LOCAL_MODE: 'true',
+    TS_LOG_LEVEL: 'silent',
+    ...env,
+  });
   const runtime = await createRuntime(parsed, overrides);
   const server = await startServer({ env: parsed, port: 0, runtime });
   return {

@@ -26,7 +26,9 @@ export async function freePort(): Promise<number> {
     srv.on('error', reject);
     srv.listen(0, '127.0.0.1', () => {
       const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      srv.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -40,10 +42,11 @@ export function assertMotoInstalled(): void {
 /**
  * Starts moto_server and resolves once it answers HTTP.
  * @param accountId the account id moto reports (MOTO_ACCOUNT_ID)
+ * @param port a fixed port, e.g. to restart a stopped server at the same endpoint; a free one by default
  */
-export async function startMoto(accountId = '123456789012'): Promise<MotoServer> {
+export async function startMoto(accountId = '123456789012', port?: number): Promise<MotoServer> {
   assertMotoInstalled();
-  const port = await freePort();
+  port ??= await freePort();
   const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, MOTO_ACCOUNT_ID: accountId },

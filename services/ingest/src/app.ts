@@ -108,7 +108,12 @@ export function createApp(deps: AppDeps): Express {
         });
       try {
         const outcomes = await pipeline.ingestBatch(parsed.value, ctx);
-        sendJson(res, 202, { received: outcomes.length, stored: outcomes.filter((o) => o.stored).length }, requestId);
+        sendJson(
+          res,
+          202,
+          { received: outcomes.length, stored: outcomes.filter((o) => o.stored).length },
+          requestId,
+        );
       } catch (err) {
         handlers.unavailable(res, err, requestId);
       }
@@ -132,7 +137,13 @@ export function createApp(deps: AppDeps): Express {
     const requestId = rid(req);
     const auth = await handlers.authenticate(presentedApiKey(req));
     if (!auth.ok)
-      return sendError(res, auth.status, auth.status === 401 ? 'unauthorized' : 'rate_limited', auth.message, requestId);
+      return sendError(
+        res,
+        auth.status,
+        auth.status === 401 ? 'unauthorized' : 'rate_limited',
+        auth.message,
+        requestId,
+      );
     const parsed = parsePostback(raw);
     if (!parsed.ok) return handlers.invalid(res, parsed.issues, requestId);
     const ctx = handlers.context(req, 'postback', requestId, true);
@@ -140,7 +151,13 @@ export function createApp(deps: AppDeps): Express {
       const outcome = await pipeline.ingest({ ...parsed.value, accountId: auth.accountId }, ctx);
       if (outcome.stored) return sendJson(res, 202, { status: 'stored', id: outcome.id }, requestId);
       if (outcome.reason === 'duplicate') return sendJson(res, 200, { status: 'duplicate' }, requestId);
-      return sendError(res, 422, outcome.reason, `the conversion was not recorded: ${outcome.reason}`, requestId);
+      return sendError(
+        res,
+        422,
+        outcome.reason,
+        `the conversion was not recorded: ${outcome.reason}`,
+        requestId,
+      );
     } catch (err) {
       handlers.unavailable(res, err, requestId);
     }
@@ -197,10 +214,22 @@ function requireContentType(types: readonly string[]) {
   return (req: Request, res: Response, next: () => void) => {
     const [type = '', ...params] = (req.headers['content-type'] ?? '').toLowerCase().split(';');
     if (!types.includes(type.trim()))
-      return sendError(res, 415, 'unsupported_media_type', `content-type must be one of ${types.join(', ')}`, rid(req));
+      return sendError(
+        res,
+        415,
+        'unsupported_media_type',
+        `content-type must be one of ${types.join(', ')}`,
+        rid(req),
+      );
     const charset = params.map((p) => p.trim()).find((p) => p.startsWith('charset='));
     if (charset && !/^charset="?utf-?8"?$/.test(charset))
-      return sendError(res, 415, 'unsupported_media_type', 'the body must be UTF-8 (charset=utf-8)', rid(req));
+      return sendError(
+        res,
+        415,
+        'unsupported_media_type',
+        'the body must be UTF-8 (charset=utf-8)',
+        rid(req),
+      );
     next();
   };
 }

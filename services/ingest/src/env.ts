@@ -5,9 +5,7 @@
 import { z } from 'zod';
 import { LOCATIONS, STAGES, formatZodIssues } from '../../../infra/platform';
 
-const bool = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /** Environment variables of the ingest service. Every key starts with `TS_`. */
 export const ingestEnvSchema = z
@@ -48,11 +46,23 @@ export const ingestEnvSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.TS_SINK === 'firehose' && !env.TS_FIREHOSE_STREAM)
-      ctx.addIssue({ code: 'custom', path: ['TS_FIREHOSE_STREAM'], message: 'is required when TS_SINK=firehose' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TS_FIREHOSE_STREAM'],
+        message: 'is required when TS_SINK=firehose',
+      });
     if (env.TS_KEY_PROVIDER === 'kms' && !env.TS_KMS_KEY_ID)
-      ctx.addIssue({ code: 'custom', path: ['TS_KMS_KEY_ID'], message: 'is required when TS_KEY_PROVIDER=kms' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TS_KMS_KEY_ID'],
+        message: 'is required when TS_KEY_PROVIDER=kms',
+      });
     if (env.TS_DIRECTORY === 'dynamodb' && !env.TS_TABLE_NAME)
-      ctx.addIssue({ code: 'custom', path: ['TS_TABLE_NAME'], message: 'is required when TS_DIRECTORY=dynamodb' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TS_TABLE_NAME'],
+        message: 'is required when TS_DIRECTORY=dynamodb',
+      });
   });
 
 /** The raw environment variables, as a construct sets them (all strings). */
@@ -66,8 +76,10 @@ export type IngestEnv = z.output<typeof ingestEnvSchema>;
  */
 export function parseIngestEnv(env: NodeJS.ProcessEnv | Record<string, string | undefined>): IngestEnv {
   const picked: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (k.startsWith('TS_') && v !== undefined && v !== '') picked[k] = v;
+  for (const [k, v] of Object.entries(env))
+    if (k.startsWith('TS_') && v !== undefined && v !== '') picked[k] = v;
   const result = ingestEnvSchema.safeParse(picked);
-  if (!result.success) throw new Error(`Invalid ingest environment:\n  ${formatZodIssues(result.error).join('\n  ')}`);
+  if (!result.success)
+    throw new Error(`Invalid ingest environment:\n  ${formatZodIssues(result.error).join('\n  ')}`);
   return result.data;
 }

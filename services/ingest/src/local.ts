@@ -48,7 +48,8 @@ export function parseLocalArgs(argv: readonly string[]): LocalArgs | 'help' {
   if (!/^\d+$/.test(portText) || port < 1 || port > 65535)
     throw new Error(`--port must be a whole number from 1 to 65535, got "${portText}"\n\n${USAGE}`);
   const host = values.host ?? '127.0.0.1';
-  if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) throw new Error(`--host must be an address or host name, got "${host}"\n\n${USAGE}`);
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(host))
+    throw new Error(`--host must be an address or host name, got "${host}"\n\n${USAGE}`);
   const dataDir = values['data-dir'] ?? '.data';
   if (dataDir.trim() === '') throw new Error(`--data-dir must not be empty\n\n${USAGE}`);
   return { port, host, dataDir: resolve(dataDir) };
@@ -87,7 +88,10 @@ async function main(): Promise<void> {
   if (seeded.apiKey)
     console.log(`  API key:  ${seeded.apiKey}
             (shown once; only its hash is stored. Postback: curl -H "Authorization: Bearer <key>" "${url}/postback?campaignId=${seeded.campaignId}&clickId=abc123")`);
-  else console.log('  API key:  created on first run (only its hash is stored; delete the data dir to get a new one)');
+  else
+    console.log(
+      '  API key:  created on first run (only its hash is stored; delete the data dir to get a new one)',
+    );
 }
 
 if (require.main === module) void main();

@@ -7,12 +7,18 @@ export type { Logger };
  * Creates the service logger.
  * @param level pino level; `silent` in tests
  */
-export function createLogger(level: pino.LevelWithSilent = 'info', base: Record<string, unknown> = {}): Logger {
+export function createLogger(
+  level: pino.LevelWithSilent = 'info',
+  base: Record<string, unknown> = {},
+): Logger {
   return pino({
     level,
     base: { service: 'ingest', ...base },
     timestamp: pino.stdTimeFunctions.isoTime,
     // Personal fields must never reach logs, even by accident.
-    redact: { paths: ['ip', 'userAgent', 'clickId', '*.ip', '*.userAgent', '*.clickId', 'apiKey', '*.apiKey'], censor: '[redacted]' },
+    redact: {
+      paths: ['ip', 'userAgent', 'clickId', '*.ip', '*.userAgent', '*.clickId', 'apiKey', '*.apiKey'],
+      censor: '[redacted]',
+    },
   });
 }

@@ -94,7 +94,11 @@ export class Metrics {
           _aws: {
             Timestamp: now,
             CloudWatchMetrics: [
-              { Namespace: namespace, Dimensions: [[...dimNames, 'Reason']], Metrics: [{ Name: 'Rejects', Unit: 'Count' }] },
+              {
+                Namespace: namespace,
+                Dimensions: [[...dimNames, 'Reason']],
+                Metrics: [{ Name: 'Rejects', Unit: 'Count' }],
+              },
             ],
           },
           ...dimensions,

@@ -19,7 +19,7 @@ import { leanListener } from './http/lean';
 import { STATIC_DIR } from './http/local-routes';
 import { createLogger, type Logger } from './logger';
 import { Metrics } from './metrics';
-import { TokenBucketLimiter } from './pipeline/limits';
+import type { TokenBucketLimiter } from './pipeline/limits';
 import { IngestPipeline } from './pipeline/pipeline';
 import { BufferedSink } from './sinks/buffered-sink';
 import { FileSink } from './sinks/file-sink';
@@ -77,7 +77,10 @@ async function probe(check: () => Promise<void>): Promise<string> {
     await Promise.race([
       check(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${READY_TIMEOUT_MS} ms`)),
+          READY_TIMEOUT_MS,
+        );
       }),
     ]);
     return 'ok';
@@ -90,7 +93,8 @@ async function probe(check: () => Promise<void>): Promise<string> {
 
 /** Builds the runtime the environment describes. */
 export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides = {}): Promise<Runtime> {
-  const logger = overrides.logger ?? createLogger(env.TS_LOG_LEVEL, { stage: env.TS_STAGE, location: env.TS_LOCATION });
+  const logger =
+    overrides.logger ?? createLogger(env.TS_LOG_LEVEL, { stage: env.TS_STAGE, location: env.TS_LOCATION });
   const metrics = overrides.metrics ?? new Metrics();
   const dataDir = env.TS_DATA_DIR;
 
@@ -103,7 +107,11 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
             import('@aws-sdk/client-kms'),
             import('./crypto/kms-key-provider'),
           ]);
-          return new KmsKeyProvider({ client: new KMSClient({}), keyId: required(env.TS_KMS_KEY_ID), metrics });
+          return new KmsKeyProvider({
+            client: new KMSClient({}),
+            keyId: required(env.TS_KMS_KEY_ID),
+            metrics,
+          });
         })()
       : new LocalKeyProvider({ keyFile: defaultKeyFile(dataDir), metrics }));
 
@@ -115,7 +123,10 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
             import('@aws-sdk/client-dynamodb'),
             import('./directory/dynamo-directory'),
           ]);
-          return new DynamoDirectory({ client: new DynamoDBClient({}), tableName: required(env.TS_TABLE_NAME) });
+          return new DynamoDirectory({
+            client: new DynamoDBClient({}),
+            tableName: required(env.TS_TABLE_NAME),
+          });
         })()
       : new LocalDirectory({ dataDir }));
 
@@ -127,7 +138,11 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
             import('@aws-sdk/client-firehose'),
             import('./sinks/firehose-sink'),
           ]);
-          return new FirehoseSink({ client: new FirehoseClient({}), streamName: required(env.TS_FIREHOSE_STREAM) });
+          // BufferedSink retries and spools; SDK-level retries would only delay the spool during an outage.
+          return new FirehoseSink({
+            client: new FirehoseClient({ maxAttempts: 1 }),
+            streamName: required(env.TS_FIREHOSE_STREAM),
+          });
         })()
       : new FileSink({ rootDir: join(dataDir, 'events') }));
 

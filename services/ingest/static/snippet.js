@@ -17,7 +17,8 @@
     var url = config.collectUrl || base + '/collect';
     // text/plain keeps the beacon a "simple" request: no CORS preflight.
     var sent = navigator.sendBeacon && navigator.sendBeacon(url, new Blob([body], { type: 'text/plain' }));
-    if (!sent) fetch(url, { method: 'POST', body: body, headers: { 'content-type': 'text/plain' }, keepalive: true });
+    if (!sent)
+      fetch(url, { method: 'POST', body: body, headers: { 'content-type': 'text/plain' }, keepalive: true });
   }
 
   function event(type, fields) {

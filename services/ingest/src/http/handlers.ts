@@ -19,6 +19,7 @@ import {
   userAgentOf,
   withholdsConsent,
 } from './request-context';
+import { RecordTooLargeError } from '../sinks/buffered-sink';
 import { sendError, sendInvalid, sendPixel } from './respond';
 
 /** Settings of the HTTP layer. */
@@ -55,7 +56,8 @@ export interface HandlerDeps {
 }
 
 /** The result of authenticating a postback. */
-export type AuthResult = { ok: true; accountId: string; keyId: string } | { ok: false; status: 401 | 429; message: string };
+export type AuthResult =
+  { ok: true; accountId: string; keyId: string } | { ok: false; status: 401 | 429; message: string };
 
 /** The handlers; one instance per process. */
 export class IngestHandlers {
@@ -71,7 +73,8 @@ export class IngestHandlers {
     this.trustProxy = options.trustProxy ?? false;
     this.originSecret = options.originSecret;
     this.ipLimiter = options.ipLimiter ?? new TokenBucketLimiter({ ratePerSecond: LIMITS.ipRatePerSecond });
-    this.keyLimiter = options.keyLimiter ?? new TokenBucketLimiter({ ratePerSecond: LIMITS.apiKeyRatePerSecond });
+    this.keyLimiter =
+      options.keyLimiter ?? new TokenBucketLimiter({ ratePerSecond: LIMITS.apiKeyRatePerSecond });
   }
 
   /**
@@ -141,10 +144,16 @@ export class IngestHandlers {
     sendInvalid(res, issues, requestId);
   }
 
-  /** Answers 503 when a hit could be neither stored nor spooled: the client must retry. */
+  /** Answers 503 when a hit could be neither stored nor spooled (the client must retry), 413 when it is too large to store. */
   unavailable(res: ServerResponse, err: unknown, requestId: string): void {
+    if (err instanceof RecordTooLargeError) {
+      this.deps.metrics.reject('oversized');
+      return sendError(res, 413, 'too_large', err.message, requestId);
+    }
     this.deps.logger.error({ err, requestId }, 'event could not be stored or spooled');
-    sendError(res, 503, 'unavailable', 'the event could not be stored; retry later', requestId, { 'retry-after': '5' });
+    sendError(res, 503, 'unavailable', 'the event could not be stored; retry later', requestId, {
+      'retry-after': '5',
+    });
   }
 
   /** Authenticates a postback's API key (header `Authorization: Bearer`, `x-api-key`, or `key` parameter). */

@@ -11,7 +11,11 @@ import type { IngestHandlers } from './handlers';
 export function leanListener(app: RequestListener, handlers: IngestHandlers): RequestListener {
   return (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '';
-    if (req.method === 'GET' && url.startsWith('/p.gif') && (url.length === 6 || url.charCodeAt(6) === 63 /* ? */)) {
+    if (
+      req.method === 'GET' &&
+      url.startsWith('/p.gif') &&
+      (url.length === 6 || url.charCodeAt(6) === 63) /* ? */
+    ) {
       handlers.pixel(req, res).catch((err: unknown) => {
         if (!res.headersSent) handlers.unavailable(res, err, 'lean');
       });

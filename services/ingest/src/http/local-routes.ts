@@ -24,7 +24,9 @@ export function localRoutes(options: LocalModeOptions): Router {
   const router = Router();
   router.get('/snippet.js', async (_req, res) => {
     const js = await readFile(join(options.staticDir, 'snippet.js'));
-    res.set({ 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' }).send(js);
+    res
+      .set({ 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=300' })
+      .send(js);
   });
   router.get('/demo', async (_req, res) => {
     const html = await readFile(join(options.staticDir, 'demo.html'));

@@ -3,7 +3,10 @@ import type { ServerResponse } from 'node:http';
 import type { FieldIssue } from '../pipeline/validation';
 
 /** The 43-byte transparent 1×1 GIF served by `/p.gif`. */
-export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64');
+export const PIXEL_GIF = Buffer.from(
+  'R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==',
+  'base64',
+);
 
 /** Headers every response carries. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {

@@ -103,7 +103,8 @@ export class IngestPipeline {
   constructor(props: IngestPipelineProps) {
     this.props = props;
     this.now = props.now ?? Date.now;
-    this.dedup = props.dedup ?? new DedupWindow({ windowMs: LIMITS.dedupWindowSeconds * 1000, now: this.now });
+    this.dedup =
+      props.dedup ?? new DedupWindow({ windowMs: LIMITS.dedupWindowSeconds * 1000, now: this.now });
   }
 
   /**
@@ -167,7 +168,10 @@ export class IngestPipeline {
       .digest('base64');
   }
 
-  private async toRecord(event: TrackEvent, ctx: HitContext): Promise<{ id: string; sinkRecord: SinkRecord }> {
+  private async toRecord(
+    event: TrackEvent,
+    ctx: HitContext,
+  ): Promise<{ id: string; sinkRecord: SinkRecord }> {
     const now = new Date(this.now());
     const receivedAt = now.toISOString();
     const dt = receivedAt.slice(0, 10);

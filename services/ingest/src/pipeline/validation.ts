@@ -19,8 +19,12 @@ const token = (max: number) =>
 
 /** Fields of one event, with their long names as used in JSON bodies. */
 export const eventFields = {
-  accountId: z.string().regex(ID_PATTERNS.account, 'must be "acc_" followed by 8-32 lowercase letters or digits'),
-  campaignId: z.string().regex(ID_PATTERNS.campaign, 'must be "cmp_" followed by 4-32 lowercase letters, digits or -'),
+  accountId: z
+    .string()
+    .regex(ID_PATTERNS.account, 'must be "acc_" followed by 8-32 lowercase letters or digits'),
+  campaignId: z
+    .string()
+    .regex(ID_PATTERNS.campaign, 'must be "cmp_" followed by 4-32 lowercase letters, digits or -'),
   type: z.enum(EVENT_TYPES, { error: `must be one of ${EVENT_TYPES.join(', ')}` }),
   name: token(64),
   url: httpUrl,
@@ -181,7 +185,8 @@ export function parseCollectBody(body: unknown, now = Date.now()): Validated<Tra
 
 /** Validates a postback from its query string or JSON body. */
 export function parsePostback(raw: unknown, now = Date.now()): Validated<PostbackEvent> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail('(body)', 'must be a JSON object');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return fail('(body)', 'must be a JSON object');
   return finishEvent(postbackSchema.safeParse(raw), now, '');
 }
 

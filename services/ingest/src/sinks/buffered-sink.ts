@@ -179,7 +179,10 @@ export class BufferedSink {
     this.updateDepth();
     // Files left by an earlier process: drain them now rather than waiting for this one's first outage.
     if (this.spool.depth > 0) {
-      this.log?.info({ spoolDepth: this.spool.depth, files: this.spool.files }, 'draining spool left by an earlier run');
+      this.log?.info(
+        { spoolDepth: this.spool.depth, files: this.spool.files },
+        'draining spool left by an earlier run',
+      );
       this.startDrainer(0);
     }
   }
@@ -215,7 +218,9 @@ export class BufferedSink {
     }
     if (this.closing) return Promise.reject(new SinkUnavailableError('sink is closing'));
     if (this.pendingBytes + size > this.maxPendingBytes) {
-      return Promise.reject(new SinkUnavailableError(`sink buffer full (${this.pendingBytes} bytes waiting)`));
+      return Promise.reject(
+        new SinkUnavailableError(`sink buffer full (${this.pendingBytes} bytes waiting)`),
+      );
     }
     return new Promise<void>((resolve, reject) => {
       this.qRecords.push(record);
@@ -270,11 +275,14 @@ export class BufferedSink {
       this.wakeDrainer();
       await this.draining;
       const deadline = Date.now() + this.closeBudgetMs;
-      for (let entry = this.spool.oldest(); entry && Date.now() < deadline; entry = this.spool.oldest()) {
-        if (!(await this.drainOne(entry))) break;
+      while (this.spool.files > 0 && Date.now() < deadline) {
+        if (!(await this.drainRound(true))) break;
       }
       if (this.spool.depth > 0) {
-        this.log?.warn({ spoolDepth: this.spool.depth }, 'closing with records still spooled; the next run drains them');
+        this.log?.warn(
+          { spoolDepth: this.spool.depth },
+          'closing with records still spooled; the next run drains them',
+        );
       }
       this.cancelSchedule();
       await this.sink.close();
@@ -345,7 +353,12 @@ export class BufferedSink {
     const available = this.pendingRecords;
     if (this.head === 0 && available <= this.maxBatchRecords && this.pendingBytes <= this.maxBatchBytes) {
       // The common case: everything pending is one batch; hand the arrays over instead of copying.
-      const batch: Batch = { records: this.qRecords, resolves: this.qResolves, rejects: this.qRejects, startSeq };
+      const batch: Batch = {
+        records: this.qRecords,
+        resolves: this.qResolves,
+        rejects: this.qRejects,
+        startSeq,
+      };
       this.qRecords = [];
       this.qResolves = [];
       this.qRejects = [];
@@ -429,10 +442,16 @@ export class BufferedSink {
     try {
       await this.spool.append(records);
     } catch (err) {
-      this.log?.error({ sink: this.sink.name, err, records: records.length }, 'spool append failed; refusing records');
-      const error = new SinkUnavailableError(`neither the ${this.sink.name} sink nor the spool took the records`, {
-        cause: err,
-      });
+      this.log?.error(
+        { sink: this.sink.name, err, records: records.length },
+        'spool append failed; refusing records',
+      );
+      const error = new SinkUnavailableError(
+        `neither the ${this.sink.name} sink nor the spool took the records`,
+        {
+          cause: err,
+        },
+      );
       for (const reject of rejects) reject(error);
       return;
     }
@@ -454,7 +473,8 @@ export class BufferedSink {
         call,
         new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () => reject(new Error(`${this.sink.name} sink did not answer within ${this.attemptTimeoutMs} ms`)),
+            () =>
+              reject(new Error(`${this.sink.name} sink did not answer within ${this.attemptTimeoutMs} ms`)),
             this.attemptTimeoutMs,
           );
           timer.unref();
@@ -510,14 +530,17 @@ export class BufferedSink {
     while (!this.stopped) {
       if (delay > 0) await this.drainSleep(delay);
       if (this.stopped) return;
-      const entry = this.spool.oldest();
-      if (!entry) break;
-      if (await this.drainOne(entry)) {
+      if (this.spool.files === 0) break;
+      // While the sink is down, probe with the oldest file alone; once it answers, drain in full batches.
+      if (await this.drainRound(failures === 0 && !this.sinkDown)) {
         failures = 0;
         delay = 0;
         if (this.sinkDown) {
           this.sinkDown = false;
-          this.log?.info({ sink: this.sink.name, spoolDepth: this.spool.depth }, 'sink recovered; draining spool');
+          this.log?.info(
+            { sink: this.sink.name, spoolDepth: this.spool.depth },
+            'sink recovered; draining spool',
+          );
         }
       } else {
         failures += 1;
@@ -534,28 +557,40 @@ export class BufferedSink {
   }
 
   /**
-   * Sends one spool file to the sink. True when the file is gone (all delivered, or set aside as corrupt).
-   * When only part was taken, the rest is re-spooled as a new file first, so nothing is sent twice.
+   * Sends the oldest spool file, or with `coalesce` as many of the oldest as make one full batch, to the
+   * sink. True when they are all gone (delivered, or set aside as corrupt). When only part was taken, the
+   * rest is re-spooled as a new file before the old ones are removed, so nothing is sent twice.
    */
-  private async drainOne(entry: SpoolEntry): Promise<boolean> {
-    let records: SinkRecord[];
-    try {
-      records = await this.spool.read(entry.id);
-    } catch (err) {
-      if (err instanceof SpoolCorruptError) {
+  private async drainRound(coalesce: boolean): Promise<boolean> {
+    const entries: SpoolEntry[] = [];
+    let planned = 0;
+    for (const entry of this.spool.list(coalesce ? 256 : 1)) {
+      if (entries.length > 0 && planned + entry.records > this.maxBatchRecords) break;
+      entries.push(entry);
+      planned += entry.records;
+    }
+    const records: SinkRecord[] = [];
+    const sources: string[] = [];
+    for (const entry of entries) {
+      try {
+        for (const r of await this.spool.read(entry.id)) records.push(r);
+        sources.push(entry.id);
+      } catch (err) {
+        if (!(err instanceof SpoolCorruptError)) {
+          this.log?.error({ err, id: entry.id }, 'spool read failed');
+          if (sources.length === 0) return false;
+          break;
+        }
         this.log?.error({ err, id: entry.id }, 'corrupt spool file set aside');
         await this.spool.quarantine(entry.id).catch(noop);
         this.updateDepth();
-        return true;
       }
-      this.log?.error({ err, id: entry.id }, 'spool read failed');
-      return false;
     }
     const failedRecords: SinkRecord[] = [];
     let accepted = 0;
     let wholeFailed = false;
-    // A file written under other limits (an earlier run, another sink) is cut to fit this sink.
-    for (let start = 0; start < records.length; ) {
+    // Files written under other limits (an earlier run, another sink) are cut to fit this sink.
+    for (let start = 0; start < records.length;) {
       let end = start;
       let bytes = 0;
       while (end < records.length && end - start < this.maxBatchRecords) {
@@ -576,21 +611,17 @@ export class BufferedSink {
         for (const i of result.failed) failedRecords.push(chunk[i]!);
       }
     }
+    if (failedRecords.length > 0 && accepted === 0) return false;
     try {
-      if (failedRecords.length === 0) {
-        await this.spool.remove(entry.id);
-        this.updateDepth();
-        return true;
-      }
-      if (accepted > 0) {
-        await this.spool.append(failedRecords);
-        await this.spool.remove(entry.id);
-        this.updateDepth();
-      }
+      if (failedRecords.length > 0) await this.spool.append(failedRecords);
+      for (const id of sources) await this.spool.remove(id);
     } catch (err) {
-      this.log?.error({ err, id: entry.id }, 'spool update after drain failed');
+      this.log?.error({ err, files: sources.length }, 'spool update after drain failed');
+      return false;
+    } finally {
+      this.updateDepth();
     }
-    return false;
+    return failedRecords.length === 0;
   }
 
   private drainSleep(ms: number): Promise<void> {

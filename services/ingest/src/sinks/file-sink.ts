@@ -133,7 +133,10 @@ export class FileSink implements Sink {
 
   private async write(records: readonly SinkRecord[]): Promise<number[]> {
     // Group by partition so each partition costs one writev, whatever the batch's account mix.
-    const groups = new Map<string, { accountId: string; dt: string; idx: number[]; bufs: Buffer[]; bytes: number }>();
+    const groups = new Map<
+      string,
+      { accountId: string; dt: string; idx: number[]; bufs: Buffer[]; bytes: number }
+    >();
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
       const key = r.accountId + '/' + r.dt;
@@ -155,7 +158,9 @@ export class FileSink implements Sink {
     for (const [key, g] of groups) {
       try {
         if (!SAFE_PART.test(g.accountId) || !/^\d{4}-\d{2}-\d{2}$/.test(g.dt)) {
-          throw new Error(`FileSink: unsafe partition account=${JSON.stringify(g.accountId)} dt=${JSON.stringify(g.dt)}`);
+          throw new Error(
+            `FileSink: unsafe partition account=${JSON.stringify(g.accountId)} dt=${JSON.stringify(g.dt)}`,
+          );
         }
         await this.append(key, g.accountId, g.dt, g.bufs, g.bytes);
       } catch (err) {
@@ -168,7 +173,13 @@ export class FileSink implements Sink {
     return failed;
   }
 
-  private async append(key: string, accountId: string, dt: string, bufs: Buffer[], bytes: number): Promise<void> {
+  private async append(
+    key: string,
+    accountId: string,
+    dt: string,
+    bufs: Buffer[],
+    bytes: number,
+  ): Promise<void> {
     let seg = this.open.get(key);
     if (seg) {
       this.open.delete(key);
@@ -282,7 +293,12 @@ export async function readFileSinkEvents(rootDir: string): Promise<FileSinkEvent
     for (;;) {
       const nl = buf.indexOf(0x0a, start);
       if (nl < 0) break;
-      out.push({ accountId: seg.accountId, dt: seg.dt, data: buf.subarray(start, nl + 1), segment: seg.path });
+      out.push({
+        accountId: seg.accountId,
+        dt: seg.dt,
+        data: buf.subarray(start, nl + 1),
+        segment: seg.path,
+      });
       start = nl + 1;
     }
   }
@@ -293,7 +309,10 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
   try {
     return await readdir(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
+    if (
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ||
+      (err as NodeJS.ErrnoException).code === 'ENOTDIR'
+    ) {
       return [];
     }
     throw err;

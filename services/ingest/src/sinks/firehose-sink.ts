@@ -50,14 +50,18 @@ export class FirehoseSink implements Sink {
   async putBatch(records: readonly SinkRecord[]): Promise<number[]> {
     if (records.length === 0) return [];
     if (records.length > this.maxBatchRecords) {
-      throw new RangeError(`FirehoseSink: ${records.length} records in one batch (limit ${this.maxBatchRecords})`);
+      throw new RangeError(
+        `FirehoseSink: ${records.length} records in one batch (limit ${this.maxBatchRecords})`,
+      );
     }
     let bytes = 0;
     const entries = new Array<{ Data: Uint8Array }>(records.length);
     for (let i = 0; i < records.length; i++) {
       const data = records[i]!.data;
       if (data.length > this.maxRecordBytes) {
-        throw new RangeError(`FirehoseSink: record ${i} has ${data.length} bytes (limit ${this.maxRecordBytes})`);
+        throw new RangeError(
+          `FirehoseSink: record ${i} has ${data.length} bytes (limit ${this.maxRecordBytes})`,
+        );
       }
       bytes += data.length;
       entries[i] = { Data: data };
@@ -81,7 +85,9 @@ export class FirehoseSink implements Sink {
 
   /** Resolves when the delivery stream exists and is `ACTIVE`. */
   async check(): Promise<void> {
-    const out = await this.client.send(new DescribeDeliveryStreamCommand({ DeliveryStreamName: this.streamName }));
+    const out = await this.client.send(
+      new DescribeDeliveryStreamCommand({ DeliveryStreamName: this.streamName }),
+    );
     const status = out.DeliveryStreamDescription?.DeliveryStreamStatus;
     if (status !== 'ACTIVE') {
       throw new Error(`delivery stream ${this.streamName} is ${status ?? 'unknown'}, not ACTIVE`);

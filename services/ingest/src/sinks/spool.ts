@@ -130,10 +130,15 @@ export class DiskSpool {
     return this.entries.size;
   }
 
-  /** Every spooled batch, oldest first. */
-  list(): SpoolEntry[] {
+  /** Spooled batches, oldest first: all of them, or the oldest `limit`. */
+  list(limit = Infinity): SpoolEntry[] {
     this.ensureSorted();
-    return [...this.entries.values()];
+    const out: SpoolEntry[] = [];
+    for (const entry of this.entries.values()) {
+      if (out.length >= limit) break;
+      out.push(entry);
+    }
+    return out;
   }
 
   /** The oldest spooled batch, or `undefined` when the spool is empty. */
