@@ -4,7 +4,8 @@
  */
 import { build, type Plugin } from 'esbuild';
 import { cpSync, mkdirSync, statSync } from 'node:fs';
-import { extname, join, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 
 /** Options shared with the CDK construct's `NodejsFunction` bundling. */
 export const INGEST_BUNDLE_OPTIONS = {
@@ -46,27 +47,66 @@ export const slimBundlePlugin: Plugin = {
   },
 };
 
-/** Builds the bundle and returns its path and size in bytes. */
-export async function buildIngest(
-  outDir = resolve(__dirname, '..', 'dist', 'ingest'),
+const ROOT = resolve(__dirname, '..');
+
+/** A Lambda function's source: its entry module and any folder shipped beside the bundle. */
+export interface ServiceBundle {
+  /** Entry module, relative to the repository root, exporting `handler`. */
+  readonly entry: string;
+  /** Folders copied next to `index.js`, relative to the repository root. */
+  readonly assets?: readonly string[];
+}
+
+/** Every function the project deploys. The CDK construct bundles these through the same `buildService`. */
+export const SERVICE_BUNDLES = {
+  ingest: { entry: 'services/ingest/src/lambda.ts', assets: ['services/ingest/static'] },
+} as const satisfies Record<string, ServiceBundle>;
+
+/** Name of a deployable bundle. */
+export type ServiceName = keyof typeof SERVICE_BUNDLES;
+
+/** Builds one service into `<outDir>/index.js` and returns its path and size in bytes. */
+export async function buildService(
+  name: ServiceName,
+  outDir: string,
 ): Promise<{ file: string; bytes: number }> {
+  const spec: ServiceBundle = SERVICE_BUNDLES[name];
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, 'index.js');
   await build({
     ...INGEST_BUNDLE_OPTIONS,
-    entryPoints: [resolve(__dirname, '..', 'services', 'ingest', 'src', 'lambda.ts')],
+    entryPoints: [resolve(ROOT, spec.entry)],
     outfile: file,
     logLevel: 'warning',
     plugins: [slimBundlePlugin],
   });
-  cpSync(resolve(__dirname, '..', 'services', 'ingest', 'static'), join(outDir, 'static'), {
-    recursive: true,
-  });
+  for (const asset of spec.assets ?? [])
+    cpSync(resolve(ROOT, asset), join(outDir, basename(asset)), { recursive: true });
   return { file, bytes: statSync(file).size };
 }
 
+/** Builds the ingest bundle (by default into `dist/ingest`). */
+export function buildIngest(
+  outDir = resolve(ROOT, 'dist', 'ingest'),
+): Promise<{ file: string; bytes: number }> {
+  return buildService('ingest', outDir);
+}
+
+/**
+ * Command line: `tsx scripts/build-ingest.ts [--service ingest] [--out DIR]`. CDK's local bundling runs this,
+ * so the deployed bundle is byte for byte the one the tests and the benchmark measure.
+ */
 if (require.main === module) {
-  buildIngest().then(
+  const { values } = parseArgs({
+    options: { service: { type: 'string', default: 'ingest' }, out: { type: 'string' } },
+    strict: true,
+  });
+  const name = values.service as string;
+  if (!(name in SERVICE_BUNDLES)) {
+    console.error(`--service must be one of ${Object.keys(SERVICE_BUNDLES).join(', ')}, got "${name}"`);
+    process.exit(2);
+  }
+  buildService(name as ServiceName, resolve(values.out ?? join(ROOT, 'dist', name))).then(
     ({ file, bytes }) => console.log(`built ${file}: ${(bytes / 1024).toFixed(1)} KiB`),
     (err: unknown) => {
       console.error(err);
