@@ -43,6 +43,11 @@ export const ingestEnvSchema = z
      * origin answers only traffic that came through the CDN.
      */
     TS_ORIGIN_SECRET: z.string().min(16).max(256).optional(),
+    /**
+     * Secrets Manager id (name or ARN) of the origin secret, read once at start-up; how deployed functions get
+     * it, so the value never appears in a template or the function's configuration.
+     */
+    TS_ORIGIN_SECRET_ID: z.string().min(1).max(2048).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.TS_SINK === 'firehose' && !env.TS_FIREHOSE_STREAM)
@@ -56,6 +61,12 @@ export const ingestEnvSchema = z
         code: 'custom',
         path: ['TS_KMS_KEY_ID'],
         message: 'is required when TS_KEY_PROVIDER=kms',
+      });
+    if (env.TS_ORIGIN_SECRET && env.TS_ORIGIN_SECRET_ID)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TS_ORIGIN_SECRET_ID'],
+        message: 'must not be set together with TS_ORIGIN_SECRET',
       });
     if (env.TS_DIRECTORY === 'dynamodb' && !env.TS_TABLE_NAME)
       ctx.addIssue({

@@ -91,6 +91,20 @@ async function probe(check: () => Promise<void>): Promise<string> {
   }
 }
 
+/** Reads the origin secret from Secrets Manager; the service refuses to start without it. */
+async function readOriginSecret(secretId: string): Promise<string> {
+  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  const client = new SecretsManagerClient({});
+  try {
+    const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    const value = out.SecretString ?? '';
+    if (value.length < 16) throw new Error(`the origin secret ${secretId} is shorter than 16 characters`);
+    return value;
+  } finally {
+    client.destroy();
+  }
+}
+
 /** Builds the runtime the environment describes. */
 export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides = {}): Promise<Runtime> {
   const logger =
@@ -167,7 +181,9 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
     { pipeline, directory: cached, metrics, logger },
     {
       trustProxy: env.TS_TRUST_PROXY,
-      originSecret: env.TS_ORIGIN_SECRET,
+      originSecret: env.TS_ORIGIN_SECRET_ID
+        ? await readOriginSecret(env.TS_ORIGIN_SECRET_ID)
+        : env.TS_ORIGIN_SECRET,
       ipLimiter: overrides.ipLimiter,
       keyLimiter: overrides.keyLimiter,
     },
