@@ -140,3 +140,13 @@ describe('LocalKeyProvider', () => {
     await expect(provider.check()).resolves.toBeUndefined();
   });
 });
+
+describe('IVs', () => {
+  test('every seal draws a fresh IV, across refills of the IV pool', () => {
+    const key = Buffer.alloc(32, 7);
+    const ivs = new Set<string>();
+    for (let i = 0; i < 5000; i++)
+      ivs.add(seal(key, Buffer.from('x'), Buffer.from('a')).subarray(1, 13).toString('hex'));
+    expect(ivs.size).toBe(5000);
+  });
+});

@@ -38,6 +38,24 @@ export class DecryptionError extends Error {
   }
 }
 
+/**
+ * Random IVs are drawn from a pool refilled 4 KiB at a time: one `randomFillSync` per 341 seals instead of
+ * one per seal (that call was a tenth of the pixel path's CPU). Every IV is still fresh CSPRNG output, used
+ * once: the pool is never reused after it is consumed.
+ */
+const IV_POOL_BYTES = 4096 - (4096 % IV_BYTES);
+const ivPool = Buffer.allocUnsafe(IV_POOL_BYTES);
+let ivPoolOffset = IV_POOL_BYTES;
+
+function nextIv(target: Buffer, offset: number): void {
+  if (ivPoolOffset + IV_BYTES > IV_POOL_BYTES) {
+    randomFillSync(ivPool);
+    ivPoolOffset = 0;
+  }
+  ivPool.copy(target, offset, ivPoolOffset, ivPoolOffset + IV_BYTES);
+  ivPoolOffset += IV_BYTES;
+}
+
 function assertKey(key: Buffer): void {
   // A key of the wrong length is a programming error, not a bad ciphertext: fail loudly and differently.
   if (key.length !== KEY_BYTES)
@@ -53,10 +71,10 @@ function assertKey(key: Buffer): void {
  */
 export function seal(key: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
   assertKey(key);
-  // One output allocation per call: the IV is drawn straight into it and the ciphertext and tag copied in.
+  // One output allocation per call: the IV is copied into it and the ciphertext and tag after it.
   const out = Buffer.allocUnsafe(SEAL_OVERHEAD + plaintext.length);
   out[0] = SEAL_VERSION;
-  randomFillSync(out, IV_OFFSET, IV_BYTES);
+  nextIv(out, IV_OFFSET);
   const cipher = createCipheriv(CIPHER, key, out.subarray(IV_OFFSET, CT_OFFSET), {
     authTagLength: TAG_BYTES,
   });
