@@ -272,3 +272,27 @@ describe('with an origin secret and tight limits', () => {
     expect(statuses).toEqual([202, 202, 429, 429]);
   });
 });
+
+describe('request targets and paths', () => {
+  test('an absolute-form target gets 400 JSON, not the framework default page', async () => {
+    const { request } = await import('node:http');
+    const u = new URL(h.url);
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: u.hostname, port: u.port, path: 'http://[::1/x', method: 'GET' }, (r) => {
+        let body = '';
+        r.on('data', (d: Buffer) => (body += d.toString()));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'invalid_request' });
+  });
+
+  test('a bad percent-escape in the path is named as the path', async () => {
+    const res = await fetch(`${h.url}/config/%zz.json`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ field: '(path)' });
+  });
+});

@@ -115,3 +115,12 @@ describe('postback validation', () => {
     expect(r.ok).toBe(false);
   });
 });
+
+test('an own __proto__ key in a batch event is refused like any unknown field', () => {
+  const body = JSON.parse(
+    '{"accountId":"acc_12345678","campaignId":"cmp_spring","events":[{"type":"click","__proto__":{"x":1}}]}',
+  );
+  const r = parseCollectBody(body, NOW);
+  expect(r.ok).toBe(false);
+  if (!r.ok) expect(r.issues[0]?.field).toBe('events.0');
+});

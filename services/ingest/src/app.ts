@@ -194,11 +194,14 @@ export function createApp(deps: AppDeps): Express {
     }
     if (status >= 400 && status < 500) {
       deps.metrics.reject('malformed');
+      // body-parser's errors carry an `entity.*` or `encoding.*` type; the router's (a bad percent-escape
+      // in the path) carry none.
+      const field = e.type ? '(body)' : '(path)';
       const message = e.type === 'entity.parse.failed' ? 'must be valid JSON' : (e.message ?? 'is malformed');
       return sendJson(
         res,
         status,
-        { error: 'invalid_request', message: `(body): ${message}`, field: '(body)', requestId },
+        { error: 'invalid_request', message: `${field}: ${message}`, field, requestId },
         requestId,
       );
     }

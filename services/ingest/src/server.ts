@@ -3,7 +3,7 @@
  * in front of the express app) and drains it on SIGTERM/SIGINT: no new connections, every request in flight
  * answered, every acknowledged event flushed to the sink or spool, then exit.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type IngestEnv } from './env';
 import { createRuntime, type Runtime } from './runtime';
@@ -32,12 +32,12 @@ export interface StartServerOptions {
 /** Starts the server and resolves once it listens. */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
   const runtime = options.runtime ?? (await createRuntime(options.env));
-  let inFlight = 0;
+  const inFlight = new Set<ServerResponse>();
   let draining = false;
   const listener = runtime.listener;
   const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
-    inFlight++;
-    res.once('close', () => inFlight--);
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
     if (draining) res.setHeader('connection', 'close');
     listener(req, res);
   });
@@ -55,10 +55,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const shutdown = () =>
     (done ??= (async () => {
       draining = true;
+      // Responses still being worked on close their connection when done, so keep-alive clients do not
+      // send another request on a socket that is about to be closed under them.
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const deadline = Date.now() + 25_000;
-      while (inFlight > 0 && Date.now() < deadline) {
+      while (inFlight.size > 0 && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 10));
         server.closeIdleConnections();
       }

@@ -6,11 +6,23 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { IngestHandlers } from './handlers';
+import { sendError } from './respond';
 
 /** Wraps the express app with the lean pixel path. */
 export function leanListener(app: RequestListener, handlers: IngestHandlers): RequestListener {
   return (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '';
+    // Only origin-form targets (`/path?query`) are served; absolute-form is for proxies and `*` for OPTIONS.
+    if (url.charCodeAt(0) !== 47 /* / */) {
+      sendError(
+        res,
+        400,
+        'invalid_request',
+        'the request target must be a path starting with /',
+        'invalid-target',
+      );
+      return;
+    }
     if (
       req.method === 'GET' &&
       url.startsWith('/p.gif') &&

@@ -62,8 +62,10 @@ export const collectBodySchema = z.union([
     .object({
       accountId: eventFields.accountId.optional(),
       campaignId: eventFields.campaignId.optional(),
+      // Elements stay `unknown` until each is validated whole: re-keying them here would turn an own
+      // `__proto__` key into a prototype and hide it from the strict event schema.
       events: z
-        .array(z.record(z.string(), z.unknown()))
+        .array(z.unknown())
         .min(1, 'must hold at least one event')
         .max(LIMITS.maxEventsPerBatch, `must hold at most ${LIMITS.maxEventsPerBatch} events`),
     })
@@ -169,8 +171,10 @@ export function parseCollectBody(body: unknown, now = Date.now()): Validated<Tra
     const { accountId, campaignId, events } = envelope.data;
     const out: TrackEvent[] = [];
     for (let i = 0; i < events.length; i++) {
-      const ev = events[i] as Record<string, unknown>;
-      const merged = { ...ev };
+      const ev = events[i];
+      if (typeof ev !== 'object' || ev === null || Array.isArray(ev))
+        return fail(`events.${i}`, 'must be a JSON object');
+      const merged: Record<string, unknown> = { ...ev };
       if (accountId !== undefined && merged.accountId === undefined) merged.accountId = accountId;
       if (campaignId !== undefined && merged.campaignId === undefined) merged.campaignId = campaignId;
       const r = finishEvent(eventSchema.safeParse(merged), now, `events.${i}`);
