@@ -17,21 +17,15 @@ import {
   type ScanCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { DIRECTORY } from '../../../../infra/platform';
-import type {
-  AccountRecord,
-  ApiKeyRecord,
-  CampaignRecord,
-  Directory,
-  WrappedDataKeyRecord,
-} from './directory';
+import type { AccountRecord, ApiKeyRecord, WrappedDataKeyRecord } from './directory';
 import {
+  ItemDirectory,
   fromItem,
   itemKeys,
   toItem,
   type DirectoryItem,
   type DirectoryItemKey,
-  type DirectoryMaintenance,
-} from './local-directory';
+} from './item-directory';
 
 /** Options of {@link DynamoDirectory}. */
 export interface DynamoDirectoryProps {
@@ -69,7 +63,7 @@ export function directoryTableDefinition(tableName: string): CreateTableCommandI
 }
 
 /** The DynamoDB-backed directory. */
-export class DynamoDirectory implements Directory, DirectoryMaintenance {
+export class DynamoDirectory extends ItemDirectory {
   /** Store name, as in `TS_DIRECTORY`. */
   readonly name = 'dynamodb';
   /** The table this directory reads and writes. */
@@ -77,47 +71,12 @@ export class DynamoDirectory implements Directory, DirectoryMaintenance {
   private readonly doc: DynamoDBDocumentClient;
 
   constructor(props: DynamoDirectoryProps) {
+    super();
     this.tableName = props.tableName;
     this.doc =
       props.client instanceof DynamoDBDocumentClient
         ? props.client
         : DynamoDBDocumentClient.from(props.client, { marshallOptions: { removeUndefinedValues: true } });
-  }
-
-  /** Reads an account. */
-  async getAccount(accountId: string): Promise<AccountRecord | undefined> {
-    return fromItem<AccountRecord>(await this.getItem(itemKeys.account(accountId)));
-  }
-
-  /** Creates or replaces an account. */
-  async putAccount(account: AccountRecord): Promise<void> {
-    await this.putItem(toItem(itemKeys.account(account.accountId), account));
-  }
-
-  /** Reads an API key by its id. */
-  async getApiKey(keyId: string): Promise<ApiKeyRecord | undefined> {
-    return fromItem<ApiKeyRecord>(await this.getItem(itemKeys.apiKey(keyId)));
-  }
-
-  /** Creates or replaces an API key. */
-  async putApiKey(key: ApiKeyRecord): Promise<void> {
-    await this.putItem(toItem(itemKeys.apiKey(key.keyId), key));
-  }
-
-  /** Reads a campaign of an account. */
-  async getCampaign(accountId: string, campaignId: string): Promise<CampaignRecord | undefined> {
-    return fromItem<CampaignRecord>(await this.getItem(itemKeys.campaign(accountId, campaignId)));
-  }
-
-  /** Creates or replaces a campaign. */
-  async putCampaign(campaign: CampaignRecord): Promise<void> {
-    await this.putItem(toItem(itemKeys.campaign(campaign.accountId, campaign.campaignId), campaign));
-  }
-
-  /** Reads an account's wrapped data key for one location (strongly consistent). */
-  async getDataKey(accountId: string, location: string): Promise<WrappedDataKeyRecord | undefined> {
-    // Consistent: a stale "absent" would cost a needless GenerateDataKey and a lost conditional write.
-    return fromItem<WrappedDataKeyRecord>(await this.getItem(itemKeys.dataKey(accountId, location), true));
   }
 
   /**
@@ -249,7 +208,7 @@ export class DynamoDirectory implements Directory, DirectoryMaintenance {
     return items;
   }
 
-  private async getItem(key: DirectoryItemKey, consistent = false): Promise<DirectoryItem | undefined> {
+  protected async getItem(key: DirectoryItemKey, consistent = false): Promise<DirectoryItem | undefined> {
     const out = await this.doc.send(
       new GetCommand({
         TableName: this.tableName,
@@ -260,7 +219,7 @@ export class DynamoDirectory implements Directory, DirectoryMaintenance {
     return out.Item as DirectoryItem | undefined;
   }
 
-  private async putItem(item: DirectoryItem): Promise<void> {
+  protected async putItem(item: DirectoryItem): Promise<void> {
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
   }
 }

@@ -11,79 +11,24 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { DIRECTORY } from '../../../../infra/platform';
-import type {
-  AccountRecord,
-  ApiKeyRecord,
-  CampaignRecord,
-  Directory,
-  WrappedDataKeyRecord,
-} from './directory';
+import type { AccountRecord, ApiKeyRecord, WrappedDataKeyRecord } from './directory';
+import {
+  ItemDirectory,
+  fromItem,
+  itemKeys,
+  toItem,
+  type DirectoryItem,
+  type DirectoryItemKey,
+} from './item-directory';
 
-/** The primary key of a directory item. */
-export interface DirectoryItemKey {
-  readonly pk: string;
-  readonly sk: string;
-}
-
-/** A stored directory item: its key and the record's attributes, as in the DynamoDB table. */
-export type DirectoryItem = DirectoryItemKey & { readonly [attribute: string]: unknown };
-
-/**
- * Item-level access for maintenance jobs (purge, incident), offered by every directory store so those
- * jobs need not know which store they run against.
- */
-export interface DirectoryMaintenance {
-  /** Every item of one partition, e.g. `ACCOUNT#<id>` (the account, its campaigns and data keys). */
-  listItems(pk: string): Promise<DirectoryItem[]>;
-  /** Deletes items by key; missing ones are ignored. Resolves with how many keys were requested. */
-  deleteItems(keys: readonly DirectoryItemKey[]): Promise<number>;
-  /** Every account record. */
-  listAccounts(): Promise<AccountRecord[]>;
-  /** Every API key record of one account (they live in their own `APIKEY#` partitions). */
-  listApiKeys(accountId: string): Promise<ApiKeyRecord[]>;
-}
-
-/** Keys of the directory's item types, from the shared layout. */
-export const itemKeys = {
-  /** The account record. */
-  account: (accountId: string): DirectoryItemKey => ({
-    pk: DIRECTORY.accountPk(accountId),
-    sk: DIRECTORY.accountSk,
-  }),
-  /** An API key record. */
-  apiKey: (keyId: string): DirectoryItemKey => ({ pk: DIRECTORY.apiKeyPk(keyId), sk: DIRECTORY.apiKeySk }),
-  /** A campaign of an account. */
-  campaign: (accountId: string, campaignId: string): DirectoryItemKey => ({
-    pk: DIRECTORY.accountPk(accountId),
-    sk: DIRECTORY.campaignSk(campaignId),
-  }),
-  /** An account's wrapped data key for one location. */
-  dataKey: (accountId: string, location: string): DirectoryItemKey => ({
-    pk: DIRECTORY.accountPk(accountId),
-    sk: DIRECTORY.dataKeySk(location),
-  }),
-};
-
-/** Makes the stored item of a record. */
-export function toItem(key: DirectoryItemKey, record: object): DirectoryItem {
-  const item: Record<string, unknown> = {};
-  // Optional fields left undefined are dropped here, so no store has to be configured to ignore them.
-  for (const [name, value] of Object.entries(record)) if (value !== undefined) item[name] = value;
-  // The key goes last so that no record attribute can move the item to another partition.
-  item.pk = key.pk;
-  item.sk = key.sk;
-  return item as DirectoryItem;
-}
-
-/** Recovers a record from its stored item (drops `pk` and `sk`). */
-export function fromItem<T>(item: DirectoryItem): T;
-/** Recovers a record from its stored item, passing `undefined` through. */
-export function fromItem<T>(item: DirectoryItem | undefined): T | undefined;
-export function fromItem<T>(item: DirectoryItem | undefined): T | undefined {
-  if (!item) return undefined;
-  const { pk: _pk, sk: _sk, ...record } = item;
-  return record as T;
-}
+export {
+  fromItem,
+  itemKeys,
+  toItem,
+  type DirectoryItem,
+  type DirectoryItemKey,
+  type DirectoryMaintenance,
+} from './item-directory';
 
 const ACCOUNT_PREFIX = DIRECTORY.accountPk('');
 const APIKEY_PREFIX = DIRECTORY.apiKeyPk('');
@@ -109,7 +54,7 @@ type Partitions = Map<string, Map<string, DirectoryItem>>;
 const STALE_LOCK_MS = 30_000;
 
 /** The file-backed directory of embedded defaults. */
-export class LocalDirectory implements Directory, DirectoryMaintenance {
+export class LocalDirectory extends ItemDirectory {
   /** Store name, as in `TS_DIRECTORY`. */
   readonly name = 'file';
   /** Path of the JSON file. */
@@ -124,45 +69,11 @@ export class LocalDirectory implements Directory, DirectoryMaintenance {
   private writeQueue: Promise<unknown> = Promise.resolve();
 
   constructor(props: LocalDirectoryProps) {
+    super();
     this.dataDir = props.dataDir;
     this.file = join(props.dataDir, props.fileName ?? 'directory.json');
     this.lockFile = `${this.file}.lock`;
     this.lockTimeoutMs = props.lockTimeoutMs ?? 10_000;
-  }
-
-  /** Reads an account. */
-  async getAccount(accountId: string): Promise<AccountRecord | undefined> {
-    return fromItem<AccountRecord>(await this.getItem(itemKeys.account(accountId)));
-  }
-
-  /** Creates or replaces an account. */
-  async putAccount(account: AccountRecord): Promise<void> {
-    await this.putItem(toItem(itemKeys.account(account.accountId), account));
-  }
-
-  /** Reads an API key by its id. */
-  async getApiKey(keyId: string): Promise<ApiKeyRecord | undefined> {
-    return fromItem<ApiKeyRecord>(await this.getItem(itemKeys.apiKey(keyId)));
-  }
-
-  /** Creates or replaces an API key. */
-  async putApiKey(key: ApiKeyRecord): Promise<void> {
-    await this.putItem(toItem(itemKeys.apiKey(key.keyId), key));
-  }
-
-  /** Reads a campaign of an account. */
-  async getCampaign(accountId: string, campaignId: string): Promise<CampaignRecord | undefined> {
-    return fromItem<CampaignRecord>(await this.getItem(itemKeys.campaign(accountId, campaignId)));
-  }
-
-  /** Creates or replaces a campaign. */
-  async putCampaign(campaign: CampaignRecord): Promise<void> {
-    await this.putItem(toItem(itemKeys.campaign(campaign.accountId, campaign.campaignId), campaign));
-  }
-
-  /** Reads an account's wrapped data key for one location. */
-  async getDataKey(accountId: string, location: string): Promise<WrappedDataKeyRecord | undefined> {
-    return fromItem<WrappedDataKeyRecord>(await this.getItem(itemKeys.dataKey(accountId, location)));
   }
 
   /** Stores a wrapped data key unless (account, location) has one; resolves with the stored record. */
@@ -227,12 +138,12 @@ export class LocalDirectory implements Directory, DirectoryMaintenance {
     return out.sort((a, b) => compare(a.keyId, b.keyId));
   }
 
-  private async getItem(key: DirectoryItemKey): Promise<DirectoryItem | undefined> {
+  protected async getItem(key: DirectoryItemKey): Promise<DirectoryItem | undefined> {
     await this.refresh();
     return this.partitions.get(key.pk)?.get(key.sk);
   }
 
-  private async putItem(item: DirectoryItem): Promise<void> {
+  protected async putItem(item: DirectoryItem): Promise<void> {
     await this.write((parts) => {
       setItem(parts, item);
       return { changed: true, result: undefined };
