@@ -124,10 +124,8 @@ export class DynamoDirectory extends ItemDirectory {
 
   /** Every item of one partition, e.g. `ACCOUNT#<id>`, sorted by sort key. */
   async listItems(pk: string): Promise<DirectoryItem[]> {
-    const items: DirectoryItem[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
+    return this.pages((start) =>
+      this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: '#pk = :pk',
@@ -136,11 +134,8 @@ export class DynamoDirectory extends ItemDirectory {
           ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
-      );
-      for (const item of out.Items ?? []) items.push(item as DirectoryItem);
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
+      ),
+    );
   }
 
   /**
@@ -190,18 +185,30 @@ export class DynamoDirectory extends ItemDirectory {
     return items.map((i) => fromItem<ApiKeyRecord>(i)).sort((a, b) => a.keyId.localeCompare(b.keyId));
   }
 
-  private async scan(input: Omit<ScanCommandInput, 'TableName'>): Promise<DirectoryItem[]> {
-    const items: DirectoryItem[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
+  private scan(input: Omit<ScanCommandInput, 'TableName'>): Promise<DirectoryItem[]> {
+    return this.pages((start) =>
+      this.doc.send(
         new ScanCommand({
           ...input,
           TableName: this.tableName,
           ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
-      );
+      ),
+    );
+  }
+
+  /** Follows `LastEvaluatedKey` through every page of a Query or Scan. */
+  private async pages(
+    page: (start: Record<string, unknown> | undefined) => Promise<{
+      Items?: Record<string, unknown>[];
+      LastEvaluatedKey?: Record<string, unknown>;
+    }>,
+  ): Promise<DirectoryItem[]> {
+    const items: DirectoryItem[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await page(start);
       for (const item of out.Items ?? []) items.push(item as DirectoryItem);
       start = out.LastEvaluatedKey;
     } while (start);
