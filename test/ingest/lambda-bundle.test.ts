@@ -82,9 +82,15 @@ test('a Function URL pixel hit returns the GIF, and bad input gets the English f
   const [pixel, bad, collect] = invoke([
     urlEvent('GET', '/p.gif', `a=${DEMO_ACCOUNT_ID}&c=${DEMO_CAMPAIGN_ID}&e=impression`),
     urlEvent('GET', '/p.gif', `a=${DEMO_ACCOUNT_ID}&c=${DEMO_CAMPAIGN_ID}&e=purchase`),
-    urlEvent('POST', '/collect', '', JSON.stringify({ accountId: 5, campaignId: DEMO_CAMPAIGN_ID }), {
-      'content-type': 'application/json',
-    }),
+    urlEvent(
+      'POST',
+      '/collect',
+      '',
+      JSON.stringify({ accountId: DEMO_ACCOUNT_ID, campaignId: DEMO_CAMPAIGN_ID, events: 'many' }),
+      {
+        'content-type': 'application/json',
+      },
+    ),
   ]);
   expect(pixel?.statusCode).toBe(200);
   expect(pixel?.isBase64Encoded).toBe(true);
@@ -97,7 +103,7 @@ test('a Function URL pixel hit returns the GIF, and bad input gets the English f
   expect(JSON.parse(bad?.body ?? '{}')).toMatchObject({ field: 'type' });
   expect(collect?.statusCode).toBe(400);
   expect(JSON.parse(collect?.body ?? '{}')).toMatchObject({
-    field: 'accountId',
-    message: expect.stringMatching(/expected string/i),
+    field: 'events',
+    message: expect.stringMatching(/expected array/i),
   });
 });

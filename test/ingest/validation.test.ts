@@ -124,3 +124,10 @@ test('an own __proto__ key in a batch event is refused like any unknown field', 
   expect(r.ok).toBe(false);
   if (!r.ok) expect(r.issues[0]?.field).toBe('events.0');
 });
+
+test('a missing field is called missing, a wrong type a wrong type', () => {
+  const missing = parseQueryEvent(q('a=acc_12345678'), NOW);
+  expect(missing).toEqual({ ok: false, issues: [{ field: 'campaignId', message: 'is required' }] });
+  const wrong = parseCollectBody({ accountId: 5, campaignId: 'cmp_spring' }, NOW);
+  expect(wrong).toEqual({ ok: false, issues: [{ field: 'accountId', message: 'must be a string' }] });
+});

@@ -5,35 +5,43 @@
 import { z } from 'zod';
 import { EVENT_TYPES, ID_PATTERNS, LIMITS, formatZodIssues } from '../../../../infra/platform';
 
-const httpUrl = z
-  .string()
+/** A string field whose type error says plainly whether it was missing or of the wrong type. */
+const str = () =>
+  z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') });
+
+const httpUrl = str()
   .max(2048, 'must be at most 2048 characters')
   .refine((v) => /^https?:\/\/[^\s]+$/i.test(v) && URL.canParse(v), 'must be an http(s) URL');
 
 const token = (max: number) =>
-  z
-    .string()
+  str()
     .min(1, 'must not be empty')
     .max(max, `must be at most ${max} characters`)
     .regex(/^[A-Za-z0-9._~:-]+$/, 'may contain only letters, digits and . _ ~ : -');
 
 /** Fields of one event, with their long names as used in JSON bodies. */
 export const eventFields = {
-  accountId: z
-    .string()
-    .regex(ID_PATTERNS.account, 'must be "acc_" followed by 8-32 lowercase letters or digits'),
-  campaignId: z
-    .string()
-    .regex(ID_PATTERNS.campaign, 'must be "cmp_" followed by 4-32 lowercase letters, digits or -'),
+  accountId: str().regex(ID_PATTERNS.account, 'must be "acc_" followed by 8-32 lowercase letters or digits'),
+  campaignId: str().regex(
+    ID_PATTERNS.campaign,
+    'must be "cmp_" followed by 4-32 lowercase letters, digits or -',
+  ),
   type: z.enum(EVENT_TYPES, { error: `must be one of ${EVENT_TYPES.join(', ')}` }),
   name: token(64),
   url: httpUrl,
   referrer: httpUrl,
-  ts: z.number().int('must be an integer (milliseconds since the epoch)').positive('must be positive'),
+  ts: z
+    .number({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a number') })
+    .int('must be an integer (milliseconds since the epoch)')
+    .positive('must be positive'),
   clickId: token(128),
   orderId: token(128),
-  value: z.number().finite().min(0, 'must not be negative').max(1e9, 'must be at most 1e9'),
-  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR'),
+  value: z
+    .number({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a number') })
+    .finite()
+    .min(0, 'must not be negative')
+    .max(1e9, 'must be at most 1e9'),
+  currency: str().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR'),
 };
 
 /** One event as the ingest pipeline takes it. */
