@@ -1,0 +1,101 @@
+/**
+ * Builds the whole CDK app of one stage: used by `bin/app.ts`, the synth script and the tests.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, Validations } from 'aws-cdk-lib';
+import { PRIMARY_LOCATION, PRODUCT, REGIONS, type Location, type StageConfig } from '../../platform';
+import { compliancePacks } from '../../../policies/aws';
+import { awsNames, REPO_ROOT } from './naming';
+import { RegionalStack } from './regional-stack';
+import { readStageConfig } from './stage-context';
+
+/** Properties of {@link createApp}. */
+export interface CreateAppProps {
+  /**
+   * Context to start the app with, e.g. `{ ...readCdkJsonContext(), stage: 'dev' }` in tests.
+   * @default - the context the CDK CLI passes (cdk.json and `-c`)
+   */
+  readonly context?: Record<string, unknown>;
+  /**
+   * Directory of the cloud assembly.
+   * @default - the CLI's `cdk.out`, or a temporary directory outside the CLI
+   */
+  readonly outdir?: string;
+  /**
+   * Whether aws-cdk-lib's built-in CloudFormation template validation runs at synth (it costs seconds;
+   * cfn-lint checks the same templates in `npm run synth`).
+   * @default true, unless `CDK_VALIDATION=false` or `cdk synth --no-validation`
+   */
+  readonly builtinCloudFormationValidation?: boolean;
+  /**
+   * The AWS account of the stacks when the stage configuration names none.
+   * @default process.env.CDK_DEFAULT_ACCOUNT, else environment-agnostic in the account only
+   */
+  readonly defaultAccount?: string;
+}
+
+/** The app and what it holds. */
+export interface TrackstackApp {
+  /** The CDK app, with every compliance pack attached. */
+  readonly app: App;
+  /** The validated configuration of the stage. */
+  readonly config: StageConfig;
+  /** The regional stacks, one per location of the stage, in the stage's order. */
+  readonly regionalStacks: readonly RegionalStack[];
+}
+
+/**
+ * Creates the app of the stage named by the `stage` context: one regional stack per location of the
+ * stage (ids `Trackstack-<stage>-<location>`, each with an explicit account and region), and the
+ * compliance packs (AWS Solutions, NIST 800-53 R5, PCI DSS 3.2.1, HIPAA Security, Trackstack).
+ * @throws ConfigError naming the key when the stage or its configuration is missing or malformed
+ */
+export function createApp(props: CreateAppProps = {}): TrackstackApp {
+  const app = new App({
+    context: props.context,
+    outdir: props.outdir,
+    builtinCloudFormationValidation: props.builtinCloudFormationValidation,
+  });
+  const config = readStageConfig(app.node);
+  const account = config.awsAccount ?? props.defaultAccount ?? process.env.CDK_DEFAULT_ACCOUNT;
+  const home = directoryHome(config);
+  const replicas = config.locations.filter((l) => l !== home);
+
+  const regionalStacks = config.locations.map(
+    (location) =>
+      new RegionalStack(app, awsNames.regionalStack(config.stage, location), {
+        env: { account, region: REGIONS[location].aws },
+        description: `Trackstack ${config.stage}: ingest, keys, event store and directory in ${location}`,
+        // Production holds customers' events: deleting its stacks takes a deliberate extra step.
+        terminationProtection: config.stage === 'prod',
+        tags: { product: PRODUCT, stage: config.stage, location },
+        config,
+        location,
+        directoryHome: home,
+        replicaLocations: location === home ? replicas : [],
+      }),
+  );
+  // The home stack creates the table's replicas, encrypted with the other regions' keys: those keys
+  // (and their aliases) must exist first.
+  const homeStack = regionalStacks.find((s) => s.location === home);
+  for (const stack of regionalStacks) if (stack !== homeStack) homeStack?.addStackDependency(stack);
+
+  Validations.of(app).addPlugins(...compliancePacks(app));
+  return { app, config, regionalStacks };
+}
+
+/**
+ * The location whose stack creates the directory table: the platform's primary location, or the stage's
+ * first location when a (dev) stage leaves the primary one out.
+ */
+export function directoryHome(config: StageConfig): Location {
+  const [first] = config.locations;
+  return config.locations.includes(PRIMARY_LOCATION) || first === undefined ? PRIMARY_LOCATION : first;
+}
+
+/** The `context` of the repository's `cdk.json`: the feature flags and stage configuration. */
+export function readCdkJsonContext(cdkJson = join(REPO_ROOT, 'cdk.json')): Record<string, unknown> {
+  const parsed = JSON.parse(readFileSync(cdkJson, 'utf8')) as { context?: Record<string, unknown> };
+  return parsed.context ?? {};
+}

@@ -1,0 +1,35 @@
+/**
+ * AWS-only names, derived from the platform's names so that every stage and location gets its own.
+ * Shared facts (table, stream and key alias names) live in `infra/platform.ts`; these are the ones only
+ * the CDK app needs.
+ */
+import { resolve } from 'node:path';
+import { names, type Location, type Stage } from '../../platform';
+
+/** The repository root, for the build script and asset paths. */
+export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+
+/** Names of the AWS resources that other parts of the platform find by name. */
+export const awsNames = {
+  /**
+   * Prefix of every log group of a regional stack. Named log groups let the key policy allow CloudWatch
+   * Logs to encrypt exactly these groups without referencing them (the groups reference the key).
+   */
+  logGroupPrefix: (stage: Stage, location: Location): string => `/${names.prefix(stage)}/${location}/`,
+  /** A log group of a regional stack, e.g. `/trackstack-dev/europe/ingest`. */
+  logGroup: (stage: Stage, location: Location, name: string): string =>
+    `${awsNames.logGroupPrefix(stage, location)}${name}`,
+  /**
+   * The secret that the CDN sends as `x-origin-verify` and the ingest origin checks. The edge stack reads
+   * it by this name in the origin's region.
+   */
+  originSecret: (stage: Stage, location: Location): string =>
+    `${names.prefix(stage)}/${location}/origin-verify`,
+  /** Prefix of every secret of a regional stack. */
+  secretPrefix: (stage: Stage, location: Location): string => `${names.prefix(stage)}/${location}/`,
+  /** The regional stack's id and CloudFormation stack name, e.g. `Trackstack-dev-europe`. */
+  regionalStack: (stage: Stage, location: Location): string => `Trackstack-${stage}-${location}`,
+};
+
+/** Name of the HTTP header that carries the origin secret from the CDN to the ingest origin. */
+export { ORIGIN_VERIFY_HEADER } from '../../../services/ingest/src/http/request-context';

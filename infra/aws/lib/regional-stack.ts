@@ -1,0 +1,147 @@
+/**
+ * The regional stack: everything one location needs to take hits and store events.
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import { PRODUCT, REGIONS, names, type Location, type StageConfig } from '../../platform';
+import { AlarmTopic } from './constructs/alarm-topic';
+import { DirectoryTable } from './constructs/directory-table';
+import { EventStore } from './constructs/event-store';
+import { EventStream } from './constructs/event-stream';
+import { IngestAlarms } from './constructs/ingest-alarms';
+import { IngestService } from './constructs/ingest-service';
+import { PermissionsBoundary } from './constructs/permissions-boundary';
+import { RegionalKey } from './constructs/regional-key';
+import { awsNames } from './naming';
+
+/** Properties of {@link RegionalStack}. */
+export interface RegionalStackProps extends StackProps {
+  /** The validated configuration of the stage. */
+  readonly config: StageConfig;
+  /** The location this stack serves; its region must be the location's AWS region. */
+  readonly location: Location;
+  /**
+   * The location whose stack creates the directory table; every other location holds a replica.
+   * When it is this stack's location, the table is created here with a replica in each of
+   * `replicaLocations`, and this stack must be deployed after theirs (see `addDependency`).
+   */
+  readonly directoryHome: Location;
+  /**
+   * Locations that hold a replica of the directory table (only read when this stack is the home).
+   * @default - none
+   */
+  readonly replicaLocations?: readonly Location[];
+}
+
+/**
+ * One location of a stage: the regional key, the event store and stream, the directory (the table itself
+ * in the home location, a replica elsewhere), the ingest service behind its origin endpoint, alarms, and a
+ * permissions boundary on every role.
+ */
+export class RegionalStack extends Stack {
+  /** The location this stack serves. */
+  public readonly location: Location;
+  /** The regional key. */
+  public readonly key: RegionalKey;
+  /** The event bucket and its access log bucket. */
+  public readonly eventStore: EventStore;
+  /** The Firehose stream into the event bucket. */
+  public readonly eventStream: EventStream;
+  /** The directory table: the global table in the home location, a reference to the replica elsewhere. */
+  public readonly directoryTable: dynamodb.ITableV2;
+  /** The global table construct, in the home location's stack only. */
+  public readonly directory?: DirectoryTable;
+  /** The ingest function, its Function URL and the origin secret. */
+  public readonly ingest: IngestService;
+  /** The topic every alarm of the stack notifies. */
+  public readonly alarmTopic: AlarmTopic;
+  /** The ingest path's alarms. */
+  public readonly alarms: IngestAlarms;
+  /** The permissions boundary of every role of the stack. */
+  public readonly permissionsBoundary: PermissionsBoundary;
+
+  constructor(scope: Construct, id: string, props: RegionalStackProps) {
+    super(scope, id, props);
+    const { config, location } = props;
+    const { stage } = config;
+    if (this.region !== REGIONS[location].aws) {
+      throw new Error(`[${this.node.path}] env.region must be ${REGIONS[location].aws} for ${location}`);
+    }
+    this.location = location;
+
+    this.permissionsBoundary = new PermissionsBoundary(this, 'PermissionsBoundary', { stage, location });
+    iam.PermissionsBoundary.of(this).apply(this.permissionsBoundary.policy);
+
+    this.key = new RegionalKey(this, 'Key', { aliasName: names.keyAlias(stage, location) });
+    const encryptionKey = this.key.key;
+
+    this.eventStore = new EventStore(this, 'EventStore', { encryptionKey });
+    this.eventStream = new EventStream(this, 'EventStream', {
+      deliveryStreamName: names.eventStream(stage, location),
+      destinationBucket: this.eventStore.bucket,
+      encryptionKey,
+      errorLogGroupName: awsNames.logGroup(stage, location, 'event-stream'),
+      logRetentionDays: config.logRetentionDays,
+    });
+
+    const tableName = names.directoryTable(stage);
+    if (location === props.directoryHome) {
+      const replicaKeyArns: Record<string, string> = {};
+      for (const replica of props.replicaLocations ?? []) {
+        replicaKeyArns[REGIONS[replica].aws] = this.formatArn({
+          service: 'kms',
+          region: REGIONS[replica].aws,
+          resource: 'alias',
+          resourceName: names.keyAlias(stage, replica),
+        });
+      }
+      this.directory = new DirectoryTable(this, 'Directory', { tableName, encryptionKey, replicaKeyArns });
+      this.directoryTable = this.directory.table;
+    } else {
+      this.directoryTable = dynamodb.TableV2.fromTableName(this, 'Directory', tableName);
+    }
+
+    this.ingest = new IngestService(this, 'Ingest', {
+      stage,
+      location,
+      encryptionKey,
+      eventStream: this.eventStream,
+      directoryTable: this.directoryTable,
+      originSecretName: awsNames.originSecret(stage, location),
+      logGroupName: awsNames.logGroup(stage, location, 'ingest'),
+      logRetentionDays: config.logRetentionDays,
+      memorySize: config.ingestMemoryMb,
+      reservedConcurrentExecutions: config.ingestReservedConcurrency,
+    });
+
+    this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', {
+      encryptionKey,
+      email: config.alarmEmail,
+      displayName: `Trackstack ${stage} ${location} alarms`,
+    });
+    this.alarms = new IngestAlarms(this, 'Alarms', {
+      topic: this.alarmTopic.topic,
+      function: this.ingest.function.function,
+      eventStream: this.eventStream,
+      metricsNamespace: `${PRODUCT}/${stage}`,
+      location,
+    });
+
+    new CfnOutput(this, 'IngestOriginUrl', {
+      description: 'Function URL of the ingest origin; the CDN must send x-origin-verify with the secret',
+      value: this.ingest.functionUrl.url,
+    });
+    new CfnOutput(this, 'OriginSecretArn', {
+      description: 'Secret whose SecretString the CDN sends as the x-origin-verify header',
+      value: this.ingest.originSecret.secretArn,
+    });
+    new CfnOutput(this, 'IngestFunctionName', { value: this.ingest.function.function.functionName });
+    new CfnOutput(this, 'EventBucketName', { value: this.eventStore.bucket.bucketName });
+    new CfnOutput(this, 'EventStreamName', { value: this.eventStream.deliveryStreamName });
+    new CfnOutput(this, 'DirectoryTableName', { value: this.directoryTable.tableName });
+    new CfnOutput(this, 'KeyArn', { value: encryptionKey.keyArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topic.topicArn });
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Acknowledged compliance findings, one named helper per situation.
+ *
+ * Every acknowledgement names exactly one finding (`Rule` or `Rule[Finding]`) and gives a full-sentence
+ * reason; the helpers are called beside the resource they concern, so a finding is acknowledged only
+ * where the situation it describes exists. `npm run scan` lists them with their reasons.
+ */
+import { Stack, Validations } from 'aws-cdk-lib';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
+import type { IConstruct } from 'constructs';
+
+/** Rule-id prefixes of the cdk-nag packs attached to every stack. */
+export const PACKS = {
+  awsSolutions: 'AwsSolutions',
+  nist: 'NIST.800.53.R5',
+  pci: 'PCI.DSS.321',
+  hipaa: 'HIPAA.Security',
+} as const;
+
+/** The three compliance-framework packs, whose rules share names. */
+const FRAMEWORKS = [PACKS.nist, PACKS.pci, PACKS.hipaa] as const;
+
+/**
+ * Acknowledges one finding on a construct and everything below it.
+ * @param id a rule id (`AwsSolutions-S1`) or a finding id (`AwsSolutions-IAM5[Resource::*]`)
+ * @param reason a full sentence saying why the finding is acceptable here
+ */
+export function acknowledge(scope: IConstruct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
+}
+
+/** Acknowledges the same framework rule (e.g. `S3BucketReplicationEnabled`) in NIST, PCI and HIPAA. */
+function acknowledgeInFrameworks(
+  scope: IConstruct,
+  rule: string,
+  reason: string,
+  frameworks: readonly string[] = FRAMEWORKS,
+): void {
+  for (const pack of frameworks) acknowledge(scope, `${pack}-${rule}`, reason);
+}
+
+const RESIDENCY =
+  'Events and their logs stay in the region that received them, because customers are promised regional ' +
+  'data residency; durability comes from S3 storing every object across availability zones, versioning, ' +
+  'and the same platform running in three regions.';
+
+/**
+ * The bucket that receives S3 server access logs: SSE-S3 (log delivery cannot write into SSE-KMS
+ * buckets) and not replicated. (cdk-nag does not require a log destination to be logged itself.)
+ */
+export function acknowledgeAccessLogBucket(bucket: IConstruct): void {
+  acknowledgeInFrameworks(
+    bucket,
+    'S3DefaultEncryptionKMS',
+    'S3 server access logging delivers only into buckets encrypted with SSE-S3, not SSE-KMS; the logs hold ' +
+      'request metadata and never event contents, and they are still encrypted at rest with AES-256.',
+  );
+  acknowledgeInFrameworks(bucket, 'S3BucketReplicationEnabled', RESIDENCY);
+}
+
+/** The regional event bucket: deliberately not replicated to another region. */
+export function acknowledgeRegionalEventBucket(bucket: IConstruct): void {
+  acknowledgeInFrameworks(bucket, 'S3BucketReplicationEnabled', RESIDENCY);
+}
+
+/**
+ * Acknowledges `AwsSolutions-IAM5[Resource::…]` for one wildcard resource of a policy. The finding id is
+ * derived from the resource the way cdk-nag flattens it, so the acknowledgement cannot drift from the
+ * statement it concerns.
+ */
+export function acknowledgeWildcardResource(policy: IConstruct, resource: string, reason: string): void {
+  const flat = flattenCfnReference(Stack.of(policy).resolve(resource));
+  acknowledge(policy, `${PACKS.awsSolutions}-IAM5[Resource::${flat}]`, reason);
+}
+
+/** A role that writes objects under keys that only the writer knows, into one bucket. */
+export function acknowledgeBucketObjectAccess(policy: IConstruct, bucket: s3.IBucket): void {
+  acknowledgeWildcardResource(
+    policy,
+    bucket.arnForObjects('*'),
+    'Firehose writes each buffer of each partition to an object key it generates at delivery time, so ' +
+      'object-level S3 actions can be scoped to this one bucket’s objects but not to named objects.',
+  );
+}
+
+/** X-Ray trace segments, which have no resource-level permissions. */
+export function acknowledgeXRayWrite(policy: IConstruct): void {
+  acknowledge(
+    policy,
+    `${PACKS.awsSolutions}-IAM5[Resource::*]`,
+    'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions, so the ' +
+      'statement that lets the function send its traces can only name all resources.',
+  );
+}
+
+/** A Lambda function that talks only to public AWS endpoints and so runs outside a VPC. */
+export function acknowledgeFunctionOutsideVpc(fn: IConstruct): void {
+  acknowledgeInFrameworks(
+    fn,
+    'LambdaInsideVPC',
+    'The function reaches only AWS service endpoints (Firehose, KMS, DynamoDB, Secrets Manager) over ' +
+      'TLS with IAM authentication and has no private resource to reach, so a VPC would add NAT or ' +
+      'endpoint cost and cold-start latency without narrowing any network path.',
+  );
+}
+
+/** A Lambda function invoked synchronously (Function URL), for which a dead-letter queue does nothing. */
+export function acknowledgeSynchronousFunctionWithoutDlq(fn: IConstruct): void {
+  acknowledgeInFrameworks(
+    fn,
+    'LambdaDLQ',
+    'The function is invoked synchronously through its Function URL, and Lambda sends only asynchronous ' +
+      'invocations to a dead-letter queue; events that cannot reach the stream are kept in the ' +
+      'function’s durable disk spool instead.',
+    [PACKS.nist, PACKS.hipaa],
+  );
+}
+
+/** The two resource-policy statements that let anyone call a Function URL with auth type NONE. */
+export function acknowledgePublicFunctionUrl(fn: IConstruct): void {
+  const reason =
+    'The Function URL is the CDN’s origin and must accept unsigned requests, because CloudFront origin ' +
+    'access control cannot sign the POST bodies that browsers send with sendBeacon; the function answers ' +
+    '403 to any request without the CDN’s x-origin-verify secret.';
+  for (const id of ['invoke-function-url', 'invoke-function']) {
+    const permission = fn.node.findChild(id);
+    acknowledgeInFrameworks(permission, 'LambdaFunctionPublicAccessProhibited', reason);
+  }
+}
+
+/** The origin secret shared with the CDN, rotated by redeploying rather than by a rotation Lambda. */
+export function acknowledgeOriginSecretRotation(secret: IConstruct): void {
+  const reason =
+    'The origin secret is also configured as a custom origin header in the CDN, so an automatic rotation ' +
+    'would lock the CDN out until the distribution is updated; it is rotated by a coordinated deployment ' +
+    'of the edge and regional stacks instead.';
+  acknowledge(secret, `${PACKS.awsSolutions}-SMG4`, reason);
+  acknowledgeInFrameworks(secret, 'SecretsManagerRotationEnabled', reason, [PACKS.nist, PACKS.hipaa]);
+}
+
+/** Wildcard resources of the permissions boundary, which is a ceiling, not a grant. */
+export function acknowledgeBoundaryCeiling(
+  policy: IConstruct,
+  resources: { logs: string; objects: string; keys: string; secrets: string },
+): void {
+  const ceiling =
+    'This is the permissions boundary, which grants nothing by itself and only caps what the stack’s roles ' +
+    'may be granted; ';
+  acknowledgeXRayWrite(policy);
+  acknowledgeWildcardResource(
+    policy,
+    resources.logs,
+    `${ceiling}it names the log groups of this stage and location by their common prefix.`,
+  );
+  acknowledgeWildcardResource(
+    policy,
+    resources.objects,
+    `${ceiling}bucket names are generated by CloudFormation, so S3 is confined to buckets of this ` +
+      'account by the aws:ResourceAccount condition.',
+  );
+  acknowledgeWildcardResource(
+    policy,
+    resources.keys,
+    `${ceiling}key ids are generated by KMS, so keys are confined to the regional key by the ` +
+      'kms:ResourceAliases condition on its alias.',
+  );
+  acknowledgeWildcardResource(
+    policy,
+    resources.secrets,
+    `${ceiling}it names the secrets of this stage and location by their common prefix, and Secrets ` +
+      'Manager appends a random suffix to every secret ARN.',
+  );
+}
