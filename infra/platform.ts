@@ -124,6 +124,22 @@ export const names = {
   eventStream: (stage: Stage, location: Location): string => `${PRODUCT}-${stage}-${location}-events`,
   /** The regional KMS key alias, without the `alias/` prefix. */
   keyAlias: (stage: Stage, location: Location): string => `${PRODUCT}/${stage}/${location}/data`,
+  /**
+   * The regional event bucket (objects under `account=<id>/dt=<day>/`), which the purge job of every
+   * location deletes from. S3 bucket names are global across all AWS accounts, so the name carries the
+   * account: deterministic for the platform, never taken by someone else's bucket.
+   * @param account the 12-digit AWS account id (a CDK token at synth)
+   */
+  eventBucket: (stage: Stage, location: Location, account: string): string =>
+    `${PRODUCT}-${stage}-${location}-events-${account}`,
+  /**
+   * The purge receipts bucket (S3 Object Lock, compliance mode), one per stage, in the stack that holds the
+   * directory table (the primary location's). Named with the account for the same reason as
+   * {@link names.eventBucket}.
+   * @param account the 12-digit AWS account id (a CDK token at synth)
+   */
+  purgeReceiptsBucket: (stage: Stage, account: string): string =>
+    `${PRODUCT}-${stage}-purge-receipts-${account}`,
 };
 
 /** Attribute and item-key layout of the directory, shared by every directory implementation. */

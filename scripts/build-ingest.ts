@@ -60,6 +60,7 @@ export interface ServiceBundle {
 /** Every function the project deploys. The CDK construct bundles these through the same `buildService`. */
 export const SERVICE_BUNDLES = {
   ingest: { entry: 'services/ingest/src/lambda.ts', assets: ['services/ingest/static'] },
+  purge: { entry: 'services/purge/src/lambda.ts' },
 } as const satisfies Record<string, ServiceBundle>;
 
 /** Name of a deployable bundle. */

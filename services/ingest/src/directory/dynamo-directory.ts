@@ -25,6 +25,7 @@ import {
   toItem,
   type DirectoryItem,
   type DirectoryItemKey,
+  type ExpectedValue,
 } from './item-directory';
 
 /** Options of {@link DynamoDirectory}. */
@@ -161,6 +162,34 @@ export class DynamoDirectory extends ItemDirectory {
       }
     }
     return keys.length;
+  }
+
+  /** Replaces an item if the stored one matches `expected`, with a conditional PutItem. */
+  async putItemIf(item: DirectoryItem, expected: Readonly<Record<string, ExpectedValue>>): Promise<boolean> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const conditions = Object.entries(expected).map(([name, value], i) => {
+      names[`#c${i}`] = name;
+      if (value === null) return `attribute_not_exists(#c${i})`;
+      values[`:c${i}`] = value;
+      return `#c${i} = :c${i}`;
+    });
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ...(conditions.length > 0
+            ? { ConditionExpression: conditions.join(' AND '), ExpressionAttributeNames: names }
+            : {}),
+          ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
   }
 
   /** Every account record (a filtered scan: for maintenance jobs, never the hot path). */

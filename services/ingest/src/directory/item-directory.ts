@@ -34,6 +34,27 @@ export interface DirectoryMaintenance {
   listAccounts(): Promise<AccountRecord[]>;
   /** Every API key record of one account (they live in their own `APIKEY#` partitions). */
   listApiKeys(accountId: string): Promise<ApiKeyRecord[]>;
+  /** Reads one item, strongly consistently, with every attribute it has. */
+  readItem(key: DirectoryItemKey): Promise<DirectoryItem | undefined>;
+  /**
+   * Compare-and-set: creates or replaces `item` only if the stored item's attributes equal `expected`
+   * (`null`: the attribute, or the whole item, is absent). Resolves `false`, changing nothing, otherwise.
+   * How jobs such as the purge keep their progress on a record that other writers also touch.
+   */
+  putItemIf(item: DirectoryItem, expected: Readonly<Record<string, ExpectedValue>>): Promise<boolean>;
+}
+
+/** A value {@link DirectoryMaintenance.putItemIf} expects an attribute to have; `null` means absent. */
+export type ExpectedValue = string | number | boolean | null;
+
+/** Whether a stored item (or its absence) satisfies a {@link DirectoryMaintenance.putItemIf} condition. */
+export function matchesExpected(
+  item: DirectoryItem | undefined,
+  expected: Readonly<Record<string, ExpectedValue>>,
+): boolean {
+  return Object.entries(expected).every(([name, value]) =>
+    value === null ? item?.[name] === undefined : item?.[name] === value,
+  );
 }
 
 /** Keys of the directory's item types, from the shared layout. */
@@ -94,6 +115,15 @@ export abstract class ItemDirectory implements Directory, DirectoryMaintenance {
   abstract deleteItems(keys: readonly DirectoryItemKey[]): Promise<number>;
   abstract listAccounts(): Promise<AccountRecord[]>;
   abstract listApiKeys(accountId: string): Promise<ApiKeyRecord[]>;
+  abstract putItemIf(
+    item: DirectoryItem,
+    expected: Readonly<Record<string, ExpectedValue>>,
+  ): Promise<boolean>;
+
+  /** Reads one item, strongly consistently, with every attribute it has. */
+  readItem(key: DirectoryItemKey): Promise<DirectoryItem | undefined> {
+    return this.getItem(key, true);
+  }
 
   /** Reads an account. */
   async getAccount(accountId: string): Promise<AccountRecord | undefined> {

@@ -16,9 +16,11 @@ import {
   ItemDirectory,
   fromItem,
   itemKeys,
+  matchesExpected,
   toItem,
   type DirectoryItem,
   type DirectoryItemKey,
+  type ExpectedValue,
 } from './item-directory';
 
 export {
@@ -28,6 +30,7 @@ export {
   type DirectoryItem,
   type DirectoryItemKey,
   type DirectoryMaintenance,
+  type ExpectedValue,
 } from './item-directory';
 
 const ACCOUNT_PREFIX = DIRECTORY.accountPk('');
@@ -113,6 +116,16 @@ export class LocalDirectory extends ItemDirectory {
         }
       }
       return { changed, result: keys.length };
+    });
+  }
+
+  /** Replaces an item if the stored one matches `expected`, atomically under the write lock. */
+  async putItemIf(item: DirectoryItem, expected: Readonly<Record<string, ExpectedValue>>): Promise<boolean> {
+    return this.write((parts) => {
+      if (!matchesExpected(parts.get(item.pk)?.get(item.sk), expected))
+        return { changed: false, result: false };
+      setItem(parts, item);
+      return { changed: true, result: true };
     });
   }
 

@@ -1,0 +1,285 @@
+/**
+ * `npm run purge`: the purge job from a terminal, against the local store of `npm run local` or, with
+ * `--stage`, against AWS with the ambient credentials.
+ *
+ * Exit status: 0 done; 1 some account failed (see the report); 2 bad usage, or a request refused before
+ * anything changed (unknown or active account, unacceptable reason); 3 stopped by the time budget or a
+ * signal with work left, or the account is held by another run (run it again to continue).
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  LOCATIONS,
+  PRIMARY_LOCATION,
+  STAGES,
+  names,
+  type Location,
+  type Stage,
+} from '../../../infra/platform';
+import { PurgeRequestError } from './core/errors';
+import type { PurgeRunReport } from './core/purge-job';
+import { eventBucketVariable, parsePurgeEnv } from './env';
+import { formatReport } from './report';
+import { createPurgeRuntime, jsonLogger, type PurgeRuntimeOptions } from './runtime';
+
+const USAGE = `Usage: npm run purge -- (--dry-run | --run | --now <accountId> --reason "<text>") [options]
+
+  --dry-run                 list every account that would be purged, with counts; change nothing
+  --run                     purge every account expired at least 45 days ago
+  --now <accountId>         purge one expired account now: a customer's deletion request
+  --reason "<text>"         why (required with --now); kept in the permanent receipt, so give a
+                            ticket reference, never personal data such as an e-mail address
+  --data-dir <path>         the local store of npm run local (default .data)
+  --stage <dev|staging|prod>
+                            run against AWS with the ambient credentials instead: the table, event
+                            buckets and receipts bucket named in infra/platform.ts (TS_TABLE_NAME,
+                            TS_EVENT_BUCKET_<LOCATION>, TS_RECEIPTS_BUCKET override them)
+  --locations <list>        with --stage: the locations the stage deploys, comma-separated (default
+                            all three); an account counts as purged once every one is emptied
+  --account <12 digits>     with --stage: the stage's AWS account (or TS_AWS_ACCOUNT), which the
+                            bucket names carry
+  --time-budget <seconds>   start no new work after this long; the next run continues (default 600)
+  --json                    print the report as JSON
+  --help                    show this message
+
+Exit status: 0 done, 1 an account failed, 2 bad usage or request refused (nothing changed),
+3 time budget used up with work left, or the account is held by another run (run again).`;
+
+/** What the command line asks for. */
+export interface PurgeArgs {
+  readonly mode: 'dry-run' | 'run' | 'now';
+  readonly accountId?: string;
+  readonly reason?: string;
+  readonly dataDir: string;
+  readonly stage?: Stage;
+  readonly locations: readonly Location[];
+  /** With `stage`: the AWS account, which the bucket names carry. */
+  readonly account?: string;
+  readonly timeBudgetSeconds: number;
+  readonly json: boolean;
+}
+
+/** A usage error: the message is meant for the user. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/**
+ * Parses the command line.
+ * @throws UsageError naming what is wrong
+ */
+export function parsePurgeArgs(argv: readonly string[]): PurgeArgs | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'dry-run': { type: 'boolean' },
+        run: { type: 'boolean' },
+        now: { type: 'string' },
+        reason: { type: 'string' },
+        'data-dir': { type: 'string' },
+        stage: { type: 'string' },
+        locations: { type: 'string' },
+        account: { type: 'string' },
+        'time-budget': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return 'help';
+  const modes = [
+    values['dry-run'] && 'dry-run',
+    values.run && 'run',
+    values.now !== undefined && 'now',
+  ].filter((m): m is 'dry-run' | 'run' | 'now' => typeof m === 'string');
+  if (modes.length !== 1) {
+    throw new UsageError(
+      modes.length === 0
+        ? 'say what to do: --dry-run, --run or --now <accountId>'
+        : `--dry-run, --run and --now are exclusive; got ${modes.map((m) => `--${m}`).join(' and ')}`,
+    );
+  }
+  const mode = modes[0]!;
+  if (mode === 'now') {
+    if (!values.now) throw new UsageError('--now needs an account id');
+    if (values.reason === undefined)
+      throw new UsageError('--now needs --reason "<text>" (e.g. a ticket reference)');
+  } else if (values.reason !== undefined) {
+    throw new UsageError('--reason goes only with --now');
+  }
+  let stage: Stage | undefined;
+  if (values.stage !== undefined) {
+    if (!(STAGES as readonly string[]).includes(values.stage))
+      throw new UsageError(`--stage must be one of ${STAGES.join(', ')}, got "${values.stage}"`);
+    stage = values.stage as Stage;
+    if (values['data-dir'] !== undefined)
+      throw new UsageError('--data-dir is for the local store; it cannot go with --stage');
+  }
+  let locations: Location[] = [...LOCATIONS];
+  if (values.locations !== undefined) {
+    if (!stage) throw new UsageError('--locations goes only with --stage (the local store has one location)');
+    const given = values.locations.split(',').map((l) => l.trim());
+    const bad = given.filter((l) => !(LOCATIONS as readonly string[]).includes(l));
+    if (bad.length || given.length === 0)
+      throw new UsageError(
+        `--locations takes a comma-separated list of ${LOCATIONS.join(', ')}; got "${values.locations}"`,
+      );
+    locations = [...new Set(given as Location[])];
+  }
+  if (values.account !== undefined) {
+    if (!stage) throw new UsageError('--account goes only with --stage');
+    if (!/^\d{12}$/.test(values.account))
+      throw new UsageError(`--account must be a 12-digit AWS account id, got "${values.account}"`);
+  }
+  const budgetText = values['time-budget'] ?? '600';
+  const timeBudgetSeconds = Number(budgetText);
+  if (!/^\d+$/.test(budgetText) || timeBudgetSeconds > 86_400)
+    throw new UsageError(
+      `--time-budget must be a whole number of seconds from 0 to 86400, got "${budgetText}"`,
+    );
+  const dataDir = values['data-dir'] ?? '.data';
+  if (dataDir.trim() === '') throw new UsageError('--data-dir must not be empty');
+  return {
+    mode,
+    ...(mode === 'now' ? { accountId: values.now, reason: values.reason } : {}),
+    dataDir: resolve(dataDir),
+    ...(stage ? { stage } : {}),
+    locations,
+    ...(values.account !== undefined ? { account: values.account } : {}),
+    timeBudgetSeconds,
+    json: values.json === true,
+  };
+}
+
+/** The environment the CLI runs with: the local store, or the stage's AWS resources. */
+export function cliEnvironment(
+  args: PurgeArgs,
+  processEnv: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const common = { TS_TIME_BUDGET_SECONDS: String(args.timeBudgetSeconds), TS_LOG_LEVEL: 'silent' };
+  if (!args.stage) {
+    return {
+      ...common,
+      TS_STAGE: 'local',
+      TS_LOCATION: processEnv.TS_LOCATION ?? PRIMARY_LOCATION,
+      TS_DIRECTORY: 'file',
+      TS_OBJECT_STORE: 'file',
+      TS_RECEIPT_STORE: 'file',
+      TS_DATA_DIR: args.dataDir,
+    };
+  }
+  const stage = args.stage;
+  // S3 bucket names are global across accounts, so the platform's names carry the account.
+  const account = args.account ?? processEnv.TS_AWS_ACCOUNT;
+  const accountFor = (variable: string): string => {
+    if (account !== undefined && /^\d{12}$/.test(account)) return account;
+    throw new UsageError(
+      `--stage needs the AWS account for ${variable}: pass --account <12 digits> or set TS_AWS_ACCOUNT (or set ${variable})`,
+    );
+  };
+  const env: Record<string, string> = {
+    ...common,
+    TS_STAGE: stage,
+    TS_LOCATION: PRIMARY_LOCATION,
+    TS_DIRECTORY: 'dynamodb',
+    TS_TABLE_NAME: processEnv.TS_TABLE_NAME || names.directoryTable(stage),
+    TS_OBJECT_STORE: 's3',
+    TS_RECEIPT_STORE: 's3',
+    TS_RECEIPTS_BUCKET:
+      processEnv.TS_RECEIPTS_BUCKET || names.purgeReceiptsBucket(stage, accountFor('TS_RECEIPTS_BUCKET')),
+    TS_LOCATIONS: args.locations.join(','),
+  };
+  if (processEnv.TS_RECEIPTS_REGION) env.TS_RECEIPTS_REGION = processEnv.TS_RECEIPTS_REGION;
+  for (const l of args.locations) {
+    const variable = eventBucketVariable(l);
+    env[variable] = processEnv[variable] || names.eventBucket(stage, l, accountFor(variable));
+  }
+  return env;
+}
+
+/** Where the CLI writes. */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Stops the run between batches (SIGINT). */
+  readonly signal?: AbortSignal;
+  /** For tests: clock, hooks, SDK client settings. */
+  readonly runtime?: PurgeRuntimeOptions;
+}
+
+/** Runs the CLI; resolves with the exit status. */
+export async function runPurgeCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let args: PurgeArgs | 'help';
+  try {
+    args = parsePurgeArgs(argv);
+  } catch (err) {
+    io.stderr(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args === 'help') {
+    io.stdout(USAGE);
+    return 0;
+  }
+  let report: PurgeRunReport;
+  let store: string;
+  try {
+    const env = parsePurgeEnv(cliEnvironment(args, io.env ?? process.env));
+    const rt = await createPurgeRuntime(env, {
+      logger: jsonLogger('silent'),
+      ...io.runtime,
+    });
+    store = rt.directory.description;
+    const options = {
+      timeBudgetMs: args.timeBudgetSeconds * 1000,
+      ...(io.signal ? { signal: io.signal } : {}),
+    };
+    if (args.mode === 'now') report = await rt.job.purgeNow(args.accountId!, args.reason!, options);
+    else report = await rt.job.run({ ...options, dryRun: args.mode === 'dry-run' });
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof PurgeRequestError) {
+      io.stderr(`Refused, nothing was changed: ${err.message}`);
+      return 2;
+    }
+    io.stderr(`Purge failed: ${(err as Error).message}`);
+    return 1;
+  }
+  io.stdout(args.json ? JSON.stringify(report, null, 2) : formatReport(report, store));
+  if (report.outcomes.some((o) => o.result === 'failed')) return 1;
+  // Paused by the budget, or held by another run: the request is not done yet.
+  if (report.metrics.incomplete || report.outcomes.some((o) => o.result === 'busy')) return 3;
+  return 0;
+}
+
+async function main(): Promise<void> {
+  const controller = new AbortController();
+  const stop = () => {
+    if (controller.signal.aborted) process.exit(130);
+    console.error('Stopping after the batch in flight (press Ctrl-C again to quit at once)...');
+    controller.abort();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const code = await runPurgeCli(process.argv.slice(2), {
+    stdout: (t) => console.log(t),
+    stderr: (t) => console.error(t),
+    signal: controller.signal,
+  });
+  process.exit(code);
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,140 @@
+/**
+ * The purge job's composition root: turns the validated environment into the directory, event stores and
+ * receipt store, and the job over them. The AWS SDK is loaded only when the environment selects an AWS
+ * store, so the local CLI never pays for it.
+ */
+import { join, resolve } from 'node:path';
+import { REGIONS, type Location } from '../../../infra/platform';
+import type { ItemDirectory } from '../../ingest/src/directory/item-directory';
+import { PurgeJob, type PurgeJobProps } from './core/purge-job';
+import type { EventObjectStore, PublishedConfigStore, PurgeLogger, ReceiptStore } from './core/ports';
+import { ItemDirectoryPurgeStore } from './directory-store';
+import { eventBuckets, type PurgeEnv } from './env';
+
+/** Options of {@link createPurgeRuntime}. */
+export interface PurgeRuntimeOptions {
+  /** @default silent */
+  readonly logger?: PurgeLogger;
+  /**
+   * Extra settings for every AWS SDK client (tests point them at moto: endpoint, credentials, path-style).
+   * @default none: the SDK's own resolution (Lambda role, AWS_ENDPOINT_URL, profiles)
+   */
+  readonly awsClientConfig?: Readonly<Record<string, unknown>>;
+  /** Passed through to the job (clock, hooks, retry settings). */
+  readonly job?: Omit<PurgeJobProps, 'directory' | 'objectStores' | 'receipts' | 'logger'>;
+}
+
+/** The job and the stores it was built over. */
+export interface PurgeRuntime {
+  readonly env: PurgeEnv;
+  readonly job: PurgeJob;
+  readonly directory: ItemDirectoryPurgeStore;
+  readonly objectStores: readonly EventObjectStore[];
+  readonly receipts: ReceiptStore;
+}
+
+/** Builds the stores and the job from the environment. */
+export async function createPurgeRuntime(
+  env: PurgeEnv,
+  options: PurgeRuntimeOptions = {},
+): Promise<PurgeRuntime> {
+  const dataDir = resolve(env.TS_DATA_DIR);
+  // The region always comes last: each store must talk to its own region whatever the overrides.
+  const clientConfig = (region: string) => ({ ...options.awsClientConfig, region });
+
+  let itemDirectory: ItemDirectory;
+  let directoryName: string;
+  if (env.TS_DIRECTORY === 'dynamodb') {
+    const [{ DynamoDBClient }, { DynamoDirectory }] = await Promise.all([
+      import('@aws-sdk/client-dynamodb'),
+      import('../../ingest/src/directory/dynamo-directory'),
+    ]);
+    const tableName = env.TS_TABLE_NAME!;
+    // The table is global: the replica in this instance's own region is the nearest.
+    itemDirectory = new DynamoDirectory({
+      client: new DynamoDBClient(clientConfig(REGIONS[env.TS_LOCATION].aws)),
+      tableName,
+    });
+    directoryName = `dynamodb:${tableName}`;
+  } else {
+    const { LocalDirectory } = await import('../../ingest/src/directory/local-directory');
+    const local = new LocalDirectory({ dataDir });
+    itemDirectory = local;
+    directoryName = `file:${local.file}`;
+  }
+  const directory = new ItemDirectoryPurgeStore({ directory: itemDirectory, description: directoryName });
+
+  let objectStores: EventObjectStore[];
+  if (env.TS_OBJECT_STORE === 's3') {
+    const [{ S3Client }, { S3EventObjectStore }] = await Promise.all([
+      import('@aws-sdk/client-s3'),
+      import('./aws/s3-event-store'),
+    ]);
+    objectStores = (Object.entries(eventBuckets(env)) as [Location, string][]).map(
+      ([location, bucket]) =>
+        new S3EventObjectStore({
+          // Each bucket is addressed in its own region: no cross-region redirects, and data-residency
+          // rules that pin a bucket to its region keep holding.
+          client: new S3Client({ ...clientConfig(REGIONS[location].aws) }),
+          bucket,
+          location,
+        }),
+    );
+  } else {
+    const { FileEventObjectStore } = await import('./local/file-event-store');
+    objectStores = [
+      new FileEventObjectStore({ rootDir: join(dataDir, 'events'), location: env.TS_LOCATION }),
+    ];
+  }
+
+  let publishedConfigs: PublishedConfigStore | undefined;
+  if (env.TS_DIRECTORY === 'file') {
+    // Local mode publishes campaign configs next to its data; in the cloud the CDN's config bucket is
+    // written by the control plane, which is not part of this job.
+    const { FileConfigStore } = await import('./local/file-config-store');
+    publishedConfigs = new FileConfigStore({ dir: join(dataDir, 'config') });
+  }
+
+  let receipts: ReceiptStore;
+  if (env.TS_RECEIPT_STORE === 's3') {
+    const [{ S3Client }, { S3ReceiptStore }] = await Promise.all([
+      import('@aws-sdk/client-s3'),
+      import('./aws/s3-receipt-store'),
+    ]);
+    receipts = new S3ReceiptStore({
+      client: new S3Client(clientConfig(env.TS_RECEIPTS_REGION)),
+      bucket: env.TS_RECEIPTS_BUCKET!,
+      retentionDays: env.TS_RECEIPT_RETENTION_DAYS,
+      ...(options.job?.now ? { now: options.job.now } : {}),
+    });
+  } else {
+    const { FileReceiptStore } = await import('./local/file-receipt-store');
+    receipts = new FileReceiptStore({ dir: join(dataDir, 'receipts') });
+  }
+
+  const job = new PurgeJob({
+    ...options.job,
+    directory,
+    objectStores,
+    receipts,
+    ...(publishedConfigs ? { publishedConfigs } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  return { env, job, directory, objectStores, receipts };
+}
+
+/** A logger printing one JSON object per line (CloudWatch Logs keeps them searchable). */
+export function jsonLogger(level: 'info' | 'warn' | 'error' | 'silent', service = 'purge'): PurgeLogger {
+  const rank = { info: 0, warn: 1, error: 2, silent: 3 } as const;
+  const emit = (at: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => {
+    if (rank[at] < rank[level]) return;
+    const line = JSON.stringify({ level: at, time: new Date().toISOString(), service, message, ...fields });
+    if (at === 'info') console.log(line);
+    else console.error(line);
+  };
+  return {
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+  };
+}
