@@ -1,6 +1,7 @@
 /**
- * Builds the ingest service into one minified bundle with the local esbuild: `dist/ingest/index.js` (the
- * Lambda handler `index.handler`) plus the static snippet files.
+ * Builds each Lambda service into one minified bundle with the local esbuild: `dist/<service>/index.js`
+ * (the handler `index.handler`) plus its static files: the ingest service (and its snippet files) and the
+ * purge job.
  */
 import { build, type Plugin } from 'esbuild';
 import { cpSync, mkdirSync, statSync } from 'node:fs';
@@ -94,7 +95,7 @@ export function buildIngest(
 }
 
 /**
- * Command line: `tsx scripts/build-ingest.ts [--service ingest] [--out DIR]`. CDK's local bundling runs this,
+ * Command line: `tsx scripts/build-ingest.ts [--service ingest|purge] [--out DIR]`. CDK's local bundling runs this,
  * so the deployed bundle is byte for byte the one the tests and the benchmark measure.
  */
 if (require.main === module) {

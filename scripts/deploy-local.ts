@@ -16,7 +16,8 @@
  * 6. Inventory (CloudFormation ListStackResources): what moto created and what it skipped.
  * 7. Stand-ins for the skipped resources the data path needs (Firehose delivery streams, the DynamoDB
  *    global table), created through their service APIs from the templates' own properties.
- * 8. Checks with the AWS SDK against the templates: keys, buckets, functions, tables, streams.
+ * 8. Checks with the AWS SDK against the templates: keys, buckets, functions, tables, streams, queues,
+ *    schedules; and that each purge function's environment names buckets and tables that exist.
  * 9. The data path: seeds the directory, runs the ingest service in-process with each deployed function's
  *    environment, sends a hit, reads the event back from the bucket and decrypts its personal fields.
  *
@@ -55,12 +56,13 @@ import {
   GetBucketLoggingCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
+  GetObjectLockConfigurationCommand,
   GetPublicAccessBlockCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
-import type { Stage } from '../infra/platform';
+import { REGIONS, type Location, type Stage } from '../infra/platform';
 import { assertMotoInstalled, motoClientConfig, startMoto, type MotoServer } from '../test/support/moto';
 import {
   REPO_ROOT,
@@ -610,11 +612,15 @@ export class TemplateResolver {
       'AWS::SNS::Topic': p,
       'AWS::SQS::Queue': `arn:aws:sqs:${r}:${a}:${p.split('/').pop() ?? p}`,
       'AWS::DynamoDB::Table': `arn:aws:dynamodb:${r}:${a}:table/${p}`,
+      'AWS::Events::Rule': `arn:aws:events:${r}:${a}:rule/${p}`,
     };
     if ((attr === 'Arn' || attr === 'PolicyArn' || attr === 'TopicArn') && arns[resource.Type])
       return arns[resource.Type];
     if (resource.Type === 'AWS::KMS::Key' && attr === 'KeyId') return p;
     if (resource.Type === 'AWS::SNS::Topic' && attr === 'TopicName') return p.split(':').pop();
+    // A queue's physical id is its URL.
+    if (resource.Type === 'AWS::SQS::Queue' && attr === 'QueueName') return p.split('/').pop();
+    if (resource.Type === 'AWS::SQS::Queue' && attr === 'QueueUrl') return p;
     if (resource.Type === 'AWS::S3::Bucket' && attr === 'DomainName') return `${p}.s3.amazonaws.com`;
     if (resource.Type === 'AWS::S3::Bucket' && attr === 'RegionalDomainName')
       return `${p}.s3.${r}.amazonaws.com`;
@@ -708,6 +714,7 @@ export interface FunctionConfiguration {
   TracingConfig?: { Mode?: string };
   LoggingConfig?: { LogFormat?: string; LogGroup?: string } | null;
   Environment?: { Variables?: Record<string, string> };
+  DeadLetterConfig?: { TargetArn?: string } | null;
 }
 
 async function motoLambdaGet<T>(endpoint: string, region: string, path: string): Promise<T> {
@@ -738,6 +745,32 @@ export async function getFunctionConcurrency(
     `/2019-09-30/functions/${encodeURIComponent(name)}/concurrency`,
   );
   return out.ReservedConcurrentExecutions;
+}
+
+/**
+ * One call of a JSON-protocol API (EventBridge, SQS) against moto, for which the project has no SDK client.
+ * @param target e.g. `AWSEvents.DescribeRule` or `AmazonSQS.GetQueueAttributes`
+ */
+export async function motoJsonCall<T>(
+  endpoint: string,
+  region: string,
+  service: string,
+  target: string,
+  input: Record<string, unknown>,
+  jsonVersion = '1.1',
+): Promise<T> {
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    headers: {
+      'content-type': `application/x-amz-json-${jsonVersion}`,
+      'x-amz-target': target,
+      authorization: motoAuth(region, service),
+    },
+    body: JSON.stringify(input),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${target} in ${region}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text) as T;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -862,8 +895,9 @@ export interface Check {
 
 /**
  * Template properties that moto 5.2's CloudFormation does not apply (found by deploying and reading back;
- * its S3 handler applies only BucketName, BucketEncryption and Tags, its Lambda handler ignores
- * Architectures, TracingConfig and LoggingConfig). A difference here is moto's, not the template's.
+ * its S3 handler applies only BucketName, BucketEncryption and Tags, so not Object Lock either; its Lambda
+ * handler ignores Architectures, TracingConfig, LoggingConfig and DeadLetterConfig). A difference here is
+ * moto's, not the template's.
  */
 export const MOTO_IGNORED_PROPERTIES: ReadonlySet<string> = new Set([
   'AWS::S3::Bucket BucketKeyEnabled',
@@ -871,9 +905,11 @@ export const MOTO_IGNORED_PROPERTIES: ReadonlySet<string> = new Set([
   'AWS::S3::Bucket LifecycleConfiguration',
   'AWS::S3::Bucket LoggingConfiguration',
   'AWS::S3::Bucket PublicAccessBlockConfiguration',
+  'AWS::S3::Bucket ObjectLockConfiguration',
   'AWS::Lambda::Function Architectures',
   'AWS::Lambda::Function TracingConfig',
   'AWS::Lambda::Function LoggingConfig',
+  'AWS::Lambda::Function DeadLetterConfig',
 ]);
 
 function show(value: unknown): string {
@@ -1002,6 +1038,17 @@ async function checkBucket(c: CheckList, props: Record<string, unknown>, bucket:
     const l = await attempt(() => s3.send(new GetBucketLoggingCommand({ Bucket: bucket })));
     c.add('LoggingConfiguration', logging.DestinationBucketName, l?.LoggingEnabled?.TargetBucket);
   }
+  const lock = props.ObjectLockConfiguration as
+    { ObjectLockEnabled?: string; Rule?: { DefaultRetention?: unknown } } | undefined;
+  if (lock) {
+    const l = await attempt(() => s3.send(new GetObjectLockConfigurationCommand({ Bucket: bucket })));
+    const got = l?.ObjectLockConfiguration;
+    c.add(
+      'ObjectLockConfiguration',
+      lock,
+      got ? { ObjectLockEnabled: got.ObjectLockEnabled, Rule: got.Rule } : undefined,
+    );
+  }
   const block = props.PublicAccessBlockConfiguration as Record<string, boolean> | undefined;
   if (block) {
     const p = await attempt(() => s3.send(new GetPublicAccessBlockCommand({ Bucket: bucket })));
@@ -1040,6 +1087,114 @@ async function checkFunction(
   if (tracing) c.add('TracingConfig', tracing, config.TracingConfig?.Mode);
   const logFormat = (props.LoggingConfig as { LogFormat?: string } | undefined)?.LogFormat;
   if (logFormat) c.add('LoggingConfig', logFormat, config.LoggingConfig?.LogFormat);
+  const dlq = (props.DeadLetterConfig as { TargetArn?: string } | undefined)?.TargetArn;
+  if (dlq) c.add('DeadLetterConfig', dlq, config.DeadLetterConfig?.TargetArn);
+}
+
+async function checkQueue(
+  c: CheckList,
+  props: Record<string, unknown>,
+  url: string,
+  stack: DeployedStack,
+  endpoint: string,
+): Promise<void> {
+  const out = await attempt(() =>
+    motoJsonCall<{ Attributes?: Record<string, string> }>(
+      endpoint,
+      stack.region,
+      'sqs',
+      'AmazonSQS.GetQueueAttributes',
+      { QueueUrl: url, AttributeNames: ['All'] },
+      '1.0',
+    ),
+  );
+  const attributes = out?.Attributes;
+  c.add('exists (GetQueueAttributes)', url, attributes ? url : undefined);
+  if (!attributes) return;
+  if (props.KmsMasterKeyId !== undefined)
+    c.add('KmsMasterKeyId', props.KmsMasterKeyId, attributes.KmsMasterKeyId);
+  if (props.MessageRetentionPeriod !== undefined)
+    c.add('MessageRetentionPeriod', String(props.MessageRetentionPeriod), attributes.MessageRetentionPeriod);
+}
+
+async function checkRule(
+  c: CheckList,
+  props: Record<string, unknown>,
+  name: string,
+  stack: DeployedStack,
+  endpoint: string,
+): Promise<void> {
+  const call = <T>(target: string, input: Record<string, unknown>) =>
+    attempt(() => motoJsonCall<T>(endpoint, stack.region, 'events', `AWSEvents.${target}`, input));
+  const rule = await call<{ Name?: string; ScheduleExpression?: string; State?: string }>('DescribeRule', {
+    Name: name,
+  });
+  c.add('exists (DescribeRule)', name, rule?.Name);
+  if (!rule) return;
+  if (props.ScheduleExpression !== undefined)
+    c.add('ScheduleExpression', props.ScheduleExpression, rule.ScheduleExpression);
+  if (props.State !== undefined) c.add('State', props.State, rule.State);
+  type Target = { Id?: string; Arn?: string; DeadLetterConfig?: { Arn?: string }; RetryPolicy?: unknown };
+  const listed = await call<{ Targets?: Target[] }>('ListTargetsByRule', { Rule: name });
+  for (const want of (props.Targets as Target[] | undefined) ?? []) {
+    const got = listed?.Targets?.find((t) => t.Id === want.Id);
+    c.add(`Targets ${want.Id} Arn`, want.Arn, got?.Arn);
+    if (want.DeadLetterConfig)
+      c.add(`Targets ${want.Id} DeadLetterConfig`, want.DeadLetterConfig.Arn, got?.DeadLetterConfig?.Arn);
+    if (want.RetryPolicy) c.add(`Targets ${want.Id} RetryPolicy`, want.RetryPolicy, got?.RetryPolicy);
+  }
+}
+
+/**
+ * The purge functions address buckets and tables of every location by name (names.eventBucket and the
+ * like, which carry the account): each name in a purge function's environment must be a bucket or table
+ * that got deployed, in the region the job will look for it. Run after every stack's stand-ins exist.
+ */
+export async function checkPurgeWiring(stacks: readonly DeployedStack[], endpoint: string): Promise<Check[]> {
+  const checks: Check[] = [];
+  for (const stack of stacks) {
+    for (const [id, r] of Object.entries(stack.template.Resources)) {
+      const name = stack.physical.get(id);
+      if (r.Type !== 'AWS::Lambda::Function' || !name) continue;
+      const config = await attempt(() => getFunctionConfiguration(endpoint, stack.region, name));
+      const env = config?.Environment?.Variables ?? {};
+      if (env.TS_OBJECT_STORE !== 's3') continue;
+      const c = new CheckList(stack, id, r.Type);
+      const bucketIn = async (variable: string, region: string) => {
+        const bucket = env[variable] ?? '';
+        const s3 = regionClients(endpoint, region).s3;
+        const found = await attempt(() => s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })));
+        c.add(
+          `purge ${variable} is a deployed bucket in ${region}`,
+          bucket,
+          found ? bucket : '(no such bucket)',
+        );
+      };
+      for (const location of (env.TS_LOCATIONS ?? '').split(',').filter(Boolean)) {
+        const region = REGIONS[location as Location]?.aws ?? '?';
+        await bucketIn(`TS_EVENT_BUCKET_${location.toUpperCase()}`, region);
+      }
+      if (env.TS_RECEIPT_STORE === 's3') {
+        const region = env.TS_RECEIPTS_REGION ?? '?';
+        await bucketIn('TS_RECEIPTS_BUCKET', region);
+      }
+      if (env.TS_DIRECTORY === 'dynamodb') {
+        const region = REGIONS[env.TS_LOCATION as Location]?.aws ?? '?';
+        const table = await attempt(() =>
+          regionClients(endpoint, region).ddb.send(
+            new DescribeTableCommand({ TableName: env.TS_TABLE_NAME }),
+          ),
+        );
+        c.add(
+          `purge TS_TABLE_NAME is a table in ${region}`,
+          'ACTIVE',
+          table?.Table?.TableStatus ?? '(no such table)',
+        );
+      }
+      checks.push(...c.items);
+    }
+  }
+  return checks;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1505,6 +1660,12 @@ async function checkStack(
       case 'AWS::Lambda::Function':
         await checkFunction(c, props, physical, stack, endpoint);
         break;
+      case 'AWS::SQS::Queue':
+        await checkQueue(c, props, physical, stack, endpoint);
+        break;
+      case 'AWS::Events::Rule':
+        await checkRule(c, props, physical, stack, endpoint);
+        break;
       case 'AWS::DynamoDB::Table': {
         const t = await attempt(() => clients.ddb.send(new DescribeTableCommand({ TableName: physical })));
         c.add('TableStatus', 'ACTIVE', t?.Table?.TableStatus);
@@ -1624,6 +1785,7 @@ export async function deployLocal(options: DeployLocalOptions): Promise<DeployLo
         checks.push(...found.checks);
         standIns.push(...found.standIns);
       }
+      checks.push(...(await checkPurgeWiring(stacks, server.endpoint)));
     });
     await step('data path', async () => {
       for (const stack of stacks) {
@@ -1681,13 +1843,17 @@ export const NOT_PROVEN = [
     'bucket policies and encryption-context conditions are deployed (or skipped) but never exercised.',
   'Skipped resource types do not exist locally at all (listed above): bucket policies (TLS-only, deny ' +
     'unencrypted uploads), the Function URL and its CDN-only access, alarms, the SNS topic policy, secrets, ' +
-    'and anything CloudFront or WAF in the edge stack.',
+    'the dead-letter queue policy, Lambda async-invocation settings (retries), and anything CloudFront or ' +
+    'WAF in the edge stack.',
   'Properties moto ignores are not applied (listed as "not applied"): bucket versioning, lifecycle ' +
-    '(noncurrent expiry), access logging, public access block, bucket keys, Lambda architecture, tracing and ' +
-    'logging configuration.',
+    '(noncurrent expiry), access logging, public access block, bucket keys, Object Lock on the receipts ' +
+    'bucket, Lambda architecture, tracing, logging configuration and dead-letter queue.',
   'The function never runs in Lambda: its bundle was published to the bootstrap bucket and the function ' +
     'created from it, but the service ran in this process with the deployed environment; the bundle itself, ' +
     'the ARM64 runtime, cold start, concurrency limits and timeouts are not exercised.',
+  'The purge function is created, not run: its schedule is deployed but never fires, Lambda retries and ' +
+    'dead-letter delivery are not exercised, and only the names in its environment are checked against the ' +
+    'deployed buckets and tables (the purge job itself is tested against moto in test/purge).',
   'Firehose is a stand-in created from the template: dynamic partitioning (account=/dt= prefixes), ' +
     'compression, buffering, KMS encryption of the stream and error output are not applied by moto.',
   'The directory is one table per region, not a global table: replication between regions, and the ' +

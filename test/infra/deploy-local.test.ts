@@ -105,6 +105,8 @@ describe('TemplateResolver', () => {
       Resources: {
         Key: { Type: 'AWS::KMS::Key' },
         Bucket: { Type: 'AWS::S3::Bucket' },
+        Queue: { Type: 'AWS::SQS::Queue' },
+        Rule: { Type: 'AWS::Events::Rule' },
         Stream: {
           Type: 'AWS::KinesisFirehose::DeliveryStream',
           Properties: { DeliveryStreamName: 'events' },
@@ -116,6 +118,8 @@ describe('TemplateResolver', () => {
     physical: new Map([
       ['Key', 'k-1'],
       ['Bucket', 'my-bucket'],
+      ['Queue', 'https://sqs.eu-west-1.amazonaws.com/000000000000/dlq'],
+      ['Rule', 'daily'],
     ]),
     skipped: new Map([['Stream', 'AWS::KinesisFirehose::DeliveryStream']]),
   };
@@ -134,6 +138,8 @@ describe('TemplateResolver', () => {
           cond: { 'Fn::If': ['InEurope', 'yes', { Ref: 'AWS::NoValue' }] },
           imported: { 'Fn::ImportValue': 'bucket-name' },
           gone: { Ref: 'AWS::NoValue' },
+          queue: [{ 'Fn::GetAtt': ['Queue', 'Arn'] }, { 'Fn::GetAtt': ['Queue', 'QueueName'] }],
+          rule: { 'Fn::GetAtt': ['Rule', 'Arn'] },
         },
         stack,
       ),
@@ -144,6 +150,8 @@ describe('TemplateResolver', () => {
       sub: 'eu-west-1/events',
       cond: 'yes',
       imported: 'my-bucket',
+      queue: ['arn:aws:sqs:eu-west-1:000000000000:dlq', 'dlq'],
+      rule: 'arn:aws:events:eu-west-1:000000000000:rule/daily',
     });
   });
 
@@ -291,6 +299,20 @@ describe('the dev stage deployed into moto', () => {
       expect(d.decrypted).toMatchObject({ ip: '198.51.100.7' });
     }
     expect(result.ok).toBe(true);
+  });
+
+  test("each region's purge function, dead-letter queue and daily schedule deploy, named as the other regions expect", () => {
+    // Every name in a purge environment (three event buckets, the receipts bucket, the table) was deployed.
+    const wiring = result.checks.filter((c) => c.property.startsWith('purge '));
+    expectWithReport(wiring.length === 3 * 5, `${wiring.length} purge wiring checks`);
+    for (const c of wiring) expectWithReport(c.status === 'ok', `${c.stack} ${c.property}: ${c.actual}`);
+    for (const type of ['AWS::SQS::Queue', 'AWS::Events::Rule']) {
+      const checks = result.checks.filter((c) => c.type === type);
+      expect(new Set(checks.map((c) => c.stack)).size).toBe(3);
+      for (const c of checks) expectWithReport(c.status === 'ok', `${c.stack} ${c.logicalId} ${c.property}`);
+    }
+    expect(result.checks.filter((c) => c.property === 'Targets Target0 DeadLetterConfig')).toHaveLength(3);
+    expect(result.checks.filter((c) => c.property === 'ObjectLockConfiguration')).toHaveLength(1);
   });
 
   test('the report lists what moto skipped or did not apply, and what the local deploy does not prove', () => {

@@ -3,7 +3,9 @@ import {
   LOCATIONS,
   REGIONS,
   RETENTION,
+  STAGES,
   locationOfAwsRegion,
+  names,
   parseStageConfig,
 } from '../../infra/platform';
 
@@ -20,6 +22,25 @@ describe('platform definition', () => {
     expect(RETENTION.purgeDeadlineDays).toBe(90);
     expect(RETENTION.purgeAlarmAfterDays).toBeGreaterThan(RETENTION.purgeEligibleAfterDays);
     expect(RETENTION.purgeAlarmAfterDays).toBeLessThan(RETENTION.purgeDeadlineDays);
+  });
+
+  test('bucket names carry the account and are valid S3 names for every stage and location', () => {
+    // S3 names are global across all AWS accounts: 3 to 63 lowercase letters, digits, dots and dashes.
+    const s3Name = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+    const account = '123456789012';
+    const all = STAGES.flatMap((stage) => [
+      names.purgeReceiptsBucket(stage, account),
+      ...LOCATIONS.map((location) => names.eventBucket(stage, location, account)),
+    ]);
+    for (const name of all) {
+      expect(name).toMatch(s3Name);
+      expect(name.endsWith(`-${account}`)).toBe(true);
+    }
+    expect(new Set(all).size).toBe(all.length);
+    expect(names.eventBucket('staging', 'americas', account)).toBe(
+      'trackstack-staging-americas-events-123456789012',
+    );
+    expect(Math.max(...all.map((n) => n.length))).toBeLessThanOrEqual(63);
   });
 
   test('a valid stage config gets defaults', () => {

@@ -153,4 +153,5 @@ test('100,000 versions of one account: at most 101 DeleteObjects calls of at mos
       ...l.markers.map((m) => `${m.Key}@${m.VersionId}`),
     ].sort();
   expect(ids(controlAfter)).toEqual(ids(controlBefore));
-}, 240_000);
+  // Generous: moto deletes at ~1 call per second on this 2-core machine, slower while other suites run.
+}, 540_000);

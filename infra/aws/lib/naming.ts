@@ -29,6 +29,21 @@ export const awsNames = {
   secretPrefix: (stage: Stage, location: Location): string => `${names.prefix(stage)}/${location}/`,
   /** The regional stack's id and CloudFormation stack name, e.g. `Trackstack-dev-europe`. */
   regionalStack: (stage: Stage, location: Location): string => `Trackstack-${stage}-${location}`,
+  /**
+   * The execution role of a location's purge function, e.g. `trackstack-dev-europe-purge`. Named, because
+   * the key policy of the receipts bucket's key (in the directory home's region) names the purge role of
+   * every location, and a role in another region cannot be referenced by token.
+   */
+  purgeRole: (stage: Stage, location: Location): string => `${names.prefix(stage)}-${location}-purge`,
+  /**
+   * The purge function's dead-letter queue. Named, so that the key policy can bind its encryption context
+   * to the queue without the key depending on the queue that depends on the key.
+   */
+  purgeDeadLetterQueue: (stage: Stage, location: Location): string =>
+    `${names.prefix(stage)}-${location}-purge-dlq`,
+  /** The EventBridge rule that starts the purge function every day (named for the same reason). */
+  purgeSchedule: (stage: Stage, location: Location): string =>
+    `${names.prefix(stage)}-${location}-purge-daily`,
 };
 
 /** Name of the HTTP header that carries the origin secret from the CDN to the ingest origin. */

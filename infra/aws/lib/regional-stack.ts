@@ -3,9 +3,11 @@
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { PRODUCT, REGIONS, names, type Location, type StageConfig } from '../../platform';
+import { LOCATIONS, PRODUCT, REGIONS, names, type Location, type StageConfig } from '../../platform';
+import { DEFAULT_RECEIPT_RETENTION_DAYS } from '../../../services/purge/src/core/receipt';
 import { AlarmTopic } from './constructs/alarm-topic';
 import { DirectoryTable } from './constructs/directory-table';
 import { EventStore } from './constructs/event-store';
@@ -13,6 +15,9 @@ import { EventStream } from './constructs/event-stream';
 import { IngestAlarms } from './constructs/ingest-alarms';
 import { IngestService } from './constructs/ingest-service';
 import { PermissionsBoundary } from './constructs/permissions-boundary';
+import { PurgeAlarms } from './constructs/purge-alarms';
+import { PurgeReceipts } from './constructs/purge-receipts';
+import { PurgeService } from './constructs/purge-service';
 import { RegionalKey } from './constructs/regional-key';
 import { awsNames } from './naming';
 
@@ -37,8 +42,8 @@ export interface RegionalStackProps extends StackProps {
 
 /**
  * One location of a stage: the regional key, the event store and stream, the directory (the table itself
- * in the home location, a replica elsewhere), the ingest service behind its origin endpoint, alarms, and a
- * permissions boundary on every role.
+ * in the home location, a replica elsewhere), the ingest service behind its origin endpoint, the daily purge
+ * job (and, in the home location, its receipts bucket), alarms, and a permissions boundary on every role.
  */
 export class RegionalStack extends Stack {
   /** The location this stack serves. */
@@ -61,6 +66,12 @@ export class RegionalStack extends Stack {
   public readonly alarms: IngestAlarms;
   /** The permissions boundary of every role of the stack. */
   public readonly permissionsBoundary: PermissionsBoundary;
+  /** The purge receipts bucket, in the directory home's stack only. */
+  public readonly purgeReceipts?: PurgeReceipts;
+  /** The purge function, its daily schedule and dead-letter queue. */
+  public readonly purge: PurgeService;
+  /** The purge job's alarms. */
+  public readonly purgeAlarms: PurgeAlarms;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     super(scope, id, props);
@@ -71,13 +82,22 @@ export class RegionalStack extends Stack {
     }
     this.location = location;
 
-    this.permissionsBoundary = new PermissionsBoundary(this, 'PermissionsBoundary', { stage, location });
+    this.permissionsBoundary = new PermissionsBoundary(this, 'PermissionsBoundary', {
+      stage,
+      location,
+      locations: config.locations,
+      receiptsLocation: props.directoryHome,
+    });
     iam.PermissionsBoundary.of(this).apply(this.permissionsBoundary.policy);
 
     this.key = new RegionalKey(this, 'Key', { aliasName: names.keyAlias(stage, location) });
     const encryptionKey = this.key.key;
 
-    this.eventStore = new EventStore(this, 'EventStore', { encryptionKey });
+    this.eventStore = new EventStore(this, 'EventStore', {
+      encryptionKey,
+      // Named, so that the purge job of every location can address it.
+      bucketName: names.eventBucket(stage, location, this.account),
+    });
     this.eventStream = new EventStream(this, 'EventStream', {
       deliveryStreamName: names.eventStream(stage, location),
       destinationBucket: this.eventStore.bucket,
@@ -129,6 +149,46 @@ export class RegionalStack extends Stack {
       location,
     });
 
+    // The purge job (DESIGN §7): receipts go to one bucket beside the directory table.
+    const receiptRetentionDays = DEFAULT_RECEIPT_RETENTION_DAYS;
+    if (location === props.directoryHome) {
+      this.purgeReceipts = new PurgeReceipts(this, 'PurgeReceipts', {
+        bucketName: names.purgeReceiptsBucket(stage, this.account),
+        encryptionKey,
+        accessLogBucket: this.eventStore.accessLogBucket,
+        retentionDays: receiptRetentionDays,
+      });
+    }
+    this.purge = new PurgeService(this, 'Purge', {
+      stage,
+      location,
+      locations: config.locations,
+      encryptionKey,
+      directoryTable: this.directoryTable,
+      receiptsLocation: props.directoryHome,
+      receiptsKey: this.purgeReceipts ? encryptionKey : undefined,
+      receiptRetentionDays,
+      schedule: purgeSchedule(location),
+      logGroupName: awsNames.logGroup(stage, location, 'purge'),
+      logRetentionDays: config.logRetentionDays,
+    });
+    // The purge roles of the other locations live in stacks deployed before this one (see app.ts).
+    this.purgeReceipts?.allowWriters(
+      config.locations.map((l) =>
+        l === location
+          ? this.purge.function.role
+          : new iam.ArnPrincipal(PurgeService.roleArn(this, stage, l)),
+      ),
+    );
+    this.purgeAlarms = new PurgeAlarms(this, 'PurgeAlarms', {
+      topic: this.alarmTopic.topic,
+      function: this.purge.function.function,
+      deadLetterQueue: this.purge.deadLetterQueue,
+      schedule: this.purge.schedule,
+      metricsNamespace: `${PRODUCT}/${stage}`,
+      location,
+    });
+
     new CfnOutput(this, 'IngestOriginUrl', {
       description: 'Function URL of the ingest origin; the CDN must send x-origin-verify with the secret',
       value: this.ingest.functionUrl.url,
@@ -143,5 +203,20 @@ export class RegionalStack extends Stack {
     new CfnOutput(this, 'DirectoryTableName', { value: this.directoryTable.tableName });
     new CfnOutput(this, 'KeyArn', { value: encryptionKey.keyArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topic.topicArn });
+    new CfnOutput(this, 'PurgeFunctionName', { value: this.purge.function.function.functionName });
+    new CfnOutput(this, 'PurgeDeadLetterQueueUrl', { value: this.purge.deadLetterQueue.queueUrl });
+    if (this.purgeReceipts) {
+      new CfnOutput(this, 'PurgeReceiptsBucketName', { value: this.purgeReceipts.bucket.bucketName });
+    }
   }
+}
+
+/**
+ * Daily, at an hour of its own for each location (02:00, 10:00 and 18:00 UTC): the jobs of the three
+ * regions share the directory, so they take turns instead of finding each other's accounts claimed, and an
+ * account that one region's run could not finish is picked up by the next region's eight hours later.
+ */
+export function purgeSchedule(location: Location): events.Schedule {
+  const hour = (2 + 8 * LOCATIONS.indexOf(location)) % 24;
+  return events.Schedule.cron({ minute: '0', hour: String(hour) });
 }

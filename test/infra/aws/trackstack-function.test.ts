@@ -1,7 +1,8 @@
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,5 +110,54 @@ describe('TrackstackFunction', () => {
           environment: {},
         }),
     ).toThrow(/logRetentionDays: 42 is not a retention period/);
+  });
+
+  test('an asynchronous function: named role, retries, and a KMS-encrypted dead-letter queue it may send to', () => {
+    const scope = stack();
+    const key = new kms.Key(scope, 'Key');
+    const queue = new sqs.Queue(scope, 'Dlq', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
+    });
+    const fn = new TrackstackFunction(scope, 'Fn', {
+      ...common,
+      encryptionKey: key,
+      environmentSchema: z.object({}),
+      environment: {},
+      roleName: 'test-purge',
+      deadLetterQueue: queue,
+      retryAttempts: 1,
+    });
+    const template = Template.fromStack(scope);
+    const queueArn = { 'Fn::GetAtt': [scope.getLogicalId(queue.node.defaultChild as sqs.CfnQueue), 'Arn'] };
+    template.hasResourceProperties('AWS::Lambda::Function', { DeadLetterConfig: { TargetArn: queueArn } });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 1 });
+    template.hasResourceProperties('AWS::IAM::Role', { RoleName: 'test-purge' });
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'SendFailedInvocationsToDeadLetterQueue',
+            Action: 'sqs:SendMessage',
+            Resource: queueArn,
+          }),
+          Match.objectLike({
+            Sid: 'EncryptDeadLettersThroughSqs',
+            Condition: {
+              StringEquals: {
+                'kms:ViaService': `sqs.${REGION}.amazonaws.com`,
+                'kms:EncryptionContext:aws:sqs:arn': queueArn,
+              },
+            },
+          }),
+        ]),
+      },
+    });
+    expect(template.findResources('AWS::IAM::Policy')).toEqual({});
+    // Lambda's dead-letter queue is in place, so the "synchronous only" acknowledgement is not given.
+    const acks = fn.function.node.metadata.filter(
+      (m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY,
+    );
+    expect(JSON.stringify(acks)).not.toContain('LambdaDLQ');
   });
 });

@@ -4,9 +4,11 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { names, type Location, type Stage } from '../../../platform';
+import { REGIONS, names, type Location, type Stage } from '../../../platform';
 import { acknowledgeBoundaryCeiling } from '../../../../policies/aws/acknowledgements';
 import { awsNames } from '../naming';
+import { RECEIPT_PREFIX } from './purge-receipts';
+import { ACCOUNT_OBJECT_PREFIX } from './purge-service';
 
 /** Properties of {@link PermissionsBoundary}. */
 export interface PermissionsBoundaryProps {
@@ -14,13 +16,25 @@ export interface PermissionsBoundaryProps {
   readonly stage: Stage;
   /** The location: resource names in the boundary are the location's. */
   readonly location: Location;
+  /**
+   * Every location of the stage: the purge job of each location deletes from all their event buckets.
+   * @default - this location only
+   */
+  readonly locations?: readonly Location[];
+  /**
+   * The location whose stack holds the purge receipts bucket (the directory home).
+   * @default - this location
+   */
+  readonly receiptsLocation?: Location;
 }
 
 /**
  * A customer-managed policy that caps what any role of the stack can do, whatever its own policies say:
  * only the actions the platform's services use, only on this stage's and location's resources in this
- * account and region; and, should the allow list ever grow, never IAM, Organizations, key destruction or
- * the weakening of the event store. Apply it with `iam.PermissionsBoundary.of(stack).apply(policy)`.
+ * account and region (the purge job also reaches the `account=` prefixes of the stage's other event
+ * buckets, and the receipts bucket and its key in the directory home's region); and, should the allow list
+ * ever grow, never IAM, Organizations, key destruction, the weakening of the event store or of Object Lock.
+ * Apply it with `iam.PermissionsBoundary.of(stack).apply(policy)`.
  *
  * Resources are matched by name, never by reference: the key policy names the roles, the roles carry the
  * boundary, so a boundary that referenced the key or the buckets would close a dependency cycle.
@@ -33,6 +47,8 @@ export class PermissionsBoundary extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const { stage, location } = props;
+    const locations = props.locations ?? [location];
+    const receiptsLocation = props.receiptsLocation ?? location;
     const arn = (
       service: string,
       resource: string,
@@ -54,6 +70,21 @@ export class PermissionsBoundary extends Construct {
       `${awsNames.secretPrefix(stage, location)}*`,
       ArnFormat.COLON_RESOURCE_NAME,
     );
+    // The purge job's stores, by the names every location agrees on.
+    const s3Arn = (resource: string) => `arn:${stack.partition}:s3:::${resource}`;
+    const eventBuckets = locations.map((l) => names.eventBucket(stage, l, stack.account));
+    const eventObjects = eventBuckets.map((b) => s3Arn(`${b}/${ACCOUNT_OBJECT_PREFIX}*`));
+    const receiptsBucket = names.purgeReceiptsBucket(stage, stack.account);
+    const receiptObjects = s3Arn(`${receiptsBucket}/${RECEIPT_PREFIX}*`);
+    const receiptsKeys =
+      receiptsLocation === location
+        ? undefined
+        : stack.formatArn({
+            service: 'kms',
+            region: REGIONS[receiptsLocation].aws,
+            resource: 'key',
+            resourceName: '*',
+          });
 
     this.policy = new iam.ManagedPolicy(this, 'Policy', {
       description: `Permissions boundary of every role of ${names.prefix(stage)} in ${location}`,
@@ -96,8 +127,51 @@ export class PermissionsBoundary extends Construct {
         }),
         new iam.PolicyStatement({
           sid: 'UseDirectory',
-          actions: ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+          actions: [
+            'dynamodb:BatchWriteItem',
+            'dynamodb:DescribeTable',
+            'dynamodb:GetItem',
+            'dynamodb:PutItem',
+            'dynamodb:Query',
+            'dynamodb:Scan',
+          ],
           resources: [arn('dynamodb', 'table', names.directoryTable(stage))],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ListEventObjectVersions',
+          actions: ['s3:ListBucketVersions'],
+          resources: eventBuckets.map(s3Arn),
+        }),
+        new iam.PolicyStatement({
+          sid: 'DeleteEventObjectVersionsOfAccounts',
+          actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+          resources: eventObjects,
+        }),
+        new iam.PolicyStatement({
+          sid: 'WriteLockedReceipts',
+          actions: ['s3:GetBucketObjectLockConfiguration', 's3:PutObjectRetention'],
+          resources: [s3Arn(receiptsBucket), receiptObjects],
+        }),
+        ...(receiptsKeys
+          ? [
+              new iam.PolicyStatement({
+                sid: 'UseReceiptsKey',
+                actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+                resources: [receiptsKeys],
+                conditions: {
+                  'ForAnyValue:StringEquals': {
+                    'kms:ResourceAliases': `alias/${names.keyAlias(stage, receiptsLocation)}`,
+                  },
+                },
+              }),
+            ]
+          : []),
+        new iam.PolicyStatement({
+          sid: 'SendToDeadLetterQueue',
+          actions: ['sqs:SendMessage'],
+          resources: [
+            stack.formatArn({ service: 'sqs', resource: awsNames.purgeDeadLetterQueue(stage, location) }),
+          ],
         }),
         new iam.PolicyStatement({
           sid: 'ReadOwnSecrets',
@@ -126,8 +200,10 @@ export class PermissionsBoundary extends Construct {
             'kms:ScheduleKeyDeletion',
             'kms:UpdateAlias',
             'logs:DeleteLogGroup',
+            's3:BypassGovernanceRetention',
             's3:DeleteBucket',
             's3:DeleteBucketPolicy',
+            's3:PutBucketObjectLockConfiguration',
             's3:PutBucketPolicy',
             's3:PutBucketPublicAccessBlock',
             's3:PutBucketVersioning',
@@ -138,6 +214,14 @@ export class PermissionsBoundary extends Construct {
         }),
       ],
     });
-    acknowledgeBoundaryCeiling(this.policy, { logs, objects, keys, secrets });
+    acknowledgeBoundaryCeiling(this.policy, {
+      logs,
+      objects,
+      keys,
+      secrets,
+      eventObjects,
+      receiptObjects,
+      receiptsKeys,
+    });
   }
 }

@@ -1,0 +1,310 @@
+/**
+ * The purge job of one location (DESIGN §7): the function, its daily schedule, its dead-letter queue, and a
+ * role that may delete only what an expired account owns.
+ */
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { DIRECTORY, REGIONS, names, type Location, type Stage } from '../../../platform';
+import { eventBucketVariable, purgeEnvSchema, type PurgeEnvInput } from '../../../../services/purge/src/env';
+import {
+  acknowledgeEventObjectPrefixes,
+  acknowledgeReceiptObjects,
+  acknowledgeRemoteReceiptsKey,
+} from '../../../../policies/aws/acknowledgements';
+import { awsNames } from '../naming';
+import { RECEIPT_PREFIX } from './purge-receipts';
+import { TrackstackFunction } from './trackstack-function';
+
+/** Key prefix under which the event store keeps an account's objects: `account=<id>/…`. */
+export const ACCOUNT_OBJECT_PREFIX = 'account=';
+
+/** Longest one invocation of the purge function may run (Lambda's maximum). */
+export const PURGE_TIMEOUT = Duration.minutes(15);
+
+/**
+ * The job's own time budget (`TS_TIME_BUDGET_SECONDS`): it starts no new batch after this, so it finishes
+ * well inside {@link PURGE_TIMEOUT}; the next day's run continues where it stopped.
+ */
+export const PURGE_TIME_BUDGET = Duration.minutes(14);
+
+/** Properties of {@link PurgeService}. */
+export interface PurgeServiceProps {
+  /** The stage. */
+  readonly stage: Stage;
+  /** The location of this instance (its directory replica, its metrics dimension). */
+  readonly location: Location;
+  /** Every location of the stage: the job empties an expired account's prefix in each one's event bucket. */
+  readonly locations: readonly Location[];
+  /** The regional key: the directory replica's and the dead-letter queue's key. */
+  readonly encryptionKey: kms.IKey;
+  /** The directory table (this region's replica). */
+  readonly directoryTable: dynamodb.ITableV2;
+  /** The location whose stack holds the receipts bucket (the directory home). */
+  readonly receiptsLocation: Location;
+  /**
+   * The receipts bucket's key, when the receipts bucket is in this stack.
+   * @default - the key of `receiptsLocation`, found by its alias
+   */
+  readonly receiptsKey?: kms.IKey;
+  /** Days each receipt is locked (`TS_RECEIPT_RETENTION_DAYS`). */
+  readonly receiptRetentionDays: number;
+  /** When the job runs. */
+  readonly schedule: events.Schedule;
+  /** Name of the function's log group. */
+  readonly logGroupName: string;
+  /** Days the function's logs are kept. */
+  readonly logRetentionDays: number;
+  /**
+   * Memory of the function, in MiB.
+   * @default 512
+   */
+  readonly memorySize?: number;
+}
+
+/**
+ * The purge function (reserved concurrency 1: one run at a time per region), started every day by an
+ * EventBridge rule. A failed run (the handler throws when an account failed) is retried twice by Lambda,
+ * then lands in the dead-letter queue; so does a schedule that could not invoke the function.
+ *
+ * The role (a customer-managed policy, within the stack's permissions boundary) may:
+ * - list object versions of the event bucket of every location of the stage, for `account=` prefixes only,
+ *   and delete object versions under `account=` only;
+ * - read the directory (Scan finds accounts and API keys, which no key condition can confine), and write
+ *   or delete only `ACCOUNT#` and `APIKEY#` items;
+ * - use the regional key only through DynamoDB (the table key) and SQS (its dead-letter queue), and the
+ *   receipts bucket's key only through S3 for receipt objects; never directly, so it can never unwrap an
+ *   account's data key: crypto-shredding deletes the wrapped keys, it never reads them;
+ * - put, read back and check the Object Lock of receipts, never delete one.
+ */
+export class PurgeService extends Construct {
+  /** The purge function. */
+  public readonly function: TrackstackFunction<typeof purgeEnvSchema>;
+  /** Where failed invocations and undeliverable schedules land. */
+  public readonly deadLetterQueue: sqs.Queue;
+  /** The daily EventBridge rule. */
+  public readonly schedule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: PurgeServiceProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const { stage, location } = props;
+    const key = props.encryptionKey;
+    const s3Arn = (resource: string) => `arn:${stack.partition}:s3:::${resource}`;
+    const eventBucket = (l: Location) => names.eventBucket(stage, l, stack.account);
+    const receiptsBucket = names.purgeReceiptsBucket(stage, stack.account);
+    const receiptsRegion = REGIONS[props.receiptsLocation].aws;
+
+    // Named resources: the key policy binds to them by ARN, which a reference would turn into a cycle.
+    const queueName = awsNames.purgeDeadLetterQueue(stage, location);
+    const queueArn = stack.formatArn({ service: 'sqs', resource: queueName });
+    const ruleName = awsNames.purgeSchedule(stage, location);
+    const ruleArn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: ruleName });
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      queueName,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    const environment: PurgeEnvInput = {
+      TS_STAGE: stage,
+      TS_LOCATION: location,
+      TS_LOCATIONS: props.locations.join(','),
+      TS_DIRECTORY: 'dynamodb',
+      TS_TABLE_NAME: props.directoryTable.tableName,
+      TS_OBJECT_STORE: 's3',
+      ...Object.fromEntries(props.locations.map((l) => [eventBucketVariable(l), eventBucket(l)])),
+      TS_RECEIPT_STORE: 's3',
+      TS_RECEIPTS_BUCKET: receiptsBucket,
+      TS_RECEIPTS_REGION: receiptsRegion,
+      TS_RECEIPT_RETENTION_DAYS: String(props.receiptRetentionDays),
+      TS_TIME_BUDGET_SECONDS: String(PURGE_TIME_BUDGET.toSeconds()),
+      TS_LOG_LEVEL: 'info',
+    };
+    this.function = new TrackstackFunction(this, 'Function', {
+      service: 'purge',
+      description: `Trackstack purge of expired accounts (${stage}, ${location})`,
+      environmentSchema: purgeEnvSchema,
+      environment,
+      memorySize: props.memorySize ?? 512,
+      // One run at a time in this region: a second would only find every account claimed by the first.
+      reservedConcurrentExecutions: 1,
+      timeout: PURGE_TIMEOUT,
+      encryptionKey: key,
+      logGroupName: props.logGroupName,
+      logRetentionDays: props.logRetentionDays,
+      roleName: awsNames.purgeRole(stage, location),
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+    });
+    const role = this.function.role;
+
+    const tableArn = stack.formatArn({
+      service: 'dynamodb',
+      resource: 'table',
+      resourceName: props.directoryTable.tableName,
+    });
+    const ownedPartitions = [`${DIRECTORY.accountPk('')}*`, `${DIRECTORY.apiKeyPk('')}*`];
+    const eventBuckets = props.locations.map((l) => s3Arn(eventBucket(l)));
+    const eventObjects = props.locations.map((l) => s3Arn(`${eventBucket(l)}/${ACCOUNT_OBJECT_PREFIX}*`));
+    const receiptObjects = s3Arn(`${receiptsBucket}/${RECEIPT_PREFIX}*`);
+    const receiptsKeyStatement = props.receiptsKey
+      ? { resources: [props.receiptsKey.keyArn], aliasCondition: {} }
+      : {
+          // A key in another region cannot be referenced; its alias names it (IAM cannot name a key by alias).
+          resources: [
+            stack.formatArn({ service: 'kms', region: receiptsRegion, resource: 'key', resourceName: '*' }),
+          ],
+          aliasCondition: {
+            'ForAnyValue:StringEquals': {
+              'kms:ResourceAliases': `alias/${names.keyAlias(stage, props.receiptsLocation)}`,
+            },
+          },
+        };
+
+    for (const statement of [
+      new iam.PolicyStatement({
+        sid: 'ListAccountObjectVersions',
+        actions: ['s3:ListBucketVersions'],
+        resources: eventBuckets,
+        conditions: { StringLike: { 's3:prefix': `${ACCOUNT_OBJECT_PREFIX}*` } },
+      }),
+      // DeleteObjects names a version of every key: S3 requires DeleteObject for any delete and
+      // DeleteObjectVersion for a versioned one, per key, so both are confined to the account= prefixes.
+      new iam.PolicyStatement({
+        sid: 'DeleteAccountObjectVersions',
+        actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+        resources: eventObjects,
+      }),
+      // Scan lists accounts and finds an account's API keys; a scan has no partition key to condition on.
+      new iam.PolicyStatement({
+        sid: 'FindAccountsAndApiKeys',
+        actions: ['dynamodb:Scan'],
+        resources: [tableArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadOwnedItems',
+        actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+        resources: [tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ownedPartitions } },
+      }),
+      // The account record carries the purge's progress (conditional puts); BatchWriteItem deletes the
+      // account's items and API keys.
+      new iam.PolicyStatement({
+        sid: 'RecordProgressOnAccounts',
+        actions: ['dynamodb:PutItem'],
+        resources: [tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${DIRECTORY.accountPk('')}*`] },
+        },
+      }),
+      new iam.PolicyStatement({
+        sid: 'DeleteOwnedItems',
+        actions: ['dynamodb:BatchWriteItem'],
+        resources: [tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ownedPartitions } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'DecryptTableKeyThroughDynamoDb',
+        actions: ['kms:Decrypt'],
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com` } },
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteReceipts',
+        actions: ['s3:PutObject', 's3:PutObjectRetention'],
+        resources: [receiptObjects],
+      }),
+      // A run killed after writing a receipt reads it back to check that it is the same one.
+      new iam.PolicyStatement({
+        sid: 'ReadReceipts',
+        actions: ['s3:GetObject'],
+        resources: [receiptObjects],
+      }),
+      new iam.PolicyStatement({
+        sid: 'CheckReceiptsObjectLock',
+        actions: ['s3:GetBucketObjectLockConfiguration'],
+        resources: [s3Arn(receiptsBucket)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'EncryptReceiptsThroughS3',
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: receiptsKeyStatement.resources,
+        conditions: {
+          ...receiptsKeyStatement.aliasCondition,
+          StringEquals: { 'kms:ViaService': `s3.${receiptsRegion}.amazonaws.com` },
+          StringLike: { 'kms:EncryptionContext:aws:s3:arn': receiptObjects },
+        },
+      }),
+    ]) {
+      this.function.addToRolePolicy(statement);
+    }
+    acknowledgeEventObjectPrefixes(this.function.policy, eventObjects);
+    acknowledgeReceiptObjects(this.function.policy, receiptObjects);
+    if (!props.receiptsKey) {
+      acknowledgeRemoteReceiptsKey(this.function.policy, receiptsKeyStatement.resources[0]!);
+    }
+
+    // The key policy names the role too: SQS uses the key with the sender's identity, for this queue only.
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'PurgeSendsDeadLettersThroughSqs',
+        principals: [role],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': `sqs.${stack.region}.amazonaws.com`,
+            'kms:EncryptionContext:aws:sqs:arn': queueArn,
+          },
+        },
+      }),
+    );
+    // EventBridge sends an event it could not deliver to the queue as the service, for this rule only.
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'PurgeScheduleSendsDeadLettersThroughSqs',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: ['*'],
+        conditions: {
+          ArnEquals: { 'aws:SourceArn': ruleArn },
+          StringEquals: { 'kms:EncryptionContext:aws:sqs:arn': queueArn },
+        },
+      }),
+    );
+
+    this.schedule = new events.Rule(this, 'Schedule', {
+      ruleName,
+      description: `Starts the daily purge of expired accounts (${stage}, ${location})`,
+      schedule: props.schedule,
+    });
+    this.schedule.addTarget(
+      new targets.LambdaFunction(this.function.function, {
+        deadLetterQueue: this.deadLetterQueue,
+        retryAttempts: 3,
+        maxEventAge: Duration.hours(2),
+      }),
+    );
+  }
+
+  /** ARN of the function's role, built from its name (for policies in other regions). */
+  public static roleArn(scope: Construct, stage: Stage, location: Location): string {
+    return Stack.of(scope).formatArn({
+      service: 'iam',
+      region: '',
+      resource: 'role',
+      resourceName: awsNames.purgeRole(stage, location),
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+  }
+}
