@@ -238,3 +238,23 @@ export function parseStageConfig(raw: unknown, source = 'stage config'): StageCo
   }
   return result.data;
 }
+
+/**
+ * Parses a service's environment with its zod schema: only `TS_*` variables are read, and empty ones count
+ * as unset (as Lambda and shells often leave them).
+ * @param label names the service in the error, e.g. `ingest`
+ * @throws Error naming every missing or malformed variable
+ */
+export function parseServiceEnv<S extends z.ZodType>(
+  schema: S,
+  env: NodeJS.ProcessEnv | Record<string, string | undefined>,
+  label: string,
+): z.output<S> {
+  const picked: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env))
+    if (k.startsWith('TS_') && v !== undefined && v !== '') picked[k] = v;
+  const result = schema.safeParse(picked);
+  if (!result.success)
+    throw new Error(`Invalid ${label} environment:\n  ${formatZodIssues(result.error).join('\n  ')}`);
+  return result.data;
+}

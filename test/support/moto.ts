@@ -39,15 +39,28 @@ export function assertMotoInstalled(): void {
   if (probe.error || probe.status !== 0) throw new Error(INSTALL_HINT);
 }
 
+/** A moto process that answers HTTP, with the stderr tail for error messages. */
+export interface MotoProcess {
+  readonly endpoint: string;
+  readonly port: number;
+  /** The last 4,000 characters moto wrote to stderr. */
+  stderr(): string;
+  /** Stops the process and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
 /**
- * Starts moto_server and resolves once it answers HTTP.
- * @param accountId the account id moto reports (MOTO_ACCOUNT_ID)
- * @param port a fixed port, e.g. to restart a stopped server at the same endpoint; a free one by default
+ * Spawns a moto server process (the `moto_server` command, or a patched one) and resolves once it answers
+ * `/moto-api/`; fails with moto's own words if it exits or stays silent for 30 s.
  */
-export async function startMoto(accountId = '123456789012', port?: number): Promise<MotoServer> {
-  assertMotoInstalled();
-  port ??= await freePort();
-  const child: ChildProcess = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+export async function spawnMoto(
+  command: string,
+  args: readonly string[],
+  port: number,
+  accountId: string,
+  label = 'moto_server',
+): Promise<MotoProcess> {
+  const child: ChildProcess = spawn(command, [...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, MOTO_ACCOUNT_ID: accountId },
   });
@@ -58,7 +71,7 @@ export async function startMoto(accountId = '123456789012', port?: number): Prom
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}: ${stderr}`);
+    if (child.exitCode !== null) throw new Error(`${label} exited with ${child.exitCode}: ${stderr}`);
     try {
       const res = await fetch(`${endpoint}/moto-api/`);
       if (res.ok) break;
@@ -67,13 +80,14 @@ export async function startMoto(accountId = '123456789012', port?: number): Prom
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`moto_server did not answer on ${endpoint} within 30 s: ${stderr}`);
+      throw new Error(`${label} did not answer on ${endpoint} within 30 s: ${stderr}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
     endpoint,
     port,
+    stderr: () => stderr,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -82,6 +96,18 @@ export async function startMoto(accountId = '123456789012', port?: number): Prom
         setTimeout(() => child.kill('SIGKILL'), 5000).unref();
       }),
   };
+}
+
+/**
+ * Starts moto_server and resolves once it answers HTTP.
+ * @param accountId the account id moto reports (MOTO_ACCOUNT_ID)
+ * @param port a fixed port, e.g. to restart a stopped server at the same endpoint; a free one by default
+ */
+export async function startMoto(accountId = '123456789012', port?: number): Promise<MotoServer> {
+  assertMotoInstalled();
+  port ??= await freePort();
+  const moto = await spawnMoto('moto_server', ['-H', '127.0.0.1', '-p', String(port)], port, accountId);
+  return { endpoint: moto.endpoint, port: moto.port, stop: moto.stop };
 }
 
 /** Client settings for the AWS SDK v3 pointed at a moto endpoint. */

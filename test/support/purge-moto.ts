@@ -13,8 +13,7 @@
  * Every ListObjectVersions and DeleteObjects call of the purge still goes over HTTP through moto's own
  * request parsing, S3 semantics (versions, delete markers, per-key results) and responses.
  */
-import { spawn } from 'node:child_process';
-import { assertMotoInstalled, freePort } from './moto';
+import { assertMotoInstalled, freePort, spawnMoto } from './moto';
 
 const SERVER = String.raw`
 import copy as _copy, json, os, sys, types
@@ -94,41 +93,14 @@ export interface FastMoto {
 export async function startFastMoto(accountId = '123456789012'): Promise<FastMoto> {
   assertMotoInstalled();
   const port = await freePort();
-  const child = spawn('python3', ['-c', SERVER, String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, MOTO_ACCOUNT_ID: accountId },
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`scale-test moto exited with ${child.exitCode}: ${stderr}`);
-    try {
-      if ((await fetch(`${endpoint}/moto-api/`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`scale-test moto did not answer on ${endpoint} within 30 s: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const moto = await spawnMoto('python3', ['-c', SERVER, String(port)], port, accountId, 'scale-test moto');
+  const { endpoint } = moto;
   return {
     endpoint,
     seed: async (spec) => {
       const res = await fetch(`${endpoint}/_trackstack/seed`, { method: 'POST', body: JSON.stringify(spec) });
-      if (!res.ok) throw new Error(`seeding failed: ${res.status} ${await res.text()} ${stderr}`);
+      if (!res.ok) throw new Error(`seeding failed: ${res.status} ${await res.text()} ${moto.stderr()}`);
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-      }),
+    stop: moto.stop,
   };
 }

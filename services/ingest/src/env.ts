@@ -3,7 +3,7 @@
  * construct (and the Pulumi component) to build the function's environment, so the two cannot drift.
  */
 import { z } from 'zod';
-import { LOCATIONS, STAGES, formatZodIssues } from '../../../infra/platform';
+import { LOCATIONS, STAGES, parseServiceEnv } from '../../../infra/platform';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -86,11 +86,5 @@ export type IngestEnv = z.output<typeof ingestEnvSchema>;
  * @throws Error naming every missing or malformed variable
  */
 export function parseIngestEnv(env: NodeJS.ProcessEnv | Record<string, string | undefined>): IngestEnv {
-  const picked: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env))
-    if (k.startsWith('TS_') && v !== undefined && v !== '') picked[k] = v;
-  const result = ingestEnvSchema.safeParse(picked);
-  if (!result.success)
-    throw new Error(`Invalid ingest environment:\n  ${formatZodIssues(result.error).join('\n  ')}`);
-  return result.data;
+  return parseServiceEnv(ingestEnvSchema, env, 'ingest');
 }

@@ -12,7 +12,7 @@ import {
   REGIONS,
   PRIMARY_LOCATION,
   STAGES,
-  formatZodIssues,
+  parseServiceEnv,
   type Location,
 } from '../../../infra/platform';
 import { DEFAULT_RECEIPT_RETENTION_DAYS } from './core/receipt';
@@ -137,11 +137,5 @@ export function eventBuckets(env: PurgeEnv): Partial<Record<Location, string>> {
  * @throws Error naming every missing or malformed variable
  */
 export function parsePurgeEnv(env: NodeJS.ProcessEnv | Record<string, string | undefined>): PurgeEnv {
-  const picked: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env))
-    if (k.startsWith('TS_') && v !== undefined && v !== '') picked[k] = v;
-  const result = purgeEnvSchema.safeParse(picked);
-  if (!result.success)
-    throw new Error(`Invalid purge environment:\n  ${formatZodIssues(result.error).join('\n  ')}`);
-  return result.data;
+  return parseServiceEnv(purgeEnvSchema, env, 'purge');
 }
