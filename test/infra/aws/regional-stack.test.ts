@@ -255,6 +255,12 @@ describe('event store', () => {
             Status: 'Enabled',
             NoncurrentVersionExpiration: { NoncurrentDays: RETENTION.noncurrentVersionDays },
           }),
+          // Firehose's error output is not partitioned by account: it expires by the purge's own deadline.
+          expect.objectContaining({
+            Status: 'Enabled',
+            Prefix: 'errors/',
+            ExpirationInDays: RETENTION.purgeEligibleAfterDays,
+          }),
         ],
       },
     });

@@ -15,6 +15,8 @@ import {
 // Parts of an upload that never completed hold storage without holding an event; a week covers any retry.
 const ABORT_INCOMPLETE_UPLOADS_AFTER = Duration.days(7);
 
+/** Prefix of the event bucket under which Firehose writes records it could not partition or deliver. */
+export const DELIVERY_ERROR_PREFIX = 'errors/';
 /** Properties of {@link EventStore}. */
 export interface EventStoreProps {
   /** The regional key: events are stored with SSE-KMS under it. */
@@ -102,6 +104,14 @@ export class EventStore extends Construct {
           // The purge deletes every version of an account's objects; what remains are delete markers.
           expiredObjectDeleteMarker: true,
           abortIncompleteMultipartUploadAfter: ABORT_INCOMPLETE_UPLOADS_AFTER,
+        },
+        {
+          id: 'expire-delivery-errors',
+          // Firehose's error output is not partitioned by account, so the purge cannot find an account's
+          // records there: expiring it at the purge's eligibility age keeps them within the 90-day promise.
+          prefix: DELIVERY_ERROR_PREFIX,
+          expiration: Duration.days(RETENTION.purgeEligibleAfterDays),
+          noncurrentVersionExpiration: Duration.days(1),
         },
       ],
       removalPolicy,
