@@ -67,6 +67,7 @@ import { assertMotoInstalled, motoClientConfig, startMoto, type MotoServer } fro
 import {
   REPO_ROOT,
   UsageError,
+  parseCommandLine,
   formatLintMatches,
   formatNagFindings,
   formatSeconds,
@@ -1959,18 +1960,8 @@ export function formatDeployLocalReport(r: DeployLocalResult): string[] {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  let args: DeployLocalArgs;
-  try {
-    args = parseDeployLocalArgs(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`${err.message}\n\n${DEPLOY_LOCAL_USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    console.log(DEPLOY_LOCAL_USAGE);
-    return 0;
-  }
+  const args = parseCommandLine(argv, parseDeployLocalArgs, DEPLOY_LOCAL_USAGE);
+  if (typeof args === 'number') return args;
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     console.error(`\n${signal}: stopping the CDK CLI and moto…`);

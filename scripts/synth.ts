@@ -47,6 +47,30 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * The start of every script's `main`: parses the command line, printing the usage on `--help` or after a
+ * mistake. Resolves with the arguments, or with the exit code when the script has nothing more to do.
+ */
+export function parseCommandLine<T extends { readonly help?: boolean }>(
+  argv: readonly string[],
+  parse: (argv: readonly string[]) => T,
+  usage: string,
+): T | number {
+  let args: T;
+  try {
+    args = parse(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`${err.message}\n\n${usage}`);
+    return 2;
+  }
+  if (args.help) {
+    console.log(usage);
+    return 0;
+  }
+  return args;
+}
+
 /** Reads `--stage` (validated against the platform's stages) from the command line. */
 export function parseStageArg(value: string | undefined): Stage {
   const stage = value ?? 'dev';
@@ -470,18 +494,8 @@ export function formatTimings(result: Pick<SynthResult, 'timings' | 'totalMs'>):
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  let args: SynthArgs;
-  try {
-    args = parseSynthArgs(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`${err.message}\n\n${SYNTH_USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    console.log(SYNTH_USAGE);
-    return 0;
-  }
+  const args = parseCommandLine(argv, parseSynthArgs, SYNTH_USAGE);
+  if (typeof args === 'number') return args;
   let result: SynthResult;
   try {
     result = await synthStage({ stage: args.stage, outdir: args.outdir, log: (l) => console.log(l) });

@@ -22,13 +22,7 @@ export function atMost(
   unit: string,
   digits = 0,
 ): Figure {
-  return {
-    section,
-    name,
-    value: `${num(value, digits)}${unit}`,
-    bar: `≤ ${num(bound, digits)}${unit}`,
-    verdict: value <= bound ? 'PASS' : 'MISS',
-  };
+  return bounded(section, name, value, bound, unit, digits, '≤', value <= bound);
 }
 
 /** A figure compared with a lower bound. */
@@ -40,12 +34,25 @@ export function atLeast(
   unit: string,
   digits = 0,
 ): Figure {
+  return bounded(section, name, value, bound, unit, digits, '≥', value >= bound);
+}
+
+function bounded(
+  section: string,
+  name: string,
+  value: number,
+  bound: number,
+  unit: string,
+  digits: number,
+  sign: '≤' | '≥',
+  pass: boolean,
+): Figure {
   return {
     section,
     name,
     value: `${num(value, digits)}${unit}`,
-    bar: `≥ ${num(bound, digits)}${unit}`,
-    verdict: value >= bound ? 'PASS' : 'MISS',
+    bar: `${sign} ${num(bound, digits)}${unit}`,
+    verdict: pass ? 'PASS' : 'MISS',
   };
 }
 

@@ -27,6 +27,19 @@ export const PARTITION_QUERY = '{account: .accountId, dt: .dt}';
 /** Where records that could not be partitioned or delivered land, by error type and arrival day. */
 export const ERROR_PREFIX = `${DELIVERY_ERROR_PREFIX}!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/`;
 
+/**
+ * What Firehose needs on its destination bucket to deliver (AWS's documented S3 destination policy); the
+ * stream's role is granted exactly these, and the permissions boundary must leave room for them.
+ */
+export const FIREHOSE_S3_DELIVERY_ACTIONS = [
+  's3:AbortMultipartUpload',
+  's3:GetBucketLocation',
+  's3:GetObject',
+  's3:ListBucket',
+  's3:ListBucketMultipartUploads',
+  's3:PutObject',
+] as const;
+
 /** Properties of {@link EventStream}. */
 export interface EventStreamProps {
   /** The stream's name, e.g. `names.eventStream(stage, location)`. */
@@ -114,14 +127,7 @@ export class EventStream extends Construct {
       statements: [
         new iam.PolicyStatement({
           sid: 'DeliverIntoEventBucket',
-          actions: [
-            's3:AbortMultipartUpload',
-            's3:GetBucketLocation',
-            's3:GetObject',
-            's3:ListBucket',
-            's3:ListBucketMultipartUploads',
-            's3:PutObject',
-          ],
+          actions: [...FIREHOSE_S3_DELIVERY_ACTIONS],
           resources: [bucket.bucketArn, bucket.arnForObjects('*')],
         }),
         new iam.PolicyStatement({

@@ -9,6 +9,7 @@ import { acknowledgeBoundaryCeiling } from '../../../../policies/aws/acknowledge
 import { awsNames } from '../naming';
 import { RECEIPT_PREFIX } from './purge-receipts';
 import { ACCOUNT_OBJECT_PREFIX } from './purge-service';
+import { FIREHOSE_S3_DELIVERY_ACTIONS } from './event-stream';
 
 /** Properties of {@link PermissionsBoundary}. */
 export interface PermissionsBoundaryProps {
@@ -106,14 +107,7 @@ export class PermissionsBoundary extends Construct {
         }),
         new iam.PolicyStatement({
           sid: 'UseEventObjectsOfThisAccount',
-          actions: [
-            's3:AbortMultipartUpload',
-            's3:GetBucketLocation',
-            's3:GetObject',
-            's3:ListBucket',
-            's3:ListBucketMultipartUploads',
-            's3:PutObject',
-          ],
+          actions: [...FIREHOSE_S3_DELIVERY_ACTIONS],
           resources: [objects],
           conditions: { StringEquals: { 'aws:ResourceAccount': stack.account } },
         }),
