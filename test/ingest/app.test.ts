@@ -296,3 +296,22 @@ describe('request targets and paths', () => {
     expect(await res.json()).toMatchObject({ field: '(path)' });
   });
 });
+
+describe('the express app alone (as Lambda runs it)', () => {
+  test('the pixel keeps the request id the first middleware gave it', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer(h.server.runtime.app);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as import('node:net').AddressInfo;
+    try {
+      const url = `http://127.0.0.1:${port}/p.gif?a=${h.seed.accountId}&c=${h.seed.campaignId}`;
+      const given = await fetch(url, { headers: { 'x-request-id': 'req-abc-123', 'user-agent': UA } });
+      expect(given.status).toBe(200);
+      expect(given.headers.get('x-request-id')).toBe('req-abc-123');
+      const made = await fetch(url, { headers: { 'user-agent': UA } });
+      expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

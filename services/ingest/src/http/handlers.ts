@@ -116,8 +116,10 @@ export class IngestHandlers {
 
   /** `GET /p.gif`: always the GIF, unless the request is malformed (400) or cannot be stored (503). */
   async pixel(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = requestIdOf(req);
-    if (!this.admit(req, res, requestId)) return;
+    // Through express (on Lambda) the first middleware has already given the request its id and admitted
+    // it; only the lean path does both here.
+    const requestId = req.requestId ?? requestIdOf(req);
+    if (req.requestId === undefined && !this.admit(req, res, requestId)) return;
     const parsed = this.parseQuery(req);
     if (!parsed.ok) return this.invalid(res, parsed.issues, requestId);
     const ctx = this.context(req, 'pixel', requestId);
