@@ -7,6 +7,7 @@ import { TokenBucketLimiter } from '../../services/ingest/src/pipeline/limits';
 import { PIXEL_GIF } from '../../services/ingest/src/http/respond';
 import { startIngest, type IngestHarness } from '../support/ingest-harness';
 import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
 
 const UA =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
@@ -302,7 +303,7 @@ describe('the express app alone (as Lambda runs it)', () => {
     const { createServer } = await import('node:http');
     const server = createServer(h.server.runtime.app);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as import('node:net').AddressInfo;
+    const { port } = server.address() as AddressInfo;
     try {
       const url = `http://127.0.0.1:${port}/p.gif?a=${h.seed.accountId}&c=${h.seed.campaignId}`;
       const given = await fetch(url, { headers: { 'x-request-id': 'req-abc-123', 'user-agent': UA } });
