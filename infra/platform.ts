@@ -60,6 +60,21 @@ export const RETENTION = {
   noncurrentVersionDays: 30,
   /** Access and server logs are kept this long. */
   logRetentionDays: 365,
+  /**
+   * A purged account's prefixes are swept once more this many days after its purge, for events that a
+   * disk spool or the stream delivered late; the sweep is due before `purgeDeadlineDays` all the same.
+   */
+  purgeSweepAfterDays: 1,
+  /**
+   * Default point-in-time recovery period of the directory, in days. A restore could bring back wrapped data
+   * keys that a purge shredded, so a purge is irreversible only once this period has passed after it.
+   */
+  directoryRecoveryDays: 7,
+  /**
+   * Longest point-in-time recovery period a stage may set: a purge that finishes at the alarm
+   * (`purgeAlarmAfterDays`) must still be irreversible by `purgeDeadlineDays`.
+   */
+  maxDirectoryRecoveryDays: 10,
 } as const;
 
 /** Limits of the ingest service (DESIGN §4). */
@@ -86,6 +101,13 @@ export const LIMITS = {
   ipRatePerSecond: 50,
   /** Requests per second per API key, with a burst of ten seconds' worth. */
   apiKeyRatePerSecond: 200,
+  /**
+   * Postbacks per second per client IP, with a burst of ten seconds' worth: as high as the per-key rate,
+   * since an affiliate network's server sends every postback of its key from a few addresses.
+   */
+  postbackIpRatePerSecond: 200,
+  /** Failed API-key attempts per minute per client IP, with a burst of this many; then 429. */
+  authFailuresPerMinute: 10,
   /** Firehose PutRecordBatch: records per call. */
   firehoseMaxRecords: 500,
   /** Firehose PutRecordBatch: bytes per call. */
@@ -142,22 +164,62 @@ export const names = {
     `${PRODUCT}-${stage}-purge-receipts-${account}`,
 };
 
+/**
+ * Prefixes of the directory's partition keys. Each kind of item has partitions of its own, so that IAM
+ * (`dynamodb:LeadingKeys`) can hold each role to the kinds it may write: the ingest service writes only
+ * `DATAKEY#` and `DEDUP#` items, never an account, campaign or API key.
+ */
+export const DIRECTORY_PARTITIONS = {
+  /** The account record and its campaigns. */
+  account: 'ACCOUNT#',
+  /** An API key record. */
+  apiKey: 'APIKEY#',
+  /** An account's wrapped data keys, one item per location. */
+  dataKey: 'DATAKEY#',
+  /** An account's conversion claims (cross-instance de-duplication), each void after its `expiresAt`. */
+  dedup: 'DEDUP#',
+} as const;
+
 /** Attribute and item-key layout of the directory, shared by every directory implementation. */
 export const DIRECTORY = {
   partitionKey: 'pk',
   sortKey: 'sk',
-  /** Partition of everything an account owns: `ACCOUNT#<id>`. */
-  accountPk: (accountId: string): string => `ACCOUNT#${accountId}`,
+  /**
+   * Epoch second after which an item is void: readers treat it as absent, and the table's time-to-live
+   * (DynamoDB TTL, Firestore TTL policy) deletes it. Only conversion claims carry it.
+   */
+  ttlAttribute: 'expiresAt',
+  /** Partition of the account record and its campaigns: `ACCOUNT#<id>`. */
+  accountPk: (accountId: string): string => `${DIRECTORY_PARTITIONS.account}${accountId}`,
   /** Sort key of the account record itself. */
   accountSk: 'META',
-  /** Sort key of the account's wrapped data key for one location. */
-  dataKeySk: (location: string): string => `DATAKEY#${location}`,
   /** Sort key of a campaign of the account. */
   campaignSk: (campaignId: string): string => `CAMPAIGN#${campaignId}`,
+  /** Partition of an account's wrapped data keys: `DATAKEY#<id>`. */
+  dataKeyPk: (accountId: string): string => `${DIRECTORY_PARTITIONS.dataKey}${accountId}`,
+  /** Sort key of the account's wrapped data key for one location: the location. */
+  dataKeySk: (location: string): string => location,
+  /** Partition of an account's conversion claims: `DEDUP#<id>`. */
+  dedupPk: (accountId: string): string => `${DIRECTORY_PARTITIONS.dedup}${accountId}`,
   /** Partition of an API key record (looked up by key id on every authenticated call). */
-  apiKeyPk: (keyId: string): string => `APIKEY#${keyId}`,
+  apiKeyPk: (keyId: string): string => `${DIRECTORY_PARTITIONS.apiKey}${keyId}`,
   /** Sort key of the API key record. */
   apiKeySk: 'META',
+} as const;
+
+/**
+ * Where a campaign's public config document is published for the CDN (the config bucket, or
+ * `<data dir>/` on embedded defaults) and served at `/<path>`. Campaign ids are unique per account only,
+ * so the path carries the account: two accounts' campaigns of the same id can never share a document,
+ * and purging an account removes exactly its own prefix.
+ */
+export const CAMPAIGN_CONFIG = {
+  /** Prefix of every published config document. */
+  root: 'config/',
+  /** Prefix of one account's documents: `config/<accountId>/`. */
+  accountPrefix: (accountId: string): string => `config/${accountId}/`,
+  /** One campaign's document: `config/<accountId>/<campaignId>.json`. */
+  path: (accountId: string, campaignId: string): string => `config/${accountId}/${campaignId}.json`,
 } as const;
 
 const awsAccountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
@@ -188,6 +250,20 @@ export const stageConfigSchema = z
     ingestReservedConcurrency: z.number().int().min(1).max(1000).default(50),
     /** Days that function logs are kept. */
     logRetentionDays: z.number().int().positive().default(RETENTION.logRetentionDays),
+    /**
+     * Point-in-time recovery period of the directory table, in days. A purge is irreversible only once it
+     * has passed (a restore could bring shredded data keys back), so it is capped to keep that within the
+     * 90-day promise.
+     */
+    directoryRecoveryDays: z
+      .number({ error: 'must be a whole number of days' })
+      .int('must be a whole number of days')
+      .min(1, 'must be at least 1 (DynamoDB keeps point-in-time recovery for 1 to 35 days)')
+      .max(
+        RETENTION.maxDirectoryRecoveryDays,
+        `must be at most ${RETENTION.maxDirectoryRecoveryDays}: a purge that finishes on day ${RETENTION.purgeAlarmAfterDays} after expiry must be irreversible by day ${RETENTION.purgeDeadlineDays}`,
+      )
+      .default(RETENTION.directoryRecoveryDays),
     /** Address that alarm notifications are sent to. */
     alarmEmail: z.email().optional(),
     /** Custom domain of the CDN, e.g. `t.example.com`. */
@@ -257,4 +333,34 @@ export function parseServiceEnv<S extends z.ZodType>(
   if (!result.success)
     throw new Error(`Invalid ${label} environment:\n  ${formatZodIssues(result.error).join('\n  ')}`);
   return result.data;
+}
+
+/** ISO-8601 date, or date-time with `Z` or an offset (a date-time without one would be local time). */
+const ISO_INSTANT =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|([+-])(\d{2}):(\d{2})))?$/;
+
+/**
+ * Parses an ISO-8601 instant strictly: a date alone is midnight UTC; a date-time must carry `Z` or an
+ * offset; every field must exist on the calendar (`2026-09-31` and `T24:00` are refused, where
+ * `Date.parse` would roll them over into the next day).
+ * @returns epoch milliseconds, or `undefined` when the text is not such an instant
+ */
+export function parseIsoInstant(text: unknown): number | undefined {
+  if (typeof text !== 'string') return undefined;
+  const m = ISO_INSTANT.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  if (m[8] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? ms : undefined;
 }

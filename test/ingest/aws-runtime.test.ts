@@ -80,7 +80,7 @@ beforeAll(async () => {
     TS_DIRECTORY: 'dynamodb',
     TS_TABLE_NAME: names.table,
     TS_ORIGIN_SECRET_ID: names.secret,
-    TS_TRUST_PROXY: 'true',
+    TS_TRUST_PROXY: 'cloudfront',
     TS_DATA_DIR: dataDir,
     TS_LOG_LEVEL: 'silent',
   });

@@ -5,6 +5,11 @@
 import { z } from 'zod';
 import { LOCATIONS, STAGES, parseServiceEnv } from '../../../infra/platform';
 
+/** The proxies whose client-address headers the service can be told to trust (see `TS_TRUST_PROXY`). */
+export const TRUSTED_PROXIES = ['none', 'cloudfront', 'google-lb'] as const;
+/** One of {@link TRUSTED_PROXIES}. */
+export type TrustedProxy = (typeof TRUSTED_PROXIES)[number];
+
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /** Environment variables of the ingest service. Every key starts with `TS_`. */
@@ -36,8 +41,20 @@ export const ingestEnvSchema = z
     TS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Emit CloudWatch Embedded Metric Format lines. */
     TS_METRICS_EMF: bool.default(false),
-    /** Trust the CDN's client-IP and country headers (set behind CloudFront or the load balancer). */
-    TS_TRUST_PROXY: bool.default(false),
+    /**
+     * Which proxy's headers give the client IP and country: `cloudfront` (CloudFront-Viewer-Address and
+     * CloudFront-Viewer-Country), `google-lb` (the entry the Google load balancer appends to
+     * X-Forwarded-For, and the X-Client-Geo-Country it sets), or `none` (the socket's address, no country).
+     * Only a header the proxy itself sets is read, never one a client could send.
+     */
+    TS_TRUST_PROXY: z
+      .enum(TRUSTED_PROXIES, {
+        error: (issue) =>
+          issue.input === 'true'
+            ? `must name the proxy in front of the service: ${TRUSTED_PROXIES.join(', ')}`
+            : `must be one of ${TRUSTED_PROXIES.join(', ')}`,
+      })
+      .default('none'),
     /**
      * Shared secret that the CDN adds as `x-origin-verify`; when set, requests without it get 403, so the
      * origin answers only traffic that came through the CDN.

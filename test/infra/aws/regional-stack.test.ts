@@ -423,7 +423,7 @@ describe('ingest function', () => {
       TS_DIRECTORY: 'dynamodb',
       TS_TABLE_NAME: names.directoryTable('dev'),
       TS_SPOOL_DIR: '/tmp/spool',
-      TS_TRUST_PROXY: 'true',
+      TS_TRUST_PROXY: 'cloudfront',
       TS_METRICS_EMF: 'true',
       TS_ORIGIN_SECRET_ID: ref(europe, 'AWS::SecretsManager::Secret'),
     });

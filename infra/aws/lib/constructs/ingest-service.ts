@@ -87,7 +87,7 @@ export class IngestService extends Construct {
       TS_DIRECTORY: 'dynamodb',
       TS_TABLE_NAME: props.directoryTable.tableName,
       TS_SPOOL_DIR: LAMBDA_SPOOL_DIR,
-      TS_TRUST_PROXY: 'true',
+      TS_TRUST_PROXY: 'cloudfront',
       TS_METRICS_EMF: 'true',
       TS_ORIGIN_SECRET_ID: this.originSecret.secretArn,
     };

@@ -14,6 +14,7 @@ import type {
   AccountRecord,
   ApiKeyRecord,
   CampaignRecord,
+  ConversionClaim,
   Directory,
   WrappedDataKeyRecord,
 } from './directory';
@@ -218,6 +219,21 @@ export class CachedDirectory implements Directory {
   /** Stores a wrapped data key unless one exists (not cached). */
   putDataKeyIfAbsent(record: WrappedDataKeyRecord): Promise<WrappedDataKeyRecord> {
     return this.directory.putDataKeyIfAbsent(record);
+  }
+
+  /** Takes a conversion claim (never cached: it must be atomic across instances). */
+  claimConversion(claim: ConversionClaim, nowMs: number): Promise<boolean> {
+    return this.directory.claimConversion(claim, nowMs);
+  }
+
+  /** Whether a live conversion claim exists (never cached). */
+  hasConversionClaim(accountId: string, key: string, nowMs: number): Promise<boolean> {
+    return this.directory.hasConversionClaim(accountId, key, nowMs);
+  }
+
+  /** Drops a conversion claim. */
+  releaseConversion(accountId: string, key: string): Promise<void> {
+    return this.directory.releaseConversion(accountId, key);
   }
 
   /** Checks the wrapped directory. */

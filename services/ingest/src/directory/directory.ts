@@ -4,8 +4,12 @@
  * `infra/platform.ts` (`DIRECTORY`).
  */
 
+import { ID_PATTERNS, LIMITS, parseIsoInstant } from '../../../../infra/platform';
+
+/** The lifecycle states of an account. */
+export const ACCOUNT_STATUSES = ['active', 'expired', 'purged'] as const;
 /** Lifecycle state of an account. */
-export type AccountStatus = 'active' | 'expired' | 'purged';
+export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
 
 /** An account record. */
 export interface AccountRecord {
@@ -18,6 +22,46 @@ export interface AccountRecord {
   /** Where customer notifications go. */
   readonly contactEmail?: string;
   readonly createdAt: string;
+}
+
+/** A record the directory refuses to store, because a reader could not judge it correctly. */
+export class InvalidRecordError extends Error {
+  constructor(
+    message: string,
+    /** Each problem, naming the field. */
+    public readonly problems: readonly string[],
+  ) {
+    super(message);
+    this.name = 'InvalidRecordError';
+  }
+}
+
+/**
+ * What is wrong with an account record, field by field; empty when it may be stored. An expired account's
+ * `expiredAt` must be an instant with a time zone and not in the future: the purge counts its days from
+ * it, so a later date would keep the account's data past the 90-day promise.
+ * @param nowMs the writer's clock; `LIMITS.maxClockSkewSeconds` of skew is tolerated
+ */
+export function accountRecordProblems(account: AccountRecord, nowMs: number): string[] {
+  const problems: string[] = [];
+  if (!ID_PATTERNS.account.test(account.accountId))
+    problems.push('accountId: must be "acc_" followed by 8-32 lowercase letters or digits');
+  if (!(ACCOUNT_STATUSES as readonly string[]).includes(account.status))
+    problems.push(`status: must be one of ${ACCOUNT_STATUSES.join(', ')}`);
+  if (account.expiredAt !== undefined || account.status === 'expired') {
+    const at = parseIsoInstant(account.expiredAt);
+    if (at === undefined)
+      problems.push(
+        account.expiredAt === undefined
+          ? 'expiredAt: is required when status is expired'
+          : 'expiredAt: must be an ISO-8601 instant with a time zone, e.g. 2026-09-30T00:00:00Z',
+      );
+    else if (account.status === 'expired' && at > nowMs + LIMITS.maxClockSkewSeconds * 1000)
+      problems.push(
+        `expiredAt: must not be in the future (${account.expiredAt}): the purge counts its 45 to 90 days from it`,
+      );
+  }
+  return problems;
 }
 
 /** Status of an API key. */
@@ -57,6 +101,21 @@ export interface WrappedDataKeyRecord {
   readonly createdAt: string;
 }
 
+/**
+ * A conversion's claim on its de-duplication key: the first instance to store it for a key owns the key
+ * until `expiresAtMs`; any other instance, or this one after a restart, sees a duplicate.
+ */
+export interface ConversionClaim {
+  readonly accountId: string;
+  /**
+   * The key within the account: the trust level and a hash of (click id, event type), never the click id
+   * itself, which is personal.
+   */
+  readonly key: string;
+  /** Epoch milliseconds at which the claim lapses: the end of the de-duplication window. */
+  readonly expiresAtMs: number;
+}
+
 /** Reads and writes the directory. */
 export interface Directory {
   readonly name: string;
@@ -72,6 +131,16 @@ export interface Directory {
    * that is stored afterwards: the given one, or the one another instance stored first.
    */
   putDataKeyIfAbsent(record: WrappedDataKeyRecord): Promise<WrappedDataKeyRecord>;
+  /**
+   * Takes a claim unless a live one exists for the same (account, key): resolves `true` when this caller
+   * now holds it, `false` for a duplicate. Atomic across every instance and process sharing the directory.
+   * @param nowMs the clock of the caller: claims whose `expiresAtMs` is not after it are void
+   */
+  claimConversion(claim: ConversionClaim, nowMs: number): Promise<boolean>;
+  /** Whether a live claim exists for (account, key), without taking one. */
+  hasConversionClaim(accountId: string, key: string, nowMs: number): Promise<boolean>;
+  /** Drops a claim whose conversion could not be stored, so that the client's retry is not a duplicate. */
+  releaseConversion(accountId: string, key: string): Promise<void>;
   /** Resolves when the directory is reachable (readiness). */
   check(): Promise<void>;
 }

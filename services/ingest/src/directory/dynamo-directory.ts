@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -17,9 +18,10 @@ import {
   type ScanCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { DIRECTORY } from '../../../../infra/platform';
-import type { AccountRecord, ApiKeyRecord, WrappedDataKeyRecord } from './directory';
+import type { AccountRecord, ApiKeyRecord, ConversionClaim, WrappedDataKeyRecord } from './directory';
 import {
   ItemDirectory,
+  claimItem,
   fromItem,
   itemKeys,
   toItem,
@@ -107,6 +109,40 @@ export class DynamoDirectory extends ItemDirectory {
     }
     throw new Error(
       `data key of account ${record.accountId} in ${record.location} kept changing while it was being stored`,
+    );
+  }
+
+  /**
+   * Takes a conversion claim with a conditional write: it succeeds when no claim exists or the one stored
+   * has lapsed (the table's time-to-live deletes lapsed items only eventually, so the condition checks the
+   * expiry itself).
+   */
+  async claimConversion(claim: ConversionClaim, nowMs: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: claimItem(claim),
+          ConditionExpression: 'attribute_not_exists(#pk) OR #ttl <= :now',
+          ExpressionAttributeNames: { '#pk': DIRECTORY.partitionKey, '#ttl': DIRECTORY.ttlAttribute },
+          ExpressionAttributeValues: { ':now': Math.floor(nowMs / 1000) },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  /** Drops a conversion claim; a missing one is fine. */
+  async releaseConversion(accountId: string, key: string): Promise<void> {
+    const { pk, sk } = itemKeys.conversionClaim(accountId, key);
+    await this.doc.send(
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: { [DIRECTORY.partitionKey]: pk, [DIRECTORY.sortKey]: sk },
+      }),
     );
   }
 

@@ -8,9 +8,11 @@ import type {
   AccountRecord,
   ApiKeyRecord,
   CampaignRecord,
+  ConversionClaim,
   Directory,
   WrappedDataKeyRecord,
 } from './directory';
+import { InvalidRecordError, accountRecordProblems } from './directory';
 
 /** The primary key of a directory item. */
 export interface DirectoryItemKey {
@@ -73,10 +75,30 @@ export const itemKeys = {
   }),
   /** An account's wrapped data key for one location. */
   dataKey: (accountId: string, location: string): DirectoryItemKey => ({
-    pk: DIRECTORY.accountPk(accountId),
+    pk: DIRECTORY.dataKeyPk(accountId),
     sk: DIRECTORY.dataKeySk(location),
   }),
+  /** One of an account's conversion claims. */
+  conversionClaim: (accountId: string, key: string): DirectoryItemKey => ({
+    pk: DIRECTORY.dedupPk(accountId),
+    sk: key,
+  }),
 };
+
+/** The stored item of a conversion claim: its expiry in epoch seconds, as the table's time-to-live reads it. */
+export function claimItem(claim: ConversionClaim): DirectoryItem {
+  return {
+    ...itemKeys.conversionClaim(claim.accountId, claim.key),
+    [DIRECTORY.ttlAttribute]: Math.ceil(claim.expiresAtMs / 1000),
+  };
+}
+
+/** Whether an item carrying a time-to-live is still live at `nowMs` (items without one always are). */
+export function isLive(item: DirectoryItem | undefined, nowMs: number): boolean {
+  if (!item) return false;
+  const expires = item[DIRECTORY.ttlAttribute];
+  return typeof expires !== 'number' || expires * 1000 > nowMs;
+}
 
 /** Makes the stored item of a record. */
 export function toItem(key: DirectoryItemKey, record: object): DirectoryItem {
@@ -110,6 +132,8 @@ export abstract class ItemDirectory implements Directory, DirectoryMaintenance {
   protected abstract putItem(item: DirectoryItem): Promise<void>;
 
   abstract putDataKeyIfAbsent(record: WrappedDataKeyRecord): Promise<WrappedDataKeyRecord>;
+  abstract claimConversion(claim: ConversionClaim, nowMs: number): Promise<boolean>;
+  abstract releaseConversion(accountId: string, key: string): Promise<void>;
   abstract check(): Promise<void>;
   abstract listItems(pk: string): Promise<DirectoryItem[]>;
   abstract deleteItems(keys: readonly DirectoryItemKey[]): Promise<number>;
@@ -125,13 +149,28 @@ export abstract class ItemDirectory implements Directory, DirectoryMaintenance {
     return this.getItem(key, true);
   }
 
+  /** Whether a live claim exists (a strongly consistent read: a claim taken a moment ago must count). */
+  async hasConversionClaim(accountId: string, key: string, nowMs: number): Promise<boolean> {
+    return isLive(await this.getItem(itemKeys.conversionClaim(accountId, key), true), nowMs);
+  }
+
   /** Reads an account. */
   async getAccount(accountId: string): Promise<AccountRecord | undefined> {
     return fromItem<AccountRecord>(await this.getItem(itemKeys.account(accountId)));
   }
 
-  /** Creates or replaces an account. */
+  /**
+   * Creates or replaces an account.
+   * @throws InvalidRecordError, storing nothing, for a record the purge could not judge (see
+   *   {@link accountRecordProblems})
+   */
   async putAccount(account: AccountRecord): Promise<void> {
+    const problems = accountRecordProblems(account, Date.now());
+    if (problems.length > 0)
+      throw new InvalidRecordError(
+        `account ${account.accountId} was not stored:\n  ${problems.join('\n  ')}`,
+        problems,
+      );
     await this.putItem(toItem(itemKeys.account(account.accountId), account));
   }
 

@@ -11,10 +11,12 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { DIRECTORY } from '../../../../infra/platform';
-import type { AccountRecord, ApiKeyRecord, WrappedDataKeyRecord } from './directory';
+import type { AccountRecord, ApiKeyRecord, ConversionClaim, WrappedDataKeyRecord } from './directory';
 import {
   ItemDirectory,
+  claimItem,
   fromItem,
+  isLive,
   itemKeys,
   matchesExpected,
   toItem,
@@ -88,6 +90,21 @@ export class LocalDirectory extends ItemDirectory {
       setItem(parts, toItem(key, record));
       return { changed: true, result: record };
     });
+  }
+
+  /** Takes a conversion claim unless a live one exists, atomically under the write lock. */
+  async claimConversion(claim: ConversionClaim, nowMs: number): Promise<boolean> {
+    const item = claimItem(claim);
+    return this.write((parts) => {
+      if (isLive(parts.get(item.pk)?.get(item.sk), nowMs)) return { changed: false, result: false };
+      setItem(parts, item);
+      return { changed: true, result: true };
+    });
+  }
+
+  /** Drops a conversion claim; a missing one is fine. */
+  async releaseConversion(accountId: string, key: string): Promise<void> {
+    await this.deleteItems([itemKeys.conversionClaim(accountId, key)]);
   }
 
   /** Resolves when the file can be read (a missing file is an empty directory) and its folder exists. */
@@ -242,7 +259,15 @@ export class LocalDirectory extends ItemDirectory {
 
   private async persist(): Promise<void> {
     const items: DirectoryItem[] = [];
-    for (const part of this.partitions.values()) items.push(...part.values());
+    const nowMs = Date.now();
+    for (const [pk, part] of this.partitions) {
+      for (const [sk, item] of part) {
+        // What DynamoDB's time-to-live does in the cloud: lapsed claims leave the file on the next write.
+        if (isLive(item, nowMs)) items.push(item);
+        else part.delete(sk);
+      }
+      if (part.size === 0) this.partitions.delete(pk);
+    }
     // Sorted, one item per line: stable, diffable, and readable when debugging embedded mode.
     items.sort((a, b) => compare(a.pk, b.pk) || compare(a.sk, b.sk));
     const body = `{"version":1,"items":[\n${items.map((i) => JSON.stringify(i)).join(',\n')}\n]}\n`;

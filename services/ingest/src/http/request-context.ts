@@ -4,6 +4,7 @@
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { TrustedProxy } from '../env';
 
 /** Name of the cookie by which a visitor opts out of personal data collection. */
 export const OPT_OUT_COOKIE = 'ts_optout';
@@ -24,34 +25,89 @@ export function requestIdOf(req: IncomingMessage): string {
 }
 
 /**
+ * The value of one cookie, parsed as RFC 6265 defines the `Cookie` header: `name=value` pairs separated by
+ * `;`, a value optionally in double quotes. The first pair of that name wins, as browsers send the most
+ * specific cookie first.
+ */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
+    const value = pair.slice(eq + 1).trim();
+    return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+  }
+  return undefined;
+}
+
+/**
  * Whether the visitor withheld consent: `DNT: 1`, `Sec-GPC: 1` or the opt-out cookie. Any of these means
  * personal fields are dropped before anything is stored.
  */
 export function withholdsConsent(req: IncomingMessage): boolean {
   if (header(req, 'dnt') === '1' || header(req, 'sec-gpc') === '1') return true;
-  const cookie = header(req, 'cookie');
-  return cookie !== undefined && new RegExp(`(?:^|;\\s*)${OPT_OUT_COOKIE}=1(?:;|$)`).test(cookie);
+  return cookieValue(header(req, 'cookie'), OPT_OUT_COOKIE) === '1';
+}
+
+/** The entries of an `X-Forwarded-For` list, leftmost (the client's own claim) first. */
+function forwardedFor(req: IncomingMessage): string[] {
+  const list = header(req, 'x-forwarded-for');
+  return list ? list.split(',').map((e) => e.trim()) : [];
 }
 
 /**
- * The client's IP. Behind the CDN (`trustProxy`) it comes from the CDN's viewer header; otherwise from the
- * socket, so a client cannot forge it with `x-forwarded-for`.
+ * The client's IP, from a header only the proxy in front of the service sets (see `TS_TRUST_PROXY`):
+ * - `cloudfront`: `CloudFront-Viewer-Address` (CloudFront sets it and drops a viewer's copy); without it,
+ *   the rightmost `X-Forwarded-For` entry, the hop that connected to the last proxy.
+ * - `google-lb`: the entry the Google load balancer appends to `X-Forwarded-For` before its own address
+ *   (`<client>, <load balancer>`), so the second from the right; entries to its left are the client's.
+ * - `none`: the socket's peer.
+ * Never the leftmost `X-Forwarded-For` entry: any client can write it.
  */
-export function clientIpOf(req: IncomingMessage, trustProxy: boolean): string | undefined {
-  if (trustProxy) {
+export function clientIpOf(req: IncomingMessage, proxy: TrustedProxy): string | undefined {
+  if (proxy === 'cloudfront') {
     const viewer = header(req, 'cloudfront-viewer-address');
     if (viewer) return viewer.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-    const xff = header(req, 'x-forwarded-for');
-    if (xff) return xff.split(',')[0]?.trim() || undefined;
+    const hops = forwardedFor(req);
+    const last = hops[hops.length - 1];
+    if (last) return last;
+  } else if (proxy === 'google-lb') {
+    const hops = forwardedFor(req);
+    const client = hops[hops.length - 2];
+    if (client) return client;
   }
   return req.socket.remoteAddress ?? undefined;
 }
 
-/** The viewer's country as the CDN reports it (only trusted behind the CDN). */
-export function countryOf(req: IncomingMessage, trustProxy: boolean): string | undefined {
-  if (!trustProxy) return undefined;
-  const c = header(req, 'cloudfront-viewer-country') ?? header(req, 'x-client-geo-country');
+/**
+ * The viewer's country, from the proxy's own header: `CloudFront-Viewer-Country` behind CloudFront,
+ * `X-Client-Geo-Country` (set by the load balancer from `{client_region}`, replacing any client copy)
+ * behind the Google load balancer; none without a proxy.
+ */
+export function countryOf(req: IncomingMessage, proxy: TrustedProxy): string | undefined {
+  const c =
+    proxy === 'cloudfront'
+      ? header(req, 'cloudfront-viewer-country')
+      : proxy === 'google-lb'
+        ? header(req, 'x-client-geo-country')
+        : undefined;
   return c && /^[A-Z]{2}$/.test(c) ? c : undefined;
+}
+
+/**
+ * The origin of the page a browser hit comes from, from headers the browser sets and page scripts cannot:
+ * `self` when the request came from a document of the service itself (`Sec-Fetch-Site: same-origin`: the
+ * iframe tag's document, whose embedding page `/i` checked), else the `Origin` header, else the origin of
+ * the `Referer`; `undefined` when the request shows none.
+ */
+export function pageOriginOf(req: IncomingMessage): string | undefined {
+  if (header(req, 'sec-fetch-site') === 'same-origin') return 'self';
+  const origin = header(req, 'origin');
+  if (origin && origin !== 'null') return origin.toLowerCase();
+  const referer = header(req, 'referer');
+  if (!referer || !URL.canParse(referer)) return undefined;
+  const { origin: fromReferer } = new URL(referer);
+  return fromReferer === 'null' ? undefined : fromReferer;
 }
 
 /** Whether the request carries the CDN's origin secret (always true when no secret is configured). */
@@ -64,8 +120,8 @@ export function fromCdn(req: IncomingMessage, secret: string | undefined): boole
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** The user agent, bounded so a huge header costs nothing downstream. */
+/** The user agent, bounded so a huge header costs nothing downstream; `undefined` when missing or blank. */
 export function userAgentOf(req: IncomingMessage): string | undefined {
-  const ua = header(req, 'user-agent');
+  const ua = header(req, 'user-agent')?.trim();
   return ua ? ua.slice(0, 512) : undefined;
 }
