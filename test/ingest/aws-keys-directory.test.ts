@@ -315,6 +315,9 @@ function countingDirectory(inner: Directory): Directory & { reads: number } {
     putCampaign: (c: CampaignRecord) => inner.putCampaign(c),
     getDataKey: inner.getDataKey.bind(inner),
     putDataKeyIfAbsent: inner.putDataKeyIfAbsent.bind(inner),
+    claimConversion: inner.claimConversion.bind(inner),
+    hasConversionClaim: inner.hasConversionClaim.bind(inner),
+    releaseConversion: inner.releaseConversion.bind(inner),
     check: () => inner.check(),
   };
   return counted;

@@ -8,6 +8,7 @@ import {
   UnknownDataKeyError,
   type EncryptedEnvelope,
 } from '../../services/ingest/src/crypto/data-keys';
+import type { KeyProvider } from '../../services/ingest/src/crypto/key-provider';
 import { LocalKeyProvider } from '../../services/ingest/src/crypto/local-key-provider';
 import type {
   AccountRecord,
@@ -82,6 +83,30 @@ describe('DataKeyService', () => {
     // Even with the right kid, the AAD binds the ciphertext to its account.
     const otherKid = (await keys.getKey(OTHER)).dataKeyId;
     await expect(keys.decryptFields(OTHER, { ...envelope, kid: otherKid })).rejects.toThrow(DecryptionError);
+  });
+
+  it('binds sealed fields to their account: the same key under another account id does not open them', async () => {
+    // A provider handing every account the same key material, so the account id bound as additional
+    // authenticated data is the only thing between one account's ciphertext and another's reader.
+    const shared = Buffer.alloc(32, 7);
+    const provider: KeyProvider = {
+      name: 'same-key',
+      generateDataKey: async () => ({ plaintext: Buffer.from(shared), wrapped: Buffer.from('wrapped') }),
+      decryptDataKey: async () => Buffer.from(shared),
+      check: async () => undefined,
+    };
+    const keys = new DataKeyService({
+      provider,
+      directory: new LocalDirectory({ dataDir: dir }),
+      location: 'europe',
+    });
+    const envelope = await keys.encryptFields(ACC, { ip: '198.51.100.2' });
+    const other = await keys.getKey(OTHER);
+    expect(other.key.equals((await keys.getKey(ACC)).key)).toBe(true);
+    await expect(keys.decryptFields(OTHER, { ...envelope, kid: other.dataKeyId })).rejects.toThrow(
+      DecryptionError,
+    );
+    expect(await keys.decryptFields(ACC, envelope)).toEqual({ ip: '198.51.100.2' });
   });
 
   it('refuses malformed envelopes and never creates a key to open one', async () => {
@@ -163,12 +188,21 @@ describe('DataKeyService', () => {
     const [ka, kb] = await Promise.all([a.keys.getKey(ACC), b.keys.getKey(ACC)]);
     expect(ka.dataKeyId).toBe(kb.dataKeyId);
     expect(ka.key.equals(kb.key)).toBe(true);
-    // Both generated, one lost the conditional write and adopted the winner's key.
-    expect(calls(a.metrics, 'GenerateDataKey') + calls(b.metrics, 'GenerateDataKey')).toBeLessThanOrEqual(2);
+    // Both found no key and generated one; one lost the conditional write and adopted the winner's key.
+    // Each service pays exactly one GenerateDataKey, and neither pays another once it holds the key.
+    expect(calls(a.metrics, 'GenerateDataKey')).toBe(1);
+    expect(calls(b.metrics, 'GenerateDataKey')).toBe(1);
     const envelope = await a.keys.encryptFields(ACC, { ip: '192.0.2.7' });
     expect(await b.keys.decryptFields(ACC, envelope)).toEqual({ ip: '192.0.2.7' });
-    const stored = await new LocalDirectory({ dataDir: dir }).listItems(DIRECTORY.accountPk(ACC));
-    expect(stored.filter((i) => i.sk.startsWith('DATAKEY#'))).toHaveLength(1);
+    await Promise.all([a.keys.getKey(ACC), b.keys.getKey(ACC)]);
+    expect(calls(a.metrics, 'GenerateDataKey') + calls(b.metrics, 'GenerateDataKey')).toBe(2);
+    // A third instance finds the winner's key: it unwraps, never generates.
+    const c = service();
+    expect(await c.keys.decryptFields(ACC, envelope)).toEqual({ ip: '192.0.2.7' });
+    expect(calls(c.metrics, 'GenerateDataKey')).toBe(0);
+    expect(calls(c.metrics, 'Decrypt')).toBe(1);
+    const stored = await new LocalDirectory({ dataDir: dir }).listItems(DIRECTORY.dataKeyPk(ACC));
+    expect(stored.map((i) => i.sk)).toEqual(['europe']);
   });
 
   it('stops using a key once evicted and shredded', async () => {
@@ -328,13 +362,35 @@ describe('LocalDirectory', () => {
     expect((await d.listAccounts()).map((a) => a.accountId)).toEqual([ACC, OTHER]);
     expect((await d.listApiKeys(ACC)).map((k) => k.keyId)).toEqual(['abcdefgh12345678']);
     const items = await d.listItems(`ACCOUNT#${ACC}`);
-    expect(items.map((i) => i.sk)).toEqual(['CAMPAIGN#cmp_spring', 'DATAKEY#europe', 'META']);
+    expect(items.map((i) => i.sk)).toEqual(['CAMPAIGN#cmp_spring', 'META']);
+    // Data keys have a partition of their own, so the ingest role can be held to it.
+    const keyItems = await d.listItems(`DATAKEY#${ACC}`);
+    expect(keyItems.map((i) => i.sk)).toEqual(['europe']);
 
-    expect(await d.deleteItems(items)).toBe(3);
+    expect(await d.deleteItems([...items, ...keyItems])).toBe(3);
     expect(await d.listItems(`ACCOUNT#${ACC}`)).toEqual([]);
+    expect(await d.listItems(`DATAKEY#${ACC}`)).toEqual([]);
     expect(await d.getAccount(ACC)).toBeUndefined();
     expect((await d.getAccount(OTHER))?.status).toBe('expired');
     expect(await new LocalDirectory({ dataDir: dir }).listItems(`ACCOUNT#${ACC}`)).toEqual([]);
+  });
+
+  it('refuses an expired account whose expiry is missing, malformed, impossible or in the future', async () => {
+    const d = new LocalDirectory({ dataDir: dir });
+    const future = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    for (const [expiredAt, problem] of [
+      [undefined, /expiredAt: is required/],
+      ['last tuesday', /expiredAt: must be an ISO-8601 instant/],
+      ['2026-09-31T00:00:00Z', /expiredAt: must be an ISO-8601 instant/],
+      [future, /expiredAt: must not be in the future/],
+    ] as const) {
+      await expect(
+        d.putAccount({ ...account, status: 'expired', ...(expiredAt ? { expiredAt } : {}) }),
+      ).rejects.toThrow(problem);
+    }
+    expect(await d.getAccount(ACC)).toBeUndefined();
+    await d.putAccount({ ...account, status: 'expired', expiredAt: '2026-09-30T00:00:00Z' });
+    expect((await d.getAccount(ACC))?.expiredAt).toBe('2026-09-30T00:00:00Z');
   });
 
   it('names the file when it is corrupt', async () => {

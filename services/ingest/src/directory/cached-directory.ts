@@ -172,7 +172,10 @@ export class CachedDirectory implements Directory {
     this.directory = props.directory;
     this.name = props.directory.name;
     this.accounts = new StatusCache(props);
-    this.apiKeys = new StatusCache(props);
+    // A key id that does not exist is remembered as long as one that does: how long an answer stays fast
+    // must not tell a prober whether the id exists.
+    const keyTtl = props.ttlSeconds ?? LIMITS.keyStatusCacheSeconds;
+    this.apiKeys = new StatusCache({ ...props, negativeTtlSeconds: keyTtl });
     this.campaigns = new StatusCache(props);
   }
 

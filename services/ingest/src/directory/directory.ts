@@ -77,6 +77,12 @@ export interface ApiKeyRecord {
   readonly createdAt: string;
   readonly revokedAt?: string;
   readonly revokedReason?: string;
+  /**
+   * Whether the key may be presented in the URL (`?key=`), for an affiliate network that cannot send
+   * headers. URLs end up in CDN, proxy and server logs, so keys are header-only unless this is set.
+   * @default false
+   */
+  readonly allowInUrl?: boolean;
 }
 
 /** Per-campaign settings, served to the snippet as the campaign config and read by the ingest service. */
@@ -86,8 +92,17 @@ export interface CampaignRecord {
   readonly name: string;
   /** Count hits without personal fields when the visitor has not consented (DNT, GPC, opt-out). */
   readonly countAnonymous: boolean;
-  /** Page origins the snippet may run on; empty means any. */
+  /**
+   * Page origins whose browser hits are taken (`https://shop.example`, or `https://*.shop.example` for its
+   * subdomains); empty means any. Server postbacks are not browser hits and are not checked.
+   */
   readonly allowedOrigins: readonly string[];
+  /**
+   * Query parameters of the page URL kept in clear when the visitor consented (a trailing `*` matches a
+   * prefix); the rest of the query string is stored encrypted.
+   * @default DEFAULT_CAMPAIGN_URL_PARAMS (utm_*, gclid, fbclid, msclkid, …)
+   */
+  readonly urlParams?: readonly string[];
 }
 
 /** A data key wrapped by one location's master key. */

@@ -45,8 +45,29 @@ export class TokenBucketLimiter {
     this.now = options.now ?? Date.now;
   }
 
-  /** Takes one token for the key; `false` means the key is over its rate. */
-  take(key: string): boolean {
+  /**
+   * Takes `cost` tokens for the key (one per event, so a batch pays for each of its events); `false`, taking
+   * nothing, when the key has fewer left: the request is over its rate as a whole.
+   */
+  take(key: string, cost = 1): boolean {
+    const bucket = this.refill(key);
+    if (bucket.tokens < cost) return false;
+    bucket.tokens -= cost;
+    return true;
+  }
+
+  /**
+   * Seconds until the key has one token again: 0 when it has one now. What a 429's `Retry-After` says.
+   */
+  retryAfterSeconds(key: string): number {
+    const bucket = this.buckets.get(key);
+    if (!bucket) return 0;
+    const tokens = Math.min(this.burst, bucket.tokens + (this.now() - bucket.updated) * this.rate);
+    return tokens >= 1 ? 0 : Math.ceil((1 - tokens) / this.rate / 1000);
+  }
+
+  /** The key's bucket, refilled for the time since it was last touched (created full when new). */
+  private refill(key: string): Bucket {
     const now = this.now();
     let bucket = this.buckets.get(key);
     if (!bucket) {
@@ -57,9 +78,7 @@ export class TokenBucketLimiter {
       bucket.tokens = Math.min(this.burst, bucket.tokens + (now - bucket.updated) * this.rate);
       bucket.updated = now;
     }
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    return bucket;
   }
 
   /** Keys currently tracked. */
@@ -108,13 +127,27 @@ export class DedupWindow {
 
   /** Whether the key was already seen within the window; records it if not. */
   isDuplicate(key: string): boolean {
-    const now = this.now();
+    if (this.has(key)) return true;
+    this.remember(key);
+    return false;
+  }
+
+  /** Whether the key was seen within the window. */
+  has(key: string): boolean {
     const expires = this.seen.get(key);
-    if (expires !== undefined && expires > now) return true;
-    if (expires !== undefined) this.seen.delete(key);
+    if (expires === undefined) return false;
+    if (expires > this.now()) return true;
+    this.seen.delete(key);
+    return false;
+  }
+
+  /** Records the key for a window from now. */
+  remember(key: string): void {
+    const now = this.now();
+    // Re-inserted at the back, so insertion order stays expiry order.
+    this.seen.delete(key);
     if (this.seen.size >= this.maxKeys) this.evict(now);
     this.seen.set(key, now + this.windowMs);
-    return false;
   }
 
   /** Forgets a key, so a retry after a failed store is not taken for a duplicate. */

@@ -1,7 +1,7 @@
 /**
  * The ingest pipeline shared by every route and both HTTP paths (express and the lean pixel path):
- * bot filter → account and campaign → consent → de-duplicate → enrich → encrypt personal fields → sink.
- * Validation and rate limiting happen before, at the edge of the HTTP layer.
+ * bot filter → account and campaign → page origin → consent → de-duplicate → enrich → encrypt personal
+ * fields → sink. Validation and rate limiting happen before, at the edge of the HTTP layer.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { isbot } from 'isbot';
@@ -11,6 +11,8 @@ import type { CampaignRecord, Directory } from '../directory/directory';
 import type { Metrics, RejectReason } from '../metrics';
 import type { SinkRecord } from '../sinks/sink';
 import { DedupWindow } from './limits';
+import { originAllowed } from './origins';
+import { attributionParams, splitPageUrl } from './page-url';
 import type { TrackEvent } from './validation';
 
 /** Where a hit came in. */
@@ -28,8 +30,16 @@ export interface HitContext {
   readonly country?: string;
   /** The visitor has not consented (DNT, GPC or opt-out cookie). */
   readonly noConsent: boolean;
-  /** Skip the bot filter: server postbacks come from servers by design. */
-  readonly trustedServer?: boolean;
+  /**
+   * The hit came with a valid API key (a server postback): not a browser, so neither the bot filter nor
+   * the campaign's allowed origins apply, and its conversions outrank browser-side ones.
+   */
+  readonly authenticated?: boolean;
+  /**
+   * Origin of the page a browser hit came from, as the browser reports it (see `pageOriginOf`): checked
+   * against the campaign's `allowedOrigins`.
+   */
+  readonly pageOrigin?: string;
 }
 
 /** Ciphertext of an event's personal fields. */
@@ -60,10 +70,16 @@ export interface IngestPipelineProps {
    */
   readonly now?: () => number;
   /**
-   * De-duplication of conversions.
+   * Remembers, for this process, the conversions the directory already knows, so a repeat costs no
+   * directory call. The directory's claims are what makes de-duplication hold across instances.
    * @default a window of `LIMITS.dedupWindowSeconds`
    */
   readonly dedup?: DedupWindow;
+  /**
+   * Where a conversion claim could not be released after a failed store is reported.
+   * @default ignored
+   */
+  readonly onReleaseError?: (err: unknown) => void;
 }
 
 /** What became of one hit. */
@@ -77,8 +93,12 @@ export interface StoredEvent {
   readonly campaignId: string;
   readonly type: string;
   readonly name?: string;
+  /** The page's origin and path only; the rest, with consent, is in `pii`. */
   readonly url?: string;
+  /** The referrer's origin and path only; the rest, with consent, is in `pii`. */
   readonly referrer?: string;
+  /** The campaign's attribution parameters of the page URL (`utm_*`, …), with consent only. */
+  readonly params?: Readonly<Record<string, string>>;
   readonly ts?: number;
   readonly orderId?: string;
   readonly value?: number;
@@ -113,22 +133,26 @@ export class IngestPipeline {
    */
   async ingest(event: TrackEvent, ctx: HitContext): Promise<HitOutcome> {
     const { metrics } = this.props;
-    if (!ctx.trustedServer && ctx.userAgent !== undefined && isbot(ctx.userAgent)) return this.reject('bot');
+    // A browser always sends a user agent: a hit without one comes from a script or a server.
+    if (!ctx.authenticated && (ctx.userAgent === undefined || isbot(ctx.userAgent)))
+      return this.reject('bot');
     const campaign = await this.checkAccountAndCampaign(event.accountId, event.campaignId);
     if (typeof campaign === 'string') return this.reject(campaign);
+    if (!ctx.authenticated && !originAllowed(campaign.allowedOrigins, ctx.pageOrigin))
+      return this.reject('origin_not_allowed');
     if (ctx.noConsent && !campaign.countAnonymous) return this.reject('consent_no_count');
 
-    const dedupKey = event.type === 'conversion' && event.clickId ? this.dedupKey(event) : undefined;
-    if (dedupKey && this.dedup.isDuplicate(dedupKey)) return this.reject('duplicate');
+    const claim = event.type === 'conversion' && event.clickId ? this.conversionKeys(event, ctx) : undefined;
+    if (claim && !(await this.claim(event.accountId, claim))) return this.reject('duplicate');
 
     try {
-      const record = await this.toRecord(event, ctx);
+      const record = await this.toRecord(event, ctx, campaign);
       await this.props.sink.enqueue(record.sinkRecord);
       metrics.hits += 1;
       return { stored: true, id: record.id };
     } catch (err) {
       // Not stored: a retry of the same conversion must not count as a duplicate.
-      if (dedupKey) this.dedup.forget(dedupKey);
+      if (claim) await this.release(event.accountId, claim.own);
       throw err;
     }
   }
@@ -161,29 +185,76 @@ export class IngestPipeline {
     return campaign;
   }
 
-  private dedupKey(event: TrackEvent): string {
-    // Hashed so that click ids, which are personal, are not kept in clear even in memory.
-    return createHash('sha256')
-      .update(`${event.accountId}\0${event.clickId}\0${event.name ?? event.type}`)
-      .digest('base64');
+  /**
+   * The de-duplication keys of a conversion: (click id, event type) hashed, since click ids are personal,
+   * and prefixed by trust level. A browser-side conversion (pixel, beacon) may never suppress an
+   * authenticated one (a postback): the postback claims only its own level, so it is stored even after a
+   * browser hit with the same click id, and readers let it supersede that one; a browser-side conversion
+   * is a duplicate of either. The name is not part of the key: the same conversion under two names is
+   * still one conversion.
+   */
+  private conversionKeys(event: TrackEvent, ctx: HitContext): { own: string; outranking?: string } {
+    const hash = createHash('sha256')
+      .update(`${event.accountId}\0${event.clickId}\0${event.type}`)
+      .digest('base64url');
+    return ctx.authenticated ? { own: `api#${hash}` } : { own: `web#${hash}`, outranking: `api#${hash}` };
+  }
+
+  /** Takes the conversion's claim in the directory; `false` when it is a duplicate. */
+  private async claim(accountId: string, keys: { own: string; outranking?: string }): Promise<boolean> {
+    const { directory } = this.props;
+    const nowMs = this.now();
+    const seen = (key: string) => this.dedup.has(`${accountId}/${key}`);
+    if (seen(keys.own) || (keys.outranking !== undefined && seen(keys.outranking))) return false;
+    if (
+      keys.outranking !== undefined &&
+      (await directory.hasConversionClaim(accountId, keys.outranking, nowMs))
+    ) {
+      this.dedup.remember(`${accountId}/${keys.outranking}`);
+      return false;
+    }
+    const taken = await directory.claimConversion(
+      { accountId, key: keys.own, expiresAtMs: nowMs + LIMITS.dedupWindowSeconds * 1000 },
+      nowMs,
+    );
+    // Either way the key is now claimed for the window: a repeat in this process needs no directory call.
+    this.dedup.remember(`${accountId}/${keys.own}`);
+    return taken;
+  }
+
+  /** Gives a claim back after a failed store; a release that fails is reported, never thrown over the cause. */
+  private async release(accountId: string, key: string): Promise<void> {
+    this.dedup.forget(`${accountId}/${key}`);
+    try {
+      await this.props.directory.releaseConversion(accountId, key);
+    } catch (err) {
+      this.props.onReleaseError?.(err);
+    }
   }
 
   private async toRecord(
     event: TrackEvent,
     ctx: HitContext,
+    campaign: CampaignRecord,
   ): Promise<{ id: string; sinkRecord: SinkRecord }> {
     const now = new Date(this.now());
     const receivedAt = now.toISOString();
     const dt = receivedAt.slice(0, 10);
     const id = randomUUID();
+    const page = event.url === undefined ? undefined : splitPageUrl(event.url);
+    const referrer = event.referrer === undefined ? undefined : splitPageUrl(event.referrer);
     let pii: EncryptedFields | undefined;
+    let params: Record<string, string> | undefined;
     if (!ctx.noConsent) {
       const personal: Record<string, string> = {};
       if (ctx.ip) personal.ip = ctx.ip;
       if (ctx.userAgent) personal.userAgent = ctx.userAgent;
       if (event.clickId) personal.clickId = event.clickId;
+      if (page?.hasMore) personal.url = event.url!;
+      if (referrer?.hasMore) personal.referrer = event.referrer!;
       if (Object.keys(personal).length > 0)
         pii = await this.props.encryptor.encryptFields(event.accountId, personal);
+      params = attributionParams(page?.query, campaign.urlParams);
     }
     const stored: StoredEvent = {
       v: 1,
@@ -192,8 +263,9 @@ export class IngestPipeline {
       campaignId: event.campaignId,
       type: event.type,
       name: event.name,
-      url: event.url,
-      referrer: event.referrer,
+      url: page?.base,
+      referrer: referrer?.base,
+      params,
       ts: event.ts,
       orderId: event.orderId,
       value: event.value,
