@@ -128,6 +128,24 @@ export const ID_PATTERNS = {
   apiKey: /^tsk_([a-z0-9]{16})_([A-Za-z0-9]{40})$/,
 } as const;
 
+/**
+ * Query parameters of a page URL that are kept in clear, for campaign attribution, when the visitor
+ * consented and the campaign names no list of its own (`urlParams`); a trailing `*` matches a prefix. The
+ * rest of the query string and the fragment are stored only encrypted, and without consent nothing past
+ * the path is stored at all.
+ */
+export const DEFAULT_CAMPAIGN_URL_PARAMS: readonly string[] = [
+  'utm_*',
+  'gclid',
+  'gbraid',
+  'wbraid',
+  'dclid',
+  'fbclid',
+  'msclkid',
+  'ttclid',
+  'li_fat_id',
+];
+
 /** Event types a hit may carry. */
 export const EVENT_TYPES = ['pageview', 'impression', 'click', 'conversion', 'custom'] as const;
 /** One event type. */

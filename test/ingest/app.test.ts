@@ -235,9 +235,13 @@ describe('routing and origin', () => {
   test('local mode serves the snippet, the campaign config and the demo page', async () => {
     const js = await fetch(`${h.url}/snippet.js`);
     expect(js.headers.get('content-type')).toMatch(/javascript/);
-    const config = await fetch(`${h.url}/config/${h.seed.campaignId}.json`);
+    const config = await fetch(`${h.url}/config/${h.seed.accountId}/${h.seed.campaignId}.json`);
     expect(await config.json()).toMatchObject({ campaignId: h.seed.campaignId, accountId: h.seed.accountId });
-    expect((await fetch(`${h.url}/config/cmp_nosuch.json`)).status).toBe(404);
+    expect((await fetch(`${h.url}/config/${h.seed.accountId}/cmp_nosuch.json`)).status).toBe(404);
+    // Campaign ids are unique per account only: the account-less path names no document.
+    const global = await fetch(`${h.url}/config/${h.seed.campaignId}.json`);
+    expect(global.status).toBe(404);
+    expect(await global.json()).toMatchObject({ message: expect.stringContaining('/config/<accountId>/') });
     expect((await fetch(`${h.url}/demo`)).status).toBe(200);
   });
 });

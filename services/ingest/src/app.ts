@@ -62,10 +62,15 @@ export function createApp(deps: AppDeps): Express {
     res.json({ status: 'ok' });
   });
 
+  // Anyone can ask: the answer names the failing dependency but not why (paths, hosts, SDK messages);
+  // the reason goes to the log.
   app.get('/readyz', async (req, res) => {
     const report = await deps.readiness();
     const ready = Object.values(report).every((v) => v === 'ok');
-    sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', checks: report }, rid(req));
+    const checks: Record<string, 'ok' | 'failed'> = {};
+    for (const [name, outcome] of Object.entries(report)) checks[name] = outcome === 'ok' ? 'ok' : 'failed';
+    if (!ready) logger.warn({ checks: report, requestId: rid(req) }, 'not ready');
+    sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready', checks }, rid(req));
   });
 
   app.get('/p.gif', (req, res) => handlers.pixel(req, res));
@@ -102,9 +107,9 @@ export function createApp(deps: AppDeps): Express {
       const parsed = parseCollectBody(body);
       if (!parsed.ok) return handlers.invalid(res, parsed.issues, requestId);
       const ctx = handlers.context(req, 'beacon', requestId);
-      if (!handlers.ipAllowed(ctx))
-        return sendError(res, 429, 'rate_limited', 'too many requests from this address', requestId, {
-          'retry-after': '10',
+      if (!handlers.ipAllowed(ctx, parsed.value.length))
+        return sendError(res, 429, 'rate_limited', 'too many events from this address', requestId, {
+          'retry-after': String(handlers.ipRetryAfter(ctx)),
         });
       try {
         const outcomes = await pipeline.ingestBatch(parsed.value, ctx);
@@ -120,10 +125,22 @@ export function createApp(deps: AppDeps): Express {
     },
   );
 
-  app.get('/i', (req, res) => {
+  app.get('/i', async (req, res) => {
     const requestId = rid(req);
     const parsed = handlers.parseQuery(req);
     if (!parsed.ok) return handlers.invalid(res, parsed.issues, requestId);
+    try {
+      if (!(await handlers.iframeAllowed(req, parsed.value)))
+        return sendError(
+          res,
+          403,
+          'origin_not_allowed',
+          'the campaign does not take hits from this page',
+          requestId,
+        );
+    } catch (err) {
+      return handlers.unavailable(res, err, requestId);
+    }
     const { html, nonce } = iframeHtml(parsed.value);
     res.set({
       'content-type': 'text/html; charset=utf-8',
@@ -135,7 +152,13 @@ export function createApp(deps: AppDeps): Express {
 
   const postback = async (req: Request, res: Response, raw: Record<string, unknown>) => {
     const requestId = rid(req);
-    const auth = await handlers.authenticate(presentedApiKey(req));
+    let auth;
+    try {
+      auth = await handlers.authenticate(req, presentedApiKey(req));
+    } catch (err) {
+      // The directory could not say whether the key is valid: the affiliate network must retry.
+      return handlers.unavailable(res, err, requestId);
+    }
     if (!auth.ok)
       return sendError(
         res,
@@ -143,6 +166,7 @@ export function createApp(deps: AppDeps): Express {
         auth.status === 401 ? 'unauthorized' : 'rate_limited',
         auth.message,
         requestId,
+        auth.retryAfterSeconds === undefined ? {} : { 'retry-after': String(auth.retryAfterSeconds) },
       );
     const parsed = parsePostback(raw);
     if (!parsed.ok) return handlers.invalid(res, parsed.issues, requestId);

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   console.log(`Trackstack ingest (embedded defaults) on ${url}
   data:     ${args.dataDir}
   demo:     ${url}/demo
-  snippet:  <script async src="${url}/snippet.js" data-campaign="${seeded.campaignId}"></script>
+  snippet:  <script async src="${url}/snippet.js" data-account="${seeded.accountId}" data-campaign="${seeded.campaignId}"></script>
   pixel:    ${url}/p.gif?a=${seeded.accountId}&c=${seeded.campaignId}&e=impression`);
   if (seeded.apiKey)
     console.log(`  API key:  ${seeded.apiKey}

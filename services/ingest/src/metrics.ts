@@ -13,6 +13,7 @@ export type RejectReason =
   | 'unknown_account'
   | 'inactive_account'
   | 'unknown_campaign'
+  | 'origin_not_allowed'
   | 'consent_no_count'
   | 'unauthorized'
   | 'not_found';
@@ -27,6 +28,8 @@ export class Metrics {
   readonly keyProviderCalls = new Map<string, number>();
   /** Records currently waiting in the disk spool. */
   spoolDepth = 0;
+  /** Spooled records dropped at drain time because their account was purged. */
+  spoolDroppedRecords = 0;
   private sinkLatencySumMs = 0;
   private sinkLatencyCount = 0;
   private sinkLatencyMaxMs = 0;
@@ -41,6 +44,11 @@ export class Metrics {
     this.keyProviderCalls.set(operation, (this.keyProviderCalls.get(operation) ?? 0) + 1);
   }
 
+  /** Counts spooled records dropped at drain time (their account was purged). */
+  spoolDropped(n: number): void {
+    this.spoolDroppedRecords += n;
+  }
+
   /** Records the duration of one sink write. */
   sinkLatency(ms: number): void {
     this.sinkLatencySumMs += ms;
@@ -53,6 +61,7 @@ export class Metrics {
     const out: Record<string, number> = {
       hits: this.hits,
       spoolDepth: this.spoolDepth,
+      spoolDroppedRecords: this.spoolDroppedRecords,
       sinkWrites: this.sinkLatencyCount,
       sinkLatencyAvgMs: this.sinkLatencyCount ? this.sinkLatencySumMs / this.sinkLatencyCount : 0,
       sinkLatencyMaxMs: this.sinkLatencyMaxMs,
@@ -83,9 +92,15 @@ export class Metrics {
         [
           { Name: 'Hits', Unit: 'Count' },
           { Name: 'SpoolDepth', Unit: 'Count' },
+          { Name: 'SpoolDroppedRecords', Unit: 'Count' },
           { Name: 'SinkLatencyMax', Unit: 'Milliseconds' },
         ],
-        { Hits: this.hits, SpoolDepth: this.spoolDepth, SinkLatencyMax: this.sinkLatencyMaxMs },
+        {
+          Hits: this.hits,
+          SpoolDepth: this.spoolDepth,
+          SpoolDroppedRecords: this.spoolDroppedRecords,
+          SinkLatencyMax: this.sinkLatencyMaxMs,
+        },
       ),
     ];
     for (const [reason, n] of this.rejects) {
@@ -127,6 +142,7 @@ export class Metrics {
       );
     }
     this.hits = 0;
+    this.spoolDroppedRecords = 0;
     this.rejects.clear();
     this.keyProviderCalls.clear();
     this.sinkLatencySumMs = 0;

@@ -61,6 +61,10 @@ export interface RuntimeOverrides {
   readonly ipLimiter?: TokenBucketLimiter;
   /** Per-API-key rate limiter. */
   readonly keyLimiter?: TokenBucketLimiter;
+  /** Per-IP limiter of postbacks. */
+  readonly postbackIpLimiter?: TokenBucketLimiter;
+  /** Per-IP limiter of failed API-key attempts. */
+  readonly authFailureLimiter?: TokenBucketLimiter;
 }
 
 const READY_TIMEOUT_MS = 2_000;
@@ -103,6 +107,15 @@ async function readOriginSecret(secretId: string): Promise<string> {
   } finally {
     client.destroy();
   }
+}
+
+/**
+ * The accounts among `accountIds` whose data may no longer be stored: purged, or not in the directory at
+ * all. Read from the directory itself (not the status cache): a spool drains rarely, and a purge must win.
+ */
+async function purgedAccounts(directory: Directory, accountIds: readonly string[]): Promise<Set<string>> {
+  const accounts = await Promise.all(accountIds.map((id) => directory.getAccount(id)));
+  return new Set(accountIds.filter((_, i) => accounts[i] === undefined || accounts[i]?.status === 'purged'));
 }
 
 /** Builds the runtime the environment describes. */
@@ -165,6 +178,7 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
     spool: new DiskSpool({ dir: env.TS_SPOOL_DIR ?? join(dataDir, 'spool') }),
     metrics,
     logger,
+    droppedAccounts: (accountIds) => purgedAccounts(directory, accountIds),
   });
 
   const dataKeys = new DataKeyService({ provider: keyProvider, directory, location: env.TS_LOCATION });
@@ -176,6 +190,8 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
     metrics,
     location: env.TS_LOCATION,
     now: overrides.now,
+    onReleaseError: (err) =>
+      logger.error({ err }, 'a conversion claim could not be released; a retry may be taken for a duplicate'),
   });
   const handlers = new IngestHandlers(
     { pipeline, directory: cached, metrics, logger },
@@ -186,6 +202,8 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
         : env.TS_ORIGIN_SECRET,
       ipLimiter: overrides.ipLimiter,
       keyLimiter: overrides.keyLimiter,
+      postbackIpLimiter: overrides.postbackIpLimiter,
+      authFailureLimiter: overrides.authFailureLimiter,
     },
   );
   const readiness = async (): Promise<ReadinessReport> => {

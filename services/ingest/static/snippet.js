@@ -1,11 +1,12 @@
 /*! Trackstack snippet. Add to the <head> of a page:
- *  <script async src="https://CDN/snippet.js" data-campaign="cmp_..."></script>
+ *  <script async src="https://CDN/snippet.js" data-account="acc_..." data-campaign="cmp_..."></script>
  * It fetches the campaign's config from the CDN, records a page view, and exposes
  * window.trackstack.track(type, fields) for clicks, impressions and conversions. */
 (function () {
   'use strict';
   var script = document.currentScript;
   if (!script || window.trackstack) return;
+  var account = script.getAttribute('data-account');
   var campaign = script.getAttribute('data-campaign');
   var base = new URL(script.src).origin;
   var queue = [];
@@ -41,16 +42,19 @@
     },
   };
 
-  if (!/^cmp_[a-z0-9-]{4,32}$/.test(campaign || '')) {
-    console.warn('trackstack: data-campaign is missing or malformed');
+  if (!/^acc_[a-z0-9]{8,32}$/.test(account || '') || !/^cmp_[a-z0-9-]{4,32}$/.test(campaign || '')) {
+    console.warn('trackstack: data-account or data-campaign is missing or malformed');
     return;
   }
-  fetch(base + '/config/' + campaign + '.json', { credentials: 'omit' })
+  // Campaign ids are unique per account only, so the config's path carries the account.
+  fetch(base + '/config/' + account + '/' + campaign + '.json', { credentials: 'omit' })
     .then(function (res) {
       if (!res.ok) throw new Error('config ' + res.status);
       return res.json();
     })
     .then(function (c) {
+      if (c.accountId !== account || c.campaignId !== campaign)
+        throw new Error('config is for another campaign');
       config = c;
       if (c.autoPageview !== false) queue.unshift(event('pageview'));
       send(queue.splice(0, 50));

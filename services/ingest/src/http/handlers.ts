@@ -5,16 +5,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LIMITS } from '../../../../infra/platform';
 import { apiKeyMatches, parseApiKey } from '../api-keys';
+import type { TrustedProxy } from '../env';
 import type { Directory } from '../directory/directory';
 import type { Logger } from '../logger';
 import type { Metrics } from '../metrics';
 import type { HitContext, HitSource, IngestPipeline } from '../pipeline/pipeline';
 import { TokenBucketLimiter } from '../pipeline/limits';
+import { originAllowed } from '../pipeline/origins';
 import { parseQueryEvent, type FieldIssue, type TrackEvent, type Validated } from '../pipeline/validation';
 import {
   clientIpOf,
   countryOf,
   fromCdn,
+  pageOriginOf,
   requestIdOf,
   userAgentOf,
   withholdsConsent,
@@ -25,10 +28,10 @@ import { sendError, sendInvalid, sendPixel } from './respond';
 /** Settings of the HTTP layer. */
 export interface HandlerOptions {
   /**
-   * Trust the CDN's client-IP and country headers.
-   * @default false
+   * Whose headers give the client IP and country (see `TS_TRUST_PROXY`).
+   * @default 'none': the socket's address, no country
    */
-  readonly trustProxy?: boolean;
+  readonly trustProxy?: TrustedProxy;
   /**
    * Shared secret the CDN sends in `x-origin-verify`; requests without it get 403.
    * @default none: every request is accepted
@@ -44,6 +47,17 @@ export interface HandlerOptions {
    * @default `LIMITS.apiKeyRatePerSecond`
    */
   readonly keyLimiter?: TokenBucketLimiter;
+  /**
+   * Per-IP limiter of postbacks.
+   * @default `LIMITS.postbackIpRatePerSecond`
+   */
+  readonly postbackIpLimiter?: TokenBucketLimiter;
+  /**
+   * Per-IP limiter of failed API-key attempts: once it is empty, the address gets 429 without its key
+   * being looked at.
+   * @default `LIMITS.authFailuresPerMinute`
+   */
+  readonly authFailureLimiter?: TokenBucketLimiter;
 }
 
 /** Dependencies of the handlers. */
@@ -57,24 +71,44 @@ export interface HandlerDeps {
 
 /** The result of authenticating a postback. */
 export type AuthResult =
-  { ok: true; accountId: string; keyId: string } | { ok: false; status: 401 | 429; message: string };
+  | { ok: true; accountId: string; keyId: string }
+  | { ok: false; status: 401 | 429; message: string; retryAfterSeconds?: number };
+
+/** Where a postback's API key was presented. */
+export type PresentedKey = { readonly key: string; readonly in: 'header' | 'url' };
+
+/**
+ * Compared against when the key id is unknown, so that an unknown id costs the hash and the comparison a
+ * known one costs (its value matches no key: no SHA-256 is all zeros in practice).
+ */
+const NO_KEY_HASH = '0'.repeat(64);
 
 /** The handlers; one instance per process. */
 export class IngestHandlers {
-  readonly trustProxy: boolean;
+  readonly trustProxy: TrustedProxy;
   readonly originSecret: string | undefined;
   private readonly ipLimiter: TokenBucketLimiter;
   private readonly keyLimiter: TokenBucketLimiter;
+  private readonly postbackIpLimiter: TokenBucketLimiter;
+  private readonly authFailureLimiter: TokenBucketLimiter;
 
   constructor(
     private readonly deps: HandlerDeps,
     options: HandlerOptions = {},
   ) {
-    this.trustProxy = options.trustProxy ?? false;
+    this.trustProxy = options.trustProxy ?? 'none';
     this.originSecret = options.originSecret;
     this.ipLimiter = options.ipLimiter ?? new TokenBucketLimiter({ ratePerSecond: LIMITS.ipRatePerSecond });
     this.keyLimiter =
       options.keyLimiter ?? new TokenBucketLimiter({ ratePerSecond: LIMITS.apiKeyRatePerSecond });
+    this.postbackIpLimiter =
+      options.postbackIpLimiter ?? new TokenBucketLimiter({ ratePerSecond: LIMITS.postbackIpRatePerSecond });
+    this.authFailureLimiter =
+      options.authFailureLimiter ??
+      new TokenBucketLimiter({
+        ratePerSecond: LIMITS.authFailuresPerMinute / 60,
+        burst: LIMITS.authFailuresPerMinute,
+      });
   }
 
   /**
@@ -94,24 +128,37 @@ export class IngestHandlers {
     return true;
   }
 
-  /** Builds the hit context of a request. */
-  context(req: IncomingMessage, source: HitSource, requestId: string, trustedServer = false): HitContext {
+  /**
+   * Builds the hit context of a request.
+   * @param authenticated the request carried a valid API key (a postback): consent headers, which only
+   *   browsers send, and the page origin do not apply
+   */
+  context(req: IncomingMessage, source: HitSource, requestId: string, authenticated = false): HitContext {
     return {
       source,
       requestId,
       ip: clientIpOf(req, this.trustProxy),
       userAgent: userAgentOf(req),
       country: countryOf(req, this.trustProxy),
-      noConsent: !trustedServer && withholdsConsent(req),
-      trustedServer,
+      noConsent: !authenticated && withholdsConsent(req),
+      authenticated,
+      ...(authenticated ? {} : { pageOrigin: pageOriginOf(req) }),
     };
   }
 
-  /** Whether the client IP is within its rate. */
-  ipAllowed(ctx: HitContext): boolean {
-    if (ctx.ip === undefined || this.ipLimiter.take(ctx.ip)) return true;
-    this.deps.metrics.reject('rate_limited');
+  /**
+   * Whether the client IP may send `events` more events now; each event of a batch costs a token, so a
+   * batch cannot carry more than the per-IP rate allows. Counts the rejected events.
+   */
+  ipAllowed(ctx: HitContext, events = 1): boolean {
+    if (ctx.ip === undefined || this.ipLimiter.take(ctx.ip, events)) return true;
+    this.deps.metrics.reject('rate_limited', events);
     return false;
+  }
+
+  /** Seconds until the client IP may send again, for `Retry-After` (at least 1). */
+  ipRetryAfter(ctx: HitContext): number {
+    return ctx.ip === undefined ? 1 : Math.max(1, this.ipLimiter.retryAfterSeconds(ctx.ip));
   }
 
   /** `GET /p.gif`: always the GIF, unless the request is malformed (400) or cannot be stored (503). */
@@ -131,6 +178,19 @@ export class IngestHandlers {
       }
     }
     sendPixel(res, requestId);
+  }
+
+  /**
+   * Whether the page embedding an iframe tag may send hits for its campaign (`allowedOrigins`). The iframe's
+   * own beacon then comes from the service's origin, so this is where the embedding page is checked.
+   * @throws whatever the directory throws (the caller answers 503)
+   */
+  async iframeAllowed(req: IncomingMessage, event: TrackEvent): Promise<boolean> {
+    const campaign = await this.deps.directory.getCampaign(event.accountId, event.campaignId);
+    // An unknown campaign gets the document; its beacon is refused and counted by the pipeline.
+    if (!campaign || originAllowed(campaign.allowedOrigins, pageOriginOf(req))) return true;
+    this.deps.metrics.reject('origin_not_allowed');
+    return false;
   }
 
   /** Validates the query string of a pixel or iframe request. */
@@ -158,35 +218,63 @@ export class IngestHandlers {
     });
   }
 
-  /** Authenticates a postback's API key (header `Authorization: Bearer`, `x-api-key`, or `key` parameter). */
-  async authenticate(presented: string | undefined): Promise<AuthResult> {
+  /**
+   * Authenticates a postback: the client IP's postback rate and failed attempts first, then the key
+   * (header `Authorization: Bearer` or `x-api-key`; the `key` query parameter only for keys that allow it),
+   * then the key's own rate.
+   *
+   * An unknown key id costs what a known one does: both are read through the same status cache (found and
+   * not-found entries live equally long), both presented keys are hashed and compared, and the answer is the
+   * same. So the time of an answer tells whether the id was asked for in the last minute, not whether it
+   * exists; and each address may fail only `LIMITS.authFailuresPerMinute` times a minute.
+   * @throws whatever the directory throws (the caller answers 503)
+   */
+  async authenticate(req: IncomingMessage, presented: PresentedKey | undefined): Promise<AuthResult> {
+    const ip = clientIpOf(req, this.trustProxy) ?? 'unknown';
+    const throttled = (limiter: TokenBucketLimiter, message: string): AuthResult => {
+      this.deps.metrics.reject('rate_limited');
+      return {
+        ok: false,
+        status: 429,
+        message,
+        retryAfterSeconds: Math.max(1, limiter.retryAfterSeconds(ip)),
+      };
+    };
+    if (!this.postbackIpLimiter.take(ip))
+      return throttled(this.postbackIpLimiter, 'too many postbacks from this address');
+    if (this.authFailureLimiter.retryAfterSeconds(ip) > 0)
+      return throttled(this.authFailureLimiter, 'too many failed API-key attempts from this address');
     const deny = (message: string): AuthResult => {
       this.deps.metrics.reject('unauthorized');
+      this.authFailureLimiter.take(ip);
       return { ok: false, status: 401, message };
     };
-    if (!presented) return deny('an API key is required (Authorization: Bearer tsk_...)');
-    const parsed = parseApiKey(presented);
+    if (!presented?.key) return deny('an API key is required (Authorization: Bearer tsk_...)');
+    const parsed = parseApiKey(presented.key);
     if (!parsed) return deny('the API key is malformed: expected tsk_<keyid>_<secret>');
     const record = await this.deps.directory.getApiKey(parsed.keyId);
+    const matches = apiKeyMatches(presented.key, record?.secretHash ?? NO_KEY_HASH);
     // One message for unknown, wrong and revoked keys, so a caller learns nothing about which it was.
-    if (!record || record.status !== 'active' || !apiKeyMatches(presented, record.secretHash))
-      return deny('the API key is not valid');
-    if (!this.keyLimiter.take(parsed.keyId)) {
-      this.deps.metrics.reject('rate_limited');
-      return { ok: false, status: 429, message: 'the API key is over its rate limit' };
-    }
+    if (!record || !matches || record.status !== 'active') return deny('the API key is not valid');
+    // Only the key's owner gets here, so the precise message gives nothing away.
+    if (presented.in === 'url' && record.allowInUrl !== true)
+      return deny(
+        'this API key may not be sent in the URL, where logs keep it: send it as Authorization: Bearer <key> or x-api-key',
+      );
+    if (!this.keyLimiter.take(parsed.keyId))
+      return throttled(this.keyLimiter, 'the API key is over its rate limit');
     return { ok: true, accountId: record.accountId, keyId: parsed.keyId };
   }
 }
 
-/** Extracts the API key a postback presents. */
-export function presentedApiKey(req: IncomingMessage): string | undefined {
+/** Extracts the API key a postback presents, and where: headers first, then the `key` query parameter. */
+export function presentedApiKey(req: IncomingMessage): PresentedKey | undefined {
   const auth = req.headers.authorization;
-  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  if (auth?.startsWith('Bearer ')) return { key: auth.slice(7).trim(), in: 'header' };
   const header = req.headers['x-api-key'];
-  if (typeof header === 'string') return header.trim();
+  if (typeof header === 'string') return { key: header.trim(), in: 'header' };
   const url = req.url ?? '';
   const q = url.indexOf('?');
-  if (q >= 0) return new URLSearchParams(url.slice(q + 1)).get('key') ?? undefined;
-  return undefined;
+  const key = q >= 0 ? new URLSearchParams(url.slice(q + 1)).get('key') : null;
+  return key === null ? undefined : { key, in: 'url' };
 }

@@ -5,12 +5,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Router } from 'express';
-import { ID_PATTERNS } from '../../../../infra/platform';
+import { CAMPAIGN_CONFIG, ID_PATTERNS } from '../../../../infra/platform';
 import { sendError } from './respond';
 
 /** Where local mode finds what the CDN would serve. */
 export interface LocalModeOptions {
-  /** Folder with `config/<campaign>.json`, as published to the CDN's config bucket. */
+  /** Folder with `config/<account>/<campaign>.json`, as published to the CDN's config bucket. */
   readonly dataDir: string;
   /** Folder holding `snippet.js` and `demo.html`. */
   readonly staticDir: string;
@@ -32,14 +32,16 @@ export function localRoutes(options: LocalModeOptions): Router {
     const html = await readFile(join(options.staticDir, 'demo.html'));
     res.set({ 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).send(html);
   });
-  router.get('/config/:file', async (req, res) => {
+  router.get('/config/:account/:file', async (req, res) => {
+    const account = String(req.params.account);
     const file = String(req.params.file);
     const campaign = file.endsWith('.json') ? file.slice(0, -5) : '';
     const requestId = req.requestId ?? 'unknown';
-    if (!ID_PATTERNS.campaign.test(campaign))
+    // Both ids become a file path: only well-formed ones, so no request can leave the config folder.
+    if (!ID_PATTERNS.account.test(account) || !ID_PATTERNS.campaign.test(campaign))
       return sendError(res, 404, 'not_found', 'no such campaign config', requestId);
     try {
-      const json = await readFile(join(options.dataDir, 'config', `${campaign}.json`));
+      const json = await readFile(join(options.dataDir, CAMPAIGN_CONFIG.path(account, campaign)));
       res
         .set({
           'content-type': 'application/json; charset=utf-8',
@@ -48,8 +50,17 @@ export function localRoutes(options: LocalModeOptions): Router {
         })
         .send(json);
     } catch {
-      sendError(res, 404, 'not_found', `no config for campaign ${campaign}`, requestId);
+      sendError(res, 404, 'not_found', `no config for campaign ${campaign} of account ${account}`, requestId);
     }
+  });
+  router.get('/config/:file', (req, res) => {
+    sendError(
+      res,
+      404,
+      'not_found',
+      'campaign configs are served at /config/<accountId>/<campaignId>.json',
+      req.requestId ?? 'unknown',
+    );
   });
   return router;
 }

@@ -1,9 +1,11 @@
 /**
  * Seeds the embedded-default store with a demo account, campaign and API key, and publishes the campaign's
- * config where local mode serves it (`<dataDir>/config/<campaign>.json`, as the CDN's config bucket holds it).
+ * config where local mode serves it (`<dataDir>/config/<account>/<campaign>.json`, as the CDN's config bucket
+ * holds it).
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { CAMPAIGN_CONFIG } from '../../../../infra/platform';
 import { generateApiKey } from '../api-keys';
 import { campaignConfigDocument } from '../campaign-config';
 import type { CampaignRecord, Directory } from '../directory/directory';
@@ -21,11 +23,10 @@ export interface SeedResult {
   readonly apiKey?: string;
 }
 
-/** Publishes a campaign's config document into the local "CDN" folder. */
+/** Publishes a campaign's config document into the local "CDN" folder, under its account's prefix. */
 export async function publishCampaignConfig(dataDir: string, campaign: CampaignRecord): Promise<void> {
-  const dir = join(dataDir, 'config');
-  await mkdir(dir, { recursive: true });
-  const file = join(dir, `${campaign.campaignId}.json`);
+  const file = join(dataDir, CAMPAIGN_CONFIG.path(campaign.accountId, campaign.campaignId));
+  await mkdir(dirname(file), { recursive: true });
   await writeFile(`${file}.tmp`, JSON.stringify(campaignConfigDocument(campaign), null, 2));
   await rename(`${file}.tmp`, file);
 }

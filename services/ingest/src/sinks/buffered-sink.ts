@@ -98,6 +98,13 @@ export interface BufferedSinkOptions {
   readonly attemptTimeoutMs?: number;
   readonly retry?: RetryOptions;
   readonly drain?: DrainOptions;
+  /**
+   * Asked, before spooled records are sent, which of their accounts may no longer receive data (purged or
+   * gone): those records are dropped, never delivered, since the purge may already have emptied the
+   * accounts' prefixes. A rejection keeps the records spooled until the next attempt.
+   * @default every spooled record is delivered
+   */
+  readonly droppedAccounts?: (accountIds: readonly string[]) => Promise<ReadonlySet<string>>;
 }
 
 interface Batch {
@@ -134,6 +141,7 @@ export class BufferedSink {
   private readonly drainInitialMs: number;
   private readonly drainMaxMs: number;
   private readonly closeBudgetMs: number;
+  private readonly droppedAccounts: BufferedSinkOptions['droppedAccounts'];
 
   // Pending records in three parallel arrays from `head` on, so an enqueue allocates nothing but its promise.
   private qRecords: SinkRecord[] = [];
@@ -176,6 +184,7 @@ export class BufferedSink {
     this.drainInitialMs = options.drain?.initialDelayMs ?? 250;
     this.drainMaxMs = options.drain?.maxDelayMs ?? 5_000;
     this.closeBudgetMs = options.drain?.closeBudgetMs ?? 5_000;
+    this.droppedAccounts = options.droppedAccounts;
     this.updateDepth();
     // Files left by an earlier process: drain them now rather than waiting for this one's first outage.
     if (this.spool.depth > 0) {
@@ -569,11 +578,11 @@ export class BufferedSink {
       entries.push(entry);
       planned += entry.records;
     }
-    const records: SinkRecord[] = [];
+    const read: SinkRecord[] = [];
     const sources: string[] = [];
     for (const entry of entries) {
       try {
-        for (const r of await this.spool.read(entry.id)) records.push(r);
+        for (const r of await this.spool.read(entry.id)) read.push(r);
         sources.push(entry.id);
       } catch (err) {
         if (!(err instanceof SpoolCorruptError)) {
@@ -584,6 +593,24 @@ export class BufferedSink {
         this.log?.error({ err, id: entry.id }, 'corrupt spool file set aside');
         await this.spool.quarantine(entry.id).catch(noop);
         this.updateDepth();
+      }
+    }
+    let records = read;
+    if (this.droppedAccounts && records.length > 0) {
+      let dropped: ReadonlySet<string>;
+      try {
+        dropped = await this.droppedAccounts([...new Set(records.map((r) => r.accountId))]);
+      } catch (err) {
+        this.log?.error({ err }, 'could not check the accounts of spooled records; keeping them spooled');
+        return false;
+      }
+      if (dropped.size > 0) {
+        records = records.filter((r) => !dropped.has(r.accountId));
+        this.metrics?.spoolDropped(read.length - records.length);
+        this.log?.info(
+          { records: read.length - records.length, accounts: [...dropped] },
+          'dropped spooled records of purged accounts',
+        );
       }
     }
     const failedRecords: SinkRecord[] = [];
