@@ -1,7 +1,8 @@
 /**
  * The snippet in a real browser: Debian's Chromium loads the demo page from the service on embedded
  * defaults; the snippet fetches its campaign config and sends a page view beacon; the buttons send a click
- * beacon and fire an impression pixel; all three land in the file sink.
+ * beacon and fire an impression pixel; all three land in the file sink. A customer page on another origin
+ * shows what is stored of its URL and that a campaign takes hits only from the origins it allows.
  */
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -94,4 +95,62 @@ test('a browser that sends Global Privacy Control is counted without personal fi
   expect(ev.pii).toBeUndefined();
   expect(JSON.stringify(ev)).not.toContain('gclid-123');
   await context.close();
+});
+
+test("a customer's page: its query string is not stored in clear, and only the campaign's allowed origin counts", async () => {
+  const { createServer } = await import('node:http');
+  const { addAccount } = await import('../support/ingest-factories');
+  // The customer's site: another origin (another port) than the service's.
+  const tag = (account: string) =>
+    `<script async src="${h.url}/snippet.js" data-account="${account}" data-campaign="cmp_shop"></script>`;
+  let pageAccount = '';
+  const site = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(`<!doctype html><html><head>${tag(pageAccount)}</head><body>shop</body></html>`);
+  });
+  await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
+  const siteOrigin = `http://127.0.0.1:${(site.address() as { port: number }).port}`;
+  const allowing = await addAccount(h.server.runtime.directory, 'acc_browserok1', {
+    campaignId: 'cmp_shop',
+    campaign: { allowedOrigins: [siteOrigin] },
+    dataDir: h.dataDir,
+  });
+  const refusing = await addAccount(h.server.runtime.directory, 'acc_browserno1', {
+    campaignId: 'cmp_shop',
+    campaign: { allowedOrigins: ['https://elsewhere.example'] },
+    dataDir: h.dataDir,
+  });
+  const context = await browser.newContext({ userAgent: UA });
+  try {
+    const refused = () => h.server.runtime.metrics.snapshot()['rejects.origin_not_allowed'] ?? 0;
+    const refusedBefore = refused();
+    for (const account of [refusing.accountId, allowing.accountId]) {
+      pageAccount = account;
+      const page = await context.newPage();
+      await page.goto(`${siteOrigin}/reset?email=alice%40example.com&utm_source=news#token=s3cret`);
+      await page.waitForFunction(() =>
+        (window as unknown as { trackstack?: { config(): unknown } }).trackstack?.config(),
+      );
+      await page.close();
+      // The refusing campaign's page view is answered (and refused) before the next page loads.
+      if (account === refusing.accountId)
+        await waitFor(async () => (refused() > refusedBefore ? true : undefined), 'the refused page view');
+    }
+    const pageview = await waitFor(
+      async () =>
+        (await storedEvents()).find((e) => e.accountId === allowing.accountId && e.type === 'pageview'),
+      'the allowed page view',
+    );
+    expect(pageview.url).toBe(`${siteOrigin}/reset`);
+    expect(pageview.params).toEqual({ utm_source: 'news' });
+    expect(JSON.stringify(pageview)).not.toMatch(/alice|s3cret/);
+    const pii = await h.server.runtime.dataKeys.decryptFields(allowing.accountId, pageview.pii!);
+    expect(pii).toMatchObject({
+      url: `${siteOrigin}/reset?email=alice%40example.com&utm_source=news#token=s3cret`,
+    });
+    expect((await storedEvents()).filter((e) => e.accountId === refusing.accountId)).toEqual([]);
+  } finally {
+    await context.close();
+    await new Promise((r) => site.close(r));
+  }
 });

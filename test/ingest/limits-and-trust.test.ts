@@ -110,6 +110,22 @@ describe('hits and keys', () => {
     expect(ev?.country).toBe('FR');
     const pii = await h.server.runtime.dataKeys.decryptFields('acc_demoaccount', ev!.pii!);
     expect(pii).toMatchObject({ ip: '198.51.100.23' });
+
+    // Without the viewer header, the forwarded list's leftmost entry (the client's own claim) and a geo
+    // header CloudFront never sets decide nothing: the hop CloudFront appended does, and no country.
+    const bare = await fetch(`${h.url}/p.gif?a=acc_demoaccount&c=cmp_demo-campaign&n=forged-xff`, {
+      headers: {
+        'user-agent': BROWSER_UA,
+        'x-forwarded-for': '6.6.6.6, 198.51.100.24',
+        'x-client-geo-country': 'KP',
+      },
+    });
+    expect(bare.status).toBe(200);
+    const ev2 = (await stored(h)).find((e) => e.name === 'forged-xff');
+    expect(ev2?.country).toBeUndefined();
+    expect(await h.server.runtime.dataKeys.decryptFields('acc_demoaccount', ev2!.pii!)).toMatchObject({
+      ip: '198.51.100.24',
+    });
   });
 
   test('failed API-key attempts from one address are throttled with 429 and Retry-After', async () => {
