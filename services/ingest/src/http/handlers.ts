@@ -206,13 +206,19 @@ export class IngestHandlers {
     sendInvalid(res, issues, requestId);
   }
 
-  /** Answers 503 when a hit could be neither stored nor spooled (the client must retry), 413 when it is too large to store. */
+  /**
+   * Answers 503 when a hit could be neither stored nor spooled, or the directory could not be read (the
+   * client must retry), and 413 when the event is too large to store.
+   */
   unavailable(res: ServerResponse, err: unknown, requestId: string): void {
     if (err instanceof RecordTooLargeError) {
       this.deps.metrics.reject('oversized');
       return sendError(res, 413, 'too_large', err.message, requestId);
     }
-    this.deps.logger.error({ err, requestId }, 'event could not be stored or spooled');
+    this.deps.logger.error(
+      { err, requestId },
+      'request not served: the sink and spool, or the directory, are unavailable',
+    );
     sendError(res, 503, 'unavailable', 'the event could not be stored; retry later', requestId, {
       'retry-after': '5',
     });

@@ -204,21 +204,18 @@ export class IngestPipeline {
   private async claim(accountId: string, keys: { own: string; outranking?: string }): Promise<boolean> {
     const { directory } = this.props;
     const nowMs = this.now();
-    const seen = (key: string) => this.dedup.has(`${accountId}/${key}`);
-    if (seen(keys.own) || (keys.outranking !== undefined && seen(keys.outranking))) return false;
+    // A claim this process took is known to live for the whole window; a repeat needs no directory call.
+    if (this.dedup.has(`${accountId}/${keys.own}`)) return false;
     if (
       keys.outranking !== undefined &&
       (await directory.hasConversionClaim(accountId, keys.outranking, nowMs))
-    ) {
-      this.dedup.remember(`${accountId}/${keys.outranking}`);
+    )
       return false;
-    }
     const taken = await directory.claimConversion(
       { accountId, key: keys.own, expiresAtMs: nowMs + LIMITS.dedupWindowSeconds * 1000 },
       nowMs,
     );
-    // Either way the key is now claimed for the window: a repeat in this process needs no directory call.
-    this.dedup.remember(`${accountId}/${keys.own}`);
+    if (taken) this.dedup.remember(`${accountId}/${keys.own}`);
     return taken;
   }
 
