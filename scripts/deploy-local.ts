@@ -33,8 +33,10 @@ import {
   CreateTableCommand,
   DescribeContinuousBackupsCommand,
   DescribeTableCommand,
+  DescribeTimeToLiveCommand,
   DynamoDBClient,
   UpdateContinuousBackupsCommand,
+  UpdateTimeToLiveCommand,
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -1261,11 +1263,15 @@ async function createGlobalTableStandIns(
   type Replica = {
     Region: string;
     SSESpecification?: { KMSMasterKeyId?: string };
-    PointInTimeRecoverySpecification?: { PointInTimeRecoveryEnabled?: boolean };
+    PointInTimeRecoverySpecification?: {
+      PointInTimeRecoveryEnabled?: boolean;
+      RecoveryPeriodInDays?: number;
+    };
     DeletionProtectionEnabled?: boolean;
   };
   const replicas = (props.Replicas as Replica[] | undefined) ?? [{ Region: stack.region }];
   const sse = props.SSESpecification as { SSEEnabled?: boolean; SSEType?: string } | undefined;
+  const ttl = props.TimeToLiveSpecification as { AttributeName?: string; Enabled?: boolean } | undefined;
   const stream = props.StreamSpecification as { StreamViewType?: string } | undefined;
   const tableName = String(props.TableName);
   const standIns: StandIn[] = [];
@@ -1289,11 +1295,23 @@ async function createGlobalTableStandIns(
       DeletionProtectionEnabled: replica.DeletionProtectionEnabled,
     };
     await clients.ddb.send(new CreateTableCommand(input));
-    if (replica.PointInTimeRecoverySpecification?.PointInTimeRecoveryEnabled)
+    const pitr = replica.PointInTimeRecoverySpecification;
+    if (pitr?.PointInTimeRecoveryEnabled)
       await clients.ddb.send(
         new UpdateContinuousBackupsCommand({
           TableName: tableName,
-          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          PointInTimeRecoverySpecification: {
+            PointInTimeRecoveryEnabled: true,
+            RecoveryPeriodInDays: pitr.RecoveryPeriodInDays,
+          },
+        }),
+      );
+    // A global table has one time-to-live, which every replica applies.
+    if (ttl?.Enabled && ttl.AttributeName)
+      await clients.ddb.send(
+        new UpdateTimeToLiveCommand({
+          TableName: tableName,
+          TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true },
         }),
       );
     const c = new CheckList(
@@ -1319,11 +1337,24 @@ async function createGlobalTableStandIns(
         !!keyId && rotation?.KeyRotationEnabled === true,
       );
     }
-    if (replica.PointInTimeRecoverySpecification?.PointInTimeRecoveryEnabled) {
-      const pitr = await clients.ddb.send(new DescribeContinuousBackupsCommand({ TableName: tableName }));
-      const status =
-        pitr.ContinuousBackupsDescription?.PointInTimeRecoveryDescription?.PointInTimeRecoveryStatus;
-      c.add('PointInTimeRecovery', 'ENABLED', status);
+    if (pitr?.PointInTimeRecoveryEnabled) {
+      const backups = await clients.ddb.send(new DescribeContinuousBackupsCommand({ TableName: tableName }));
+      const described = backups.ContinuousBackupsDescription?.PointInTimeRecoveryDescription;
+      c.add('PointInTimeRecovery', 'ENABLED', described?.PointInTimeRecoveryStatus);
+      if (pitr.RecoveryPeriodInDays !== undefined)
+        c.add(
+          'PointInTimeRecovery RecoveryPeriodInDays',
+          pitr.RecoveryPeriodInDays,
+          described?.RecoveryPeriodInDays,
+        );
+    }
+    if (ttl?.Enabled) {
+      const described = (await clients.ddb.send(new DescribeTimeToLiveCommand({ TableName: tableName })))
+        .TimeToLiveDescription;
+      c.add('TimeToLiveSpecification', ttl, {
+        AttributeName: described?.AttributeName,
+        Enabled: described?.TimeToLiveStatus === 'ENABLED',
+      });
     }
     checks.push(...c.items);
     standIns.push({
@@ -1842,8 +1873,8 @@ export async function deployLocal(options: DeployLocalOptions): Promise<DeployLo
 export const NOT_PROVEN = [
   'IAM is not enforced: moto accepts every call, so role scopes, permissions boundaries, key policies, ' +
     'bucket policies and encryption-context conditions are deployed (or skipped) but never exercised.',
-  'Skipped resource types do not exist locally at all (listed above): bucket policies (TLS-only, deny ' +
-    'unencrypted uploads), the Function URL and its CDN-only access, alarms, the SNS topic policy, secrets, ' +
+  'Skipped resource types do not exist locally at all (listed above): bucket policies (TLS only, and the ' +
+    'event bucket refusing uploads that ask for any encryption but its key), the Function URL and its CDN-only access, alarms, the SNS topic policy, secrets, ' +
     'the dead-letter queue policy, Lambda async-invocation settings (retries), and anything CloudFront or ' +
     'WAF in the edge stack.',
   'Properties moto ignores are not applied (listed as "not applied"): bucket versioning, lifecycle ' +
@@ -1858,7 +1889,8 @@ export const NOT_PROVEN = [
   'Firehose is a stand-in created from the template: dynamic partitioning (account=/dt= prefixes), ' +
     'compression, buffering, KMS encryption of the stream and error output are not applied by moto.',
   'The directory is one table per region, not a global table: replication between regions, and the ' +
-    'replica keys being used by DynamoDB, are not shown (only that each replica key exists).',
+    'replica keys being used by DynamoDB, are not shown (only that each replica key exists); its ' +
+    'time-to-live and recovery period are set, but no expired item is deleted and no restore is made.',
   'Updates are not proven: moto does not apply stack updates reliably, so every run deploys into a fresh ' +
     'moto; drift, replacement and rollback behaviour are real-AWS-only.',
   'CloudFormation limits, service quotas, name clashes and region availability (e.g. of a runtime) are ' +

@@ -19,6 +19,7 @@ import {
   type DeployLocalResult,
   type DeployedStack,
 } from '../../scripts/deploy-local';
+import { DIRECTORY, RETENTION } from '../../infra/platform';
 import { assertCfnLintInstalled } from '../../scripts/synth';
 import { assertMotoInstalled } from '../support/moto';
 
@@ -272,6 +273,24 @@ describe('the dev stage deployed into moto', () => {
     );
     expect(keys).toHaveLength(3);
     for (const c of keys) expect(c.status).toBe('ok');
+    // The template's recovery period and time-to-live, in every region.
+    const periods = result.checks.filter(
+      (c) =>
+        c.type === 'AWS::DynamoDB::GlobalTable' && c.property === 'PointInTimeRecovery RecoveryPeriodInDays',
+    );
+    expect(periods.map((c) => [c.status, c.actual])).toEqual([
+      ['ok', String(RETENTION.directoryRecoveryDays)],
+      ['ok', String(RETENTION.directoryRecoveryDays)],
+      ['ok', String(RETENTION.directoryRecoveryDays)],
+    ]);
+    const ttl = result.checks.filter(
+      (c) => c.type === 'AWS::DynamoDB::GlobalTable' && c.property === 'TimeToLiveSpecification',
+    );
+    expect(ttl).toHaveLength(3);
+    for (const c of ttl) {
+      expect(c.status).toBe('ok');
+      expect(JSON.parse(c.actual)).toEqual({ AttributeName: DIRECTORY.ttlAttribute, Enabled: true });
+    }
   });
 
   test("a hit sent through each region's ingest service reaches the deployed Firehose and bucket", () => {

@@ -49,6 +49,30 @@ describe('platform definition', () => {
     expect(config.ingestReservedConcurrency).toBe(50);
   });
 
+  test('the directory recovery period defaults to the platform’s and is refused past its maximum', () => {
+    expect(parseStageConfig({ stage: 'dev' }).directoryRecoveryDays).toBe(RETENTION.directoryRecoveryDays);
+    expect(parseStageConfig({ stage: 'dev', directoryRecoveryDays: 10 }).directoryRecoveryDays).toBe(10);
+    expect(RETENTION.maxDirectoryRecoveryDays).toBe(10);
+    for (const bad of [11, 0, 2.5, '7']) {
+      try {
+        parseStageConfig({ stage: 'dev', directoryRecoveryDays: bad });
+        throw new Error(`expected a ConfigError for ${JSON.stringify(bad)}`);
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        expect((err as ConfigError).issues).toEqual([
+          expect.stringMatching(/^directoryRecoveryDays: must be /),
+        ]);
+      }
+    }
+    expect(() => parseStageConfig({ stage: 'dev', directoryRecoveryDays: 11 })).toThrow(
+      /directoryRecoveryDays: must be at most 10/,
+    );
+    // A purge that finishes when the alarm fires must be irreversible by the deadline.
+    expect(RETENTION.purgeAlarmAfterDays + RETENTION.maxDirectoryRecoveryDays).toBeLessThanOrEqual(
+      RETENTION.purgeDeadlineDays,
+    );
+  });
+
   test('a missing stage names the key', () => {
     expect(() => parseStageConfig({})).toThrow(/stage: /);
   });

@@ -117,7 +117,12 @@ export class RegionalStack extends Stack {
           resourceName: names.keyAlias(stage, replica),
         });
       }
-      this.directory = new DirectoryTable(this, 'Directory', { tableName, encryptionKey, replicaKeyArns });
+      this.directory = new DirectoryTable(this, 'Directory', {
+        tableName,
+        encryptionKey,
+        replicaKeyArns,
+        recoveryPeriodInDays: config.directoryRecoveryDays,
+      });
       this.directoryTable = this.directory.table;
     } else {
       this.directoryTable = dynamodb.TableV2.fromTableName(this, 'Directory', tableName);

@@ -1,10 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { DIRECTORY, LOCATIONS, RETENTION, REGIONS, names } from '../../../infra/platform';
 import { NODE_RUNTIME } from '../../../infra/aws/lib/constructs/trackstack-function';
-import { EVENT_PREFIX, PARTITION_QUERY } from '../../../infra/aws/lib/constructs/event-stream';
+import { DirectoryTable } from '../../../infra/aws/lib/constructs/directory-table';
+import {
+  EVENT_PREFIX,
+  FIREHOSE_S3_DELIVERY_ACTIONS,
+  PARTITION_QUERY,
+} from '../../../infra/aws/lib/constructs/event-stream';
 import { parseIngestEnv } from '../../../services/ingest/src/env';
 import { eventBucketVariable, parsePurgeEnv } from '../../../services/purge/src/env';
 import { PURGE_METRIC_NAMES } from '../../../services/purge/src/core/metrics';
@@ -90,6 +97,86 @@ function rolePolicy(template: Template, roleId: string): StatementJson[] {
   expect(Object.keys(policy)).toHaveLength(1);
   return (Object.values(policy)[0] as { Properties: { PolicyDocument: { Statement: StatementJson[] } } })
     .Properties.PolicyDocument.Statement;
+}
+
+/** The statements of the stack's permissions boundary. */
+function boundaryOf(template: Template): StatementJson[] {
+  const id = logicalIdOf(template, 'AWS::IAM::ManagedPolicy', {
+    Description: Match.stringLikeRegexp('^Permissions boundary'),
+  });
+  return (template.toJSON().Resources[id].Properties as { PolicyDocument: { Statement: StatementJson[] } })
+    .PolicyDocument.Statement;
+}
+
+function resourcesOf(statement: StatementJson): unknown[] {
+  return Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+}
+
+/** An IAM wildcard pattern (`*`, `?`) as a regular expression. */
+function iamPattern(pattern: string): RegExp {
+  const parts = pattern
+    .split(/([*?])/)
+    .map((p) => (p === '*' ? '.*' : p === '?' ? '.' : p.replace(/[.+^${}()|[\]\\]/g, '\\$&')));
+  return new RegExp(`^${parts.join('')}$`);
+}
+
+/**
+ * The `dynamodb:LeadingKeys` patterns under which a role's statements allow an action, sorted; `*` when a
+ * statement allows it without a `ForAllValues:StringLike` condition on the partition key.
+ */
+function partitionsAllowed(statements: StatementJson[], action: string): string[] {
+  const patterns = statements
+    .filter((s) => s.Effect === 'Allow' && actions(s).includes(action))
+    .flatMap((s) => {
+      const keys = s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
+      return keys === undefined ? ['*'] : (keys as string[]);
+    });
+  return [...new Set(patterns)].sort();
+}
+
+const TEST_ACCOUNT = '123456789012';
+
+/**
+ * Renders a template value (an ARN built with `Fn::Join`, `Ref` and `Fn::GetAtt`) as the string it becomes
+ * once deployed in `region` of account {@link TEST_ACCOUNT}; generated ids become the logical id.
+ */
+function render(template: Template, value: unknown, region: string): string {
+  const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Json }>;
+  const prop = (id: string, name: string) => render(template, resources[id]!.Properties[name], region);
+  const arn = (service: string, rest: string) => `arn:aws:${service}:${region}:${TEST_ACCOUNT}:${rest}`;
+  if (typeof value === 'string') return value;
+  const v = value as { Ref?: string; 'Fn::Join'?: [string, unknown[]]; 'Fn::GetAtt'?: [string, string] };
+  const pseudo: Record<string, string> = {
+    'AWS::AccountId': TEST_ACCOUNT,
+    'AWS::Partition': 'aws',
+    'AWS::Region': region,
+    'AWS::URLSuffix': 'amazonaws.com',
+  };
+  if (v.Ref !== undefined) {
+    if (v.Ref in pseudo) return pseudo[v.Ref]!;
+    const type = resources[v.Ref]?.Type;
+    if (type === 'AWS::SecretsManager::Secret')
+      return arn('secretsmanager', `secret:${prop(v.Ref, 'Name')}-AbCdEf`);
+    if (type === 'AWS::Logs::LogStream') return prop(v.Ref, 'LogStreamName');
+    if (type === 'AWS::DynamoDB::GlobalTable') return prop(v.Ref, 'TableName');
+  }
+  if (v['Fn::Join']) return v['Fn::Join'][1].map((p) => render(template, p, region)).join(v['Fn::Join'][0]);
+  if (v['Fn::GetAtt']?.[1] === 'Arn') {
+    const id = v['Fn::GetAtt'][0];
+    switch (resources[id]?.Type) {
+      case 'AWS::S3::Bucket':
+        return `arn:aws:s3:::${prop(id, 'BucketName')}`;
+      case 'AWS::KMS::Key':
+        return arn('kms', `key/${id}`);
+      case 'AWS::KinesisFirehose::DeliveryStream':
+        return arn('firehose', `deliverystream/${prop(id, 'DeliveryStreamName')}`);
+      case 'AWS::Logs::LogGroup':
+        return arn('logs', `log-group:${prop(id, 'LogGroupName')}:*`);
+      case 'AWS::SQS::Queue':
+        return arn('sqs', prop(id, 'QueueName'));
+    }
+  }
+  throw new Error(`cannot render ${JSON.stringify(value)}`);
 }
 
 describe('stacks', () => {
@@ -310,6 +397,93 @@ describe('event store', () => {
       );
     }
   });
+
+  /**
+   * Which statements of the event bucket's policy deny a PutObject over TLS 1.3 with these request values
+   * (headers as condition keys; the regional key's ARN as the template writes it).
+   */
+  function deniedUploads(request: Record<string, unknown>): string[] {
+    const [policy] = Object.values(
+      europe.findResources('AWS::S3::BucketPolicy', { Properties: { Bucket: { Ref: eventBucketId() } } }),
+    ) as { Properties: { PolicyDocument: { Statement: StatementJson[] } } }[];
+    const context: Record<string, unknown> = {
+      'aws:SecureTransport': 'true',
+      's3:TlsVersion': 1.3,
+      ...request,
+    };
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    const holds = (operator: string, key: string, value: unknown): boolean => {
+      const actual = context[key];
+      switch (operator) {
+        case 'Bool':
+        case 'StringEquals':
+          return actual !== undefined && same(actual, value);
+        // A negated operator, and any ...IfExists one, holds when the key is missing.
+        case 'StringNotEquals':
+        case 'StringNotEqualsIfExists':
+          return actual === undefined || !same(actual, value);
+        case 'Null':
+          return (actual === undefined) === (value === 'true');
+        case 'NumericLessThan':
+          return Number(actual) < Number(value);
+      }
+      throw new Error(`no evaluation of ${operator} in this test`);
+    };
+    return policy!.Properties.PolicyDocument.Statement.filter(
+      (s) =>
+        s.Effect === 'Deny' &&
+        actions(s).some((a) => iamPattern(a).test('s3:PutObject')) &&
+        Object.entries(s.Condition ?? {}).every(([operator, keys]) =>
+          Object.entries(keys).every(([k, v]) => holds(operator, k, v)),
+        ),
+    ).map((s) => s.Sid ?? JSON.stringify(s.Condition));
+  }
+  const SSE = 's3:x-amz-server-side-encryption';
+  const SSE_KEY = 's3:x-amz-server-side-encryption-aws-kms-key-id';
+  const SSE_C = 's3:x-amz-server-side-encryption-customer-algorithm';
+
+  test('the event bucket refuses uploads that ask for any encryption but SSE-KMS with the regional key', () => {
+    const otherKey = `arn:aws:kms:${EU}:${TEST_ACCOUNT}:key/00000000-0000-0000-0000-000000000000`;
+    expect(deniedUploads({ [SSE]: 'AES256' })).not.toEqual([]);
+    expect(deniedUploads({ [SSE]: 'aws:kms:dsse', [SSE_KEY]: key() })).not.toEqual([]);
+    expect(deniedUploads({ [SSE]: 'aws:kms', [SSE_KEY]: otherKey })).not.toEqual([]);
+    expect(deniedUploads({ [SSE_KEY]: otherKey })).not.toEqual([]);
+    // aws:kms without a key id means the AWS managed key (aws/s3), not the regional key.
+    expect(deniedUploads({ [SSE]: 'aws:kms' })).not.toEqual([]);
+    expect(deniedUploads({ [SSE_C]: 'AES256' })).not.toEqual([]);
+    expect(deniedUploads({ [SSE]: 'aws:kms', [SSE_KEY]: key(), [SSE_C]: 'AES256' })).not.toEqual([]);
+  });
+
+  test('what the event stream asks for passes, and so does an upload that leaves encryption to the bucket', () => {
+    const stream = only<{
+      ExtendedS3DestinationConfiguration: {
+        EncryptionConfiguration: { KMSEncryptionConfig: { AWSKMSKeyARN: unknown } };
+      };
+    }>(europe, 'AWS::KinesisFirehose::DeliveryStream').props;
+    const streamKey =
+      stream.ExtendedS3DestinationConfiguration.EncryptionConfiguration.KMSEncryptionConfig.AWSKMSKeyARN;
+    expect(streamKey).toEqual(key());
+    expect(deniedUploads({ [SSE]: 'aws:kms', [SSE_KEY]: streamKey })).toEqual([]);
+    // Multipart parts and uploads without headers are encrypted by the bucket default: the same key.
+    expect(deniedUploads({})).toEqual([]);
+  });
+
+  test('the encryption denials name the event objects and everyone', () => {
+    const [policy] = Object.values(
+      europe.findResources('AWS::S3::BucketPolicy', { Properties: { Bucket: { Ref: eventBucketId() } } }),
+    ) as { Properties: { PolicyDocument: { Statement: StatementJson[] } } }[];
+    const denials = policy!.Properties.PolicyDocument.Statement.filter(
+      (s) => s.Effect === 'Deny' && JSON.stringify(s.Condition).includes('server-side-encryption'),
+    );
+    expect(denials.length).toBeGreaterThanOrEqual(3);
+    for (const s of denials) {
+      expect(s).toMatchObject({
+        Action: 's3:PutObject',
+        Principal: { AWS: '*' },
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [eventBucketId(), 'Arn'] }, '/*']] },
+      });
+    }
+  });
 });
 
 describe('event stream', () => {
@@ -480,10 +654,19 @@ describe('ingest function', () => {
       Action: ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:Query'],
       Resource: table,
     });
-    expect(bySid.StoreAccountDataKeys).toMatchObject({
+    expect(bySid.StoreDataKeysAndConversionClaims).toMatchObject({
       Action: 'dynamodb:PutItem',
       Resource: table,
-      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${DIRECTORY.accountPk('')}*`] } },
+      Condition: {
+        'ForAllValues:StringLike': {
+          'dynamodb:LeadingKeys': [`${DIRECTORY.dataKeyPk('')}*`, `${DIRECTORY.dedupPk('')}*`],
+        },
+      },
+    });
+    expect(bySid.ReleaseConversionClaims).toMatchObject({
+      Action: 'dynamodb:DeleteItem',
+      Resource: table,
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${DIRECTORY.dedupPk('')}*`] } },
     });
     expect(bySid.ReadOriginSecret).toMatchObject({
       Action: 'secretsmanager:GetSecretValue',
@@ -491,6 +674,36 @@ describe('ingest function', () => {
     });
     const wildcard = statements.filter((s) => s.Resource === '*');
     expect(wildcard.map((s) => s.Sid)).toEqual(['WriteTraces']);
+  });
+
+  test('it writes only data keys and conversion claims: never an account, campaign or API key', () => {
+    const role = logicalIdOf(europe, 'AWS::IAM::Role', {
+      Description: 'Execution role of the ingest function',
+    });
+    const statements = rolePolicy(europe, role);
+    expect(statements.flatMap((s) => actions(s).filter((a) => a.startsWith('dynamodb:'))).sort()).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:DescribeTable',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+    ]);
+    const puts = partitionsAllowed(statements, 'dynamodb:PutItem');
+    const deletes = partitionsAllowed(statements, 'dynamodb:DeleteItem');
+    expect(puts).toEqual([`${DIRECTORY.dataKeyPk('')}*`, `${DIRECTORY.dedupPk('')}*`]);
+    // It only releases a conversion claim whose event could not be stored.
+    expect(deletes).toEqual([`${DIRECTORY.dedupPk('')}*`]);
+    const account = 'acc_example01';
+    for (const pattern of [...puts, ...deletes]) {
+      for (const pk of [DIRECTORY.accountPk(account), DIRECTORY.apiKeyPk('abcdefghijklmnop')])
+        expect(iamPattern(pattern).test(pk)).toBe(false);
+    }
+    expect(puts.some((p) => iamPattern(p).test(DIRECTORY.dataKeyPk(account)))).toBe(true);
+    expect(puts.some((p) => iamPattern(p).test(DIRECTORY.dedupPk(account)))).toBe(true);
+    expect(deletes.some((p) => iamPattern(p).test(DIRECTORY.dataKeyPk(account)))).toBe(false);
+    // Reads stay on the whole table: accounts, campaigns and API keys are looked up on the hot path.
+    for (const read of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:DescribeTable'])
+      expect(partitionsAllowed(statements, read)).toEqual(['*']);
   });
 });
 
@@ -549,6 +762,73 @@ describe('IAM', () => {
       expect.arrayContaining(['iam:*', 'organizations:*', 'kms:ScheduleKeyDeletion', 'kms:PutKeyPolicy']),
     );
   });
+
+  test('the boundary names the project’s buckets, never every bucket', () => {
+    for (const location of LOCATIONS) {
+      const template = synth.templates[location]!;
+      const region = REGIONS[location].aws;
+      const statements = boundaryOf(template);
+      for (const statement of statements.filter((s) => s.Effect === 'Allow')) {
+        for (const resource of resourcesOf(statement)) {
+          const arn = render(template, resource, region);
+          expect(arn).not.toMatch(/^arn:aws:s3:::\*/);
+          if (arn.startsWith('arn:aws:s3:')) expect(arn).toMatch(/^arn:aws:s3:::trackstack-dev-[a-z]/);
+        }
+      }
+      // Objects are written into this location's event bucket (Firehose) and the receipts bucket (purge).
+      const eventBucket = `arn:aws:s3:::${names.eventBucket('dev', location, TEST_ACCOUNT)}`;
+      const receipts = `arn:aws:s3:::${names.purgeReceiptsBucket('dev', TEST_ACCOUNT)}/${RECEIPT_PREFIX}*`;
+      const putTargets = statements
+        .filter((s) => s.Effect === 'Allow' && actions(s).includes('s3:PutObject'))
+        .flatMap((s) => resourcesOf(s).map((r) => render(template, r, region)));
+      expect(putTargets.sort()).toEqual([eventBucket, `${eventBucket}/*`, receipts].sort());
+      const onBucket = statements.find((s) =>
+        resourcesOf(s).some(
+          (r) => render(template, r, region) === eventBucket && actions(s).includes('s3:ListBucket'),
+        ),
+      );
+      expect(actions(onBucket!)).toEqual([...FIREHOSE_S3_DELIVERY_ACTIONS]);
+      expect(statements.find((s) => s.Sid === 'UseDirectory')).toMatchObject({
+        Action: expect.arrayContaining(['dynamodb:DeleteItem']),
+      });
+    }
+  });
+
+  test('every permission that a role of the stack is granted lies within the boundary', () => {
+    for (const location of LOCATIONS) {
+      const template = synth.templates[location]!;
+      const region = REGIONS[location].aws;
+      const boundary = boundaryOf(template);
+      const ceiling = boundary
+        .filter((s) => s.Effect === 'Allow')
+        .map((s) => ({
+          actions: actions(s),
+          resources: resourcesOf(s).map((r) => iamPattern(render(template, r, region))),
+        }));
+      const denied = boundary.filter((s) => s.Effect === 'Deny').flatMap((s) => actions(s).map(iamPattern));
+      const policies = Object.entries(template.findResources('AWS::IAM::ManagedPolicy')).filter(
+        ([, p]) => (p as { Properties: Json }).Properties.Roles !== undefined,
+      );
+      expect(policies.length).toBeGreaterThanOrEqual(3);
+      const outside: string[] = [];
+      for (const [id, policy] of policies) {
+        const statements = (policy as { Properties: { PolicyDocument: { Statement: StatementJson[] } } })
+          .Properties.PolicyDocument.Statement;
+        for (const statement of statements.filter((s) => s.Effect === 'Allow')) {
+          for (const action of actions(statement)) {
+            for (const resource of resourcesOf(statement).map((r) => render(template, r, region))) {
+              const allowed = ceiling.some(
+                (c) => c.actions.includes(action) && c.resources.some((r) => r.test(resource)),
+              );
+              if (!allowed || denied.some((d) => d.test(action)))
+                outside.push(`${location} ${id} ${statement.Sid}: ${action} on ${resource}`);
+            }
+          }
+        }
+      }
+      expect(outside).toEqual([]);
+    }
+  });
 });
 
 describe('directory', () => {
@@ -598,6 +878,56 @@ describe('directory', () => {
     });
     expect(byRegion[EU]!.SSESpecification).toEqual({ KMSMasterKeyId: aliasArn('europe') });
     expect(byRegion[REGIONS.apac.aws]!.SSESpecification).toEqual({ KMSMasterKeyId: aliasArn('apac') });
+  });
+
+  test('the stage’s point-in-time recovery period on the table and every replica, and a time-to-live', () => {
+    expect(synth.config.directoryRecoveryDays).toBe(RETENTION.directoryRecoveryDays);
+    const table = only<Json>(americas, 'AWS::DynamoDB::GlobalTable').props;
+    const replicas = table.Replicas as Json[];
+    expect(replicas).toHaveLength(LOCATIONS.length);
+    for (const replica of replicas) {
+      expect(replica.PointInTimeRecoverySpecification).toEqual({
+        PointInTimeRecoveryEnabled: true,
+        RecoveryPeriodInDays: RETENTION.directoryRecoveryDays,
+      });
+    }
+    // Conversion claims carry their expiry; DynamoDB deletes them once it has passed.
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: DIRECTORY.ttlAttribute, Enabled: true });
+  });
+
+  test('the table construct refuses a recovery period that would outlast the 90-day promise', () => {
+    const stack = new Stack(new App(), 'S', { env: { account: TEST_ACCOUNT, region: REGIONS.americas.aws } });
+    const encryptionKey = new kms.Key(stack, 'Key');
+    const table = (id: string, recoveryPeriodInDays: number) =>
+      new DirectoryTable(stack, id, { tableName: 't', encryptionKey, recoveryPeriodInDays });
+    expect(() => table('Long', RETENTION.maxDirectoryRecoveryDays + 1)).toThrow(
+      /S\/Long\] recoveryPeriodInDays: must be a whole number of days from 1 to 10/,
+    );
+    expect(() => table('None', 0)).toThrow(/recoveryPeriodInDays/);
+    expect(() => table('Max', RETENTION.maxDirectoryRecoveryDays)).not.toThrow();
+  });
+
+  test('a stage that sets directoryRecoveryDays gets that period on every replica', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'trackstack-cdk-pitr-'));
+    try {
+      const app = createApp({
+        context: {
+          ...readCdkJsonContext(),
+          stage: 'dev',
+          [STAGES_CONTEXT_KEY]: { dev: { directoryRecoveryDays: 3 } },
+        },
+        outdir,
+        builtinCloudFormationValidation: false,
+      });
+      const home = app.regionalStacks.find((s) => s.directory !== undefined)!;
+      const table = only<Json>(Template.fromStack(home), 'AWS::DynamoDB::GlobalTable').props;
+      const periods = (table.Replicas as Json[]).map(
+        (r) => (r.PointInTimeRecoverySpecification as Json).RecoveryPeriodInDays,
+      );
+      expect(periods).toEqual([3, 3, 3]);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -666,6 +996,13 @@ describe('purge', () => {
     logicalIdOf(template, 'AWS::IAM::Role', { Description: 'Execution role of the purge function' });
   const statementsOf = (template: Template) => rolePolicy(template, roleId(template));
   const queueId = (template: Template) => only(template, 'AWS::SQS::Queue').id;
+  /** Every partition kind that holds an account's items: the purge deletes all of them. */
+  const OWNED_PARTITIONS = [
+    `${DIRECTORY.accountPk('')}*`,
+    `${DIRECTORY.apiKeyPk('')}*`,
+    `${DIRECTORY.dataKeyPk('')}*`,
+    `${DIRECTORY.dedupPk('')}*`,
+  ];
 
   test('prefixes agree with the event stream and the job: account=<id>/ and receipts/', () => {
     expect(EVENT_PREFIX.startsWith(ACCOUNT_OBJECT_PREFIX)).toBe(true);
@@ -817,7 +1154,7 @@ describe('purge', () => {
       ]);
     });
 
-    test('the role writes only ACCOUNT# and APIKEY# items of its own region’s replica', () => {
+    test('the role writes only the partitions a purge deletes, of its own region’s replica', () => {
       const statements = statementsOf(template());
       const table = {
         'Fn::Join': [
@@ -832,8 +1169,7 @@ describe('purge', () => {
         if (writes.length === 0) continue;
         const leading = s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] as string[];
         expect(leading.length).toBeGreaterThan(0);
-        for (const k of leading)
-          expect([`${DIRECTORY.accountPk('')}*`, `${DIRECTORY.apiKeyPk('')}*`]).toContain(k);
+        for (const k of leading) expect(OWNED_PARTITIONS).toContain(k);
       }
       expect(dynamo.flatMap(actions).sort()).toEqual([
         'dynamodb:BatchWriteItem',
@@ -842,6 +1178,16 @@ describe('purge', () => {
         'dynamodb:Query',
         'dynamodb:Scan',
       ]);
+    });
+
+    test('it reads and deletes an account’s own, data-key and conversion-claim partitions, and puts only accounts', () => {
+      const statements = statementsOf(template());
+      const owned = [...OWNED_PARTITIONS].sort();
+      for (const action of ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'])
+        expect(partitionsAllowed(statements, action)).toEqual(owned);
+      // The account record carries the purge's progress; nothing else is ever put.
+      expect(partitionsAllowed(statements, 'dynamodb:PutItem')).toEqual([`${DIRECTORY.accountPk('')}*`]);
+      expect(partitionsAllowed(statements, 'dynamodb:Scan')).toEqual(['*']);
     });
 
     test('no kms:Decrypt on customer data: every KMS use goes through DynamoDB, SQS or S3 receipts', () => {

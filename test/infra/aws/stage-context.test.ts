@@ -71,10 +71,24 @@ describe('stage context', () => {
     );
   });
 
+  test('a directory recovery period past the platform maximum fails, naming the key', () => {
+    const err = configError({
+      stage: 'dev',
+      [STAGES_CONTEXT_KEY]: { dev: { directoryRecoveryDays: RETENTION.maxDirectoryRecoveryDays + 1 } },
+    });
+    expect(err.issues).toHaveLength(1);
+    expect(err.issues[0]).toMatch(
+      new RegExp(
+        `^trackstack:stages\\.dev\\.directoryRecoveryDays: must be at most ${RETENTION.maxDirectoryRecoveryDays}`,
+      ),
+    );
+  });
+
   test('an empty entry gets the platform defaults', () => {
     const config = readStageConfig(contextOf({ stage: 'staging', [STAGES_CONTEXT_KEY]: stages }));
     expect(config).toMatchObject({ stage: 'staging', locations: [...LOCATIONS] });
     expect(config.logRetentionDays).toBe(RETENTION.logRetentionDays);
+    expect(config.directoryRecoveryDays).toBe(RETENTION.directoryRecoveryDays);
   });
 
   test('cdk.json configures every stage validly', () => {

@@ -3,6 +3,7 @@
  * server access logs.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -45,8 +46,9 @@ export interface EventStoreProps {
 }
 
 /**
- * The event bucket (SSE-KMS with the regional key and S3 Bucket Keys, public access blocked, TLS 1.2 or
- * later only, versioned, noncurrent versions expiring, access logged) and its access log bucket.
+ * The event bucket (SSE-KMS with the regional key and S3 Bucket Keys, a bucket policy that refuses uploads
+ * asking for any other encryption, public access blocked, TLS 1.2 or later only, versioned, noncurrent
+ * versions expiring, access logged) and its access log bucket.
  *
  * The log bucket uses SSE-S3 because S3 server access logging cannot deliver into a bucket whose default
  * encryption is SSE-KMS; access logs hold request metadata, never event contents.
@@ -117,5 +119,44 @@ export class EventStore extends Construct {
       removalPolicy,
     });
     acknowledgeRegionalEventBucket(this.bucket);
+    denyOtherEncryption(this.bucket, props.encryptionKey);
   }
+}
+
+/**
+ * Refuses every upload (PutObject, CopyObject, CreateMultipartUpload) that asks for any encryption but
+ * SSE-KMS with the regional key named by its ARN: another algorithm (SSE-S3, DSSE-KMS), another KMS key,
+ * `aws:kms` without a key id (which S3 takes to mean the AWS managed key `aws/s3`), or a customer-provided
+ * key (SSE-C).
+ *
+ * An upload that sends no encryption headers is not refused: S3 encrypts it with the bucket's default,
+ * SSE-KMS with the same key, and no role may change that default (the permissions boundary denies
+ * `s3:PutEncryptionConfiguration`). Requiring the headers would risk refusing the parts of a multipart
+ * upload, which S3 authorizes as `s3:PutObject` but which carry no encryption headers, and nothing would
+ * gain from it; Firehose, whose `KMSEncryptionConfig` names the key by its ARN, asks for exactly what is
+ * allowed here. Each denial therefore applies only when its header is present (`Null: false`): a negated
+ * operator, `...IfExists` or not, is true for a missing key and would refuse header-less uploads too.
+ */
+function denyOtherEncryption(bucket: s3.Bucket, key: kms.IKey): void {
+  const sse = 's3:x-amz-server-side-encryption';
+  const sseKey = 's3:x-amz-server-side-encryption-aws-kms-key-id';
+  const sseCustomer = 's3:x-amz-server-side-encryption-customer-algorithm';
+  const deny = (sid: string, conditions: Record<string, Record<string, unknown>>) =>
+    bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid,
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [bucket.arnForObjects('*')],
+        conditions,
+      }),
+    );
+  deny('DenyEncryptionOtherThanKms', { StringNotEquals: { [sse]: 'aws:kms' }, Null: { [sse]: 'false' } });
+  deny('DenyKeyOtherThanRegionalKey', {
+    StringNotEquals: { [sseKey]: key.keyArn },
+    Null: { [sseKey]: 'false' },
+  });
+  deny('DenyKmsWithoutKeyId', { StringEquals: { [sse]: 'aws:kms' }, Null: { [sseKey]: 'true' } });
+  deny('DenyCustomerProvidedKeys', { Null: { [sseCustomer]: 'false' } });
 }

@@ -9,7 +9,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { DIRECTORY, type Location, type Stage } from '../../../platform';
+import { DIRECTORY_PARTITIONS, type Location, type Stage } from '../../../platform';
 import { ingestEnvSchema, type IngestEnvInput } from '../../../../services/ingest/src/env';
 import {
   acknowledgeOriginSecretRotation,
@@ -111,6 +111,8 @@ export class IngestService extends Construct {
       resource: 'table',
       resourceName: props.directoryTable.tableName,
     });
+    const dataKeyPartitions = `${DIRECTORY_PARTITIONS.dataKey}*`;
+    const claimPartitions = `${DIRECTORY_PARTITIONS.dedup}*`;
     const viaServices = [
       `dynamodb.${stack.region}.amazonaws.com`,
       `secretsmanager.${stack.region}.amazonaws.com`,
@@ -138,19 +140,29 @@ export class IngestService extends Construct {
         resources: [key.keyArn],
         conditions: { StringEquals: { 'kms:ViaService': viaServices } },
       }),
+      // Accounts, campaigns and API keys are read on the hot path: reads span the whole table.
       new iam.PolicyStatement({
         sid: 'ReadDirectory',
         actions: ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:Query'],
         resources: [tableArn],
       }),
-      // The function writes one kind of item: an account's wrapped data key, with a conditional put.
+      // The function writes two kinds of item, each in partitions of its own kind, with conditional puts:
+      // an account's wrapped data key and a conversion claim. It can never write an account, a campaign
+      // or an API key, so a compromised function cannot re-enable a revoked key or an expired account.
       new iam.PolicyStatement({
-        sid: 'StoreAccountDataKeys',
+        sid: 'StoreDataKeysAndConversionClaims',
         actions: ['dynamodb:PutItem'],
         resources: [tableArn],
         conditions: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${DIRECTORY.accountPk('')}*`] },
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [dataKeyPartitions, claimPartitions] },
         },
+      }),
+      // A claim is released when its event could not be stored, so a retry is not taken for a duplicate.
+      new iam.PolicyStatement({
+        sid: 'ReleaseConversionClaims',
+        actions: ['dynamodb:DeleteItem'],
+        resources: [tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [claimPartitions] } },
       }),
       new iam.PolicyStatement({
         sid: 'ReadOriginSecret',

@@ -32,9 +32,10 @@ export interface PermissionsBoundaryProps {
 /**
  * A customer-managed policy that caps what any role of the stack can do, whatever its own policies say:
  * only the actions the platform's services use, only on this stage's and location's resources in this
- * account and region (the purge job also reaches the `account=` prefixes of the stage's other event
- * buckets, and the receipts bucket and its key in the directory home's region); and, should the allow list
- * ever grow, never IAM, Organizations, key destruction, the weakening of the event store or of Object Lock.
+ * account and region, S3 buckets included, each named (the purge job also reaches the `account=` prefixes
+ * of the stage's other event buckets, and the receipts bucket and its key in the directory home's region);
+ * and, should the allow list ever grow, never IAM, Organizations, key destruction, the weakening of the
+ * event store or of Object Lock.
  * Apply it with `iam.PermissionsBoundary.of(stack).apply(policy)`.
  *
  * Resources are matched by name, never by reference: the key policy names the roles, the roles carry the
@@ -63,7 +64,6 @@ export class PermissionsBoundary extends Construct {
       `${awsNames.logGroupPrefix(stage, location)}*`,
       ArnFormat.COLON_RESOURCE_NAME,
     );
-    const objects = `arn:${stack.partition}:s3:::*`;
     const keys = arn('kms', 'key', '*');
     const secrets = arn(
       'secretsmanager',
@@ -77,6 +77,9 @@ export class PermissionsBoundary extends Construct {
     const eventObjects = eventBuckets.map((b) => s3Arn(`${b}/${ACCOUNT_OBJECT_PREFIX}*`));
     const receiptsBucket = names.purgeReceiptsBucket(stage, stack.account);
     const receiptObjects = s3Arn(`${receiptsBucket}/${RECEIPT_PREFIX}*`);
+    // The bucket that Firehose's delivery role writes: this location's, by the name every location agrees on.
+    const eventBucket = s3Arn(names.eventBucket(stage, location, stack.account));
+    const eventBucketObjects = `${eventBucket}/*`;
     const receiptsKeys =
       receiptsLocation === location
         ? undefined
@@ -105,10 +108,11 @@ export class PermissionsBoundary extends Construct {
           actions: ['firehose:DescribeDeliveryStream', 'firehose:PutRecordBatch'],
           resources: [arn('firehose', 'deliverystream', names.eventStream(stage, location))],
         }),
+        // Bucket names are global: the account condition also refuses a same-named bucket of someone else.
         new iam.PolicyStatement({
-          sid: 'UseEventObjectsOfThisAccount',
+          sid: 'DeliverIntoEventBucket',
           actions: [...FIREHOSE_S3_DELIVERY_ACTIONS],
-          resources: [objects],
+          resources: [eventBucket, eventBucketObjects],
           conditions: { StringEquals: { 'aws:ResourceAccount': stack.account } },
         }),
         new iam.PolicyStatement({
@@ -123,6 +127,7 @@ export class PermissionsBoundary extends Construct {
           sid: 'UseDirectory',
           actions: [
             'dynamodb:BatchWriteItem',
+            'dynamodb:DeleteItem',
             'dynamodb:DescribeTable',
             'dynamodb:GetItem',
             'dynamodb:PutItem',
@@ -143,8 +148,13 @@ export class PermissionsBoundary extends Construct {
         }),
         new iam.PolicyStatement({
           sid: 'WriteLockedReceipts',
-          actions: ['s3:GetBucketObjectLockConfiguration', 's3:PutObjectRetention'],
-          resources: [s3Arn(receiptsBucket), receiptObjects],
+          actions: ['s3:GetObject', 's3:PutObject', 's3:PutObjectRetention'],
+          resources: [receiptObjects],
+        }),
+        new iam.PolicyStatement({
+          sid: 'CheckReceiptsObjectLock',
+          actions: ['s3:GetBucketObjectLockConfiguration'],
+          resources: [s3Arn(receiptsBucket)],
         }),
         ...(receiptsKeys
           ? [
@@ -210,7 +220,7 @@ export class PermissionsBoundary extends Construct {
     });
     acknowledgeBoundaryCeiling(this.policy, {
       logs,
-      objects,
+      eventBucketObjects,
       keys,
       secrets,
       eventObjects,

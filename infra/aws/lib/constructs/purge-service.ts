@@ -10,7 +10,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DIRECTORY, REGIONS, names, type Location, type Stage } from '../../../platform';
+import { DIRECTORY_PARTITIONS, REGIONS, names, type Location, type Stage } from '../../../platform';
 import { eventBucketVariable, purgeEnvSchema, type PurgeEnvInput } from '../../../../services/purge/src/env';
 import {
   acknowledgeEventObjectPrefixes,
@@ -75,8 +75,9 @@ export interface PurgeServiceProps {
  * The role (a customer-managed policy, within the stack's permissions boundary) may:
  * - list object versions of the event bucket of every location of the stage, for `account=` prefixes only,
  *   and delete object versions under `account=` only;
- * - read the directory (Scan finds accounts and API keys, which no key condition can confine), and write
- *   or delete only `ACCOUNT#` and `APIKEY#` items;
+ * - scan the directory (Scan finds accounts and API keys, which no key condition can confine); read and
+ *   delete only the partitions that hold an account's items (`ACCOUNT#`, `APIKEY#`, `DATAKEY#`, `DEDUP#`),
+ *   and put only `ACCOUNT#` items (the account record carries the purge's progress);
  * - use the regional key only through DynamoDB (the table key) and SQS (its dead-letter queue), and the
  *   receipts bucket's key only through S3 for receipt objects; never directly, so it can never unwrap an
  *   account's data key: crypto-shredding deletes the wrapped keys, it never reads them;
@@ -153,7 +154,15 @@ export class PurgeService extends Construct {
       resource: 'table',
       resourceName: props.directoryTable.tableName,
     });
-    const ownedPartitions = [`${DIRECTORY.accountPk('')}*`, `${DIRECTORY.apiKeyPk('')}*`];
+    // Every partition kind that holds an account's items: the account and its campaigns, its API keys, its
+    // wrapped data keys (crypto-shredding deletes them first) and its conversion claims.
+    const ownedPartitions = [
+      DIRECTORY_PARTITIONS.account,
+      DIRECTORY_PARTITIONS.apiKey,
+      DIRECTORY_PARTITIONS.dataKey,
+      DIRECTORY_PARTITIONS.dedup,
+    ].map((prefix) => `${prefix}*`);
+    const accountPartitions = `${DIRECTORY_PARTITIONS.account}*`;
     const eventBuckets = props.locations.map((l) => s3Arn(eventBucket(l)));
     const eventObjects = props.locations.map((l) => s3Arn(`${eventBucket(l)}/${ACCOUNT_OBJECT_PREFIX}*`));
     const receiptObjects = s3Arn(`${receiptsBucket}/${RECEIPT_PREFIX}*`);
@@ -198,14 +207,12 @@ export class PurgeService extends Construct {
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ownedPartitions } },
       }),
       // The account record carries the purge's progress (conditional puts); BatchWriteItem deletes the
-      // account's items and API keys.
+      // account's items, API keys, data keys and conversion claims.
       new iam.PolicyStatement({
         sid: 'RecordProgressOnAccounts',
         actions: ['dynamodb:PutItem'],
         resources: [tableArn],
-        conditions: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${DIRECTORY.accountPk('')}*`] },
-        },
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [accountPartitions] } },
       }),
       new iam.PolicyStatement({
         sid: 'DeleteOwnedItems',
