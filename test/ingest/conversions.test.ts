@@ -104,22 +104,35 @@ describe('over HTTP on embedded defaults', () => {
   });
 });
 
-/** Two pipelines standing for two instances of the service over one directory, storing into `sunk`. */
-async function twoInstances(directories: readonly [Directory, Directory], dataDir: string) {
-  const sunk: SinkRecord[] = [];
-  const instance = (directory: Directory) =>
-    new IngestPipeline({
+/** A pipeline standing for one instance of the service over `directory`, with a real local key file. */
+function instance(
+  directory: Directory,
+  dataDir: string,
+  options: { enqueue?: (r: SinkRecord) => Promise<void>; now?: () => number } = {},
+): IngestPipeline {
+  return new IngestPipeline({
+    directory,
+    encryptor: new DataKeyService({
+      provider: new LocalKeyProvider({ keyFile: join(dataDir, 'master.key') }),
       directory,
-      encryptor: new DataKeyService({
-        provider: new LocalKeyProvider({ keyFile: join(dataDir, 'master.key') }),
-        directory,
-        location: 'americas',
-      }),
-      sink: { enqueue: async (r) => void sunk.push(r) },
-      metrics: new Metrics(),
       location: 'americas',
-    });
-  return { sunk, a: instance(directories[0]), b: instance(directories[1]) };
+    }),
+    sink: { enqueue: options.enqueue ?? (async () => undefined) },
+    metrics: new Metrics(),
+    location: 'americas',
+    ...(options.now ? { now: options.now } : {}),
+  });
+}
+
+/** Two instances over the two directory clients, storing into `sunk`. */
+function twoInstances(directories: readonly [Directory, Directory], dataDir: string) {
+  const sunk: SinkRecord[] = [];
+  const enqueue = async (r: SinkRecord) => void sunk.push(r);
+  return {
+    sunk,
+    a: instance(directories[0], dataDir, { enqueue }),
+    b: instance(directories[1], dataDir, { enqueue }),
+  };
 }
 
 const server: HitContext = { source: 'postback', requestId: 'r', noConsent: false, authenticated: true };
@@ -157,7 +170,7 @@ describe.each([
   });
 
   test('a postback stored by one instance is a duplicate on the other', async () => {
-    const { sunk, a, b } = await twoInstances(directories, dataDir);
+    const { sunk, a, b } = twoInstances(directories, dataDir);
     expect(await a.ingest(conversion('acc_dedup0001', 'x-1'), server)).toMatchObject({ stored: true });
     expect(await b.ingest(conversion('acc_dedup0001', 'x-1'), server)).toEqual({
       stored: false,
@@ -167,7 +180,7 @@ describe.each([
   });
 
   test('racing instances store one conversion between them', async () => {
-    const { sunk, a, b } = await twoInstances(directories, dataDir);
+    const { sunk, a, b } = twoInstances(directories, dataDir);
     const outcomes = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
         (i % 2 ? a : b).ingest(conversion('acc_dedup0001', 'race'), server),
@@ -178,7 +191,7 @@ describe.each([
   });
 
   test('a browser-side conversion on one instance does not suppress the postback on the other', async () => {
-    const { sunk, a, b } = await twoInstances(directories, dataDir);
+    const { sunk, a, b } = twoInstances(directories, dataDir);
     expect(await a.ingest(conversion('acc_dedup0001', 'mixed'), browser)).toMatchObject({ stored: true });
     expect(await b.ingest(conversion('acc_dedup0001', 'mixed'), server)).toMatchObject({ stored: true });
     expect(await a.ingest(conversion('acc_dedup0001', 'mixed'), browser)).toMatchObject({ stored: false });
@@ -186,31 +199,18 @@ describe.each([
   });
 
   test('a conversion that could not be stored leaves no claim behind: the retry is stored', async () => {
-    const sunk: SinkRecord[] = [];
     let down = true;
-    const directory = directories[0];
-    const pipeline = new IngestPipeline({
-      directory,
-      encryptor: new DataKeyService({
-        provider: new LocalKeyProvider({ keyFile: join(dataDir, 'master.key') }),
-        directory,
-        location: 'americas',
-      }),
-      sink: {
-        enqueue: async (r) => {
-          if (down) throw new Error('sink and spool both unavailable');
-          sunk.push(r);
-        },
+    const pipeline = instance(directories[0], dataDir, {
+      enqueue: async () => {
+        if (down) throw new Error('sink and spool both unavailable');
       },
-      metrics: new Metrics(),
-      location: 'americas',
     });
     await expect(pipeline.ingest(conversion('acc_dedup0001', 'retry-me'), server)).rejects.toThrow(
       /unavailable/,
     );
     down = false;
     // Another instance sees no claim either.
-    const other = (await twoInstances(directories, dataDir)).b;
+    const other = twoInstances(directories, dataDir).b;
     expect(await other.ingest(conversion('acc_dedup0001', 'retry-me'), server)).toMatchObject({
       stored: true,
     });
@@ -218,20 +218,7 @@ describe.each([
 
   test('a claim lapses with the de-duplication window', async () => {
     let t = Date.now();
-    const directory = directories[1];
-    const make = () =>
-      new IngestPipeline({
-        directory,
-        encryptor: new DataKeyService({
-          provider: new LocalKeyProvider({ keyFile: join(dataDir, 'master.key') }),
-          directory,
-          location: 'americas',
-        }),
-        sink: { enqueue: async () => undefined },
-        metrics: new Metrics(),
-        location: 'americas',
-        now: () => t,
-      });
+    const make = () => instance(directories[1], dataDir, { now: () => t });
     expect(await make().ingest(conversion('acc_dedup0001', 'window'), server)).toMatchObject({
       stored: true,
     });
