@@ -23,7 +23,9 @@ import {
   NOW,
   PERSONAL_IP,
   bucketSnapshot,
+  daysAgo,
   directorySnapshot,
+  leftoverItems,
   ofAccounts,
 } from '../support/purge-world';
 
@@ -133,7 +135,7 @@ describe('a seeded world', () => {
         counts: {
           dataKeys: { deleted: 3, locations: ['americas', 'apac', 'europe'] },
           objects: world.objects[id],
-          directory: { campaigns: 2, apiKeys: 1, other: 0 },
+          directory: { campaigns: 2, apiKeys: 1, conversionClaims: 1, other: 0 },
         },
         stores: {
           directory: `dynamodb:${world.table}`,
@@ -354,4 +356,37 @@ test('npm run purge -- --stage: the CLI against AWS (moto), with names from the 
   expect(
     Object.keys(await bucketSnapshot(world.s3.apac, world.buckets.apac, 'account=acc_active0001/')),
   ).toHaveLength(6);
+});
+
+test('prefix siblings in one bucket: purging acc_alpha0001 leaves every version of acc_alpha00012 untouched', async () => {
+  // `account=acc_alpha00012/…` starts with `account=acc_alpha0001`: only the trailing slash tells them apart.
+  const world = await awsWorld(endpoint, {
+    pick: () => false,
+    extra: [
+      { id: 'acc_alpha0001', status: 'expired', expiredAt: daysAgo(60), eligible: true },
+      { id: 'acc_alpha00012', status: 'active', eligible: false },
+    ],
+  });
+  const sibling = 'account=acc_alpha00012/';
+  const before = await snapshotAll(world);
+  for (const l of LOCATIONS) {
+    // Both accounts share each bucket, versions and delete markers included.
+    expect(Object.keys(ofAccounts(before[l], ['acc_alpha0001']))).toHaveLength(6);
+    expect(Object.keys(ofAccounts(before[l], ['acc_alpha00012']))).toHaveLength(6);
+  }
+  const siblingItems = await directorySnapshot(world.directory, ['acc_alpha00012']);
+
+  const report = await (await world.runtime()).job.run();
+  expect(report.outcomes.map((o) => [o.accountId, o.result])).toEqual([['acc_alpha0001', 'purged']]);
+  const after = await snapshotAll(world);
+  for (const l of LOCATIONS) {
+    expect(ofAccounts(after[l], ['acc_alpha0001'])).toEqual({});
+    // Every version and delete marker of the sibling, byte for byte, and nothing else left in the bucket.
+    expect(await bucketSnapshot(world.s3[l], world.buckets[l], sibling)).toEqual(
+      ofAccounts(before[l], ['acc_alpha00012']),
+    );
+    expect(after[l]).toEqual(ofAccounts(before[l], ['acc_alpha00012']));
+  }
+  expect(await directorySnapshot(world.directory, ['acc_alpha00012'])).toEqual(siblingItems);
+  expect(await leftoverItems(world.directory, 'acc_alpha0001')).toEqual([]);
 });

@@ -70,7 +70,7 @@ test.each(cases)(
     expect(receipt!.counts).toEqual({
       dataKeys: { deleted: 3, locations: ['americas', 'apac', 'europe'] },
       objects: world.objects[TARGET],
-      directory: { campaigns: 2, apiKeys: 1, other: 0 },
+      directory: { campaigns: 2, apiKeys: 1, conversionClaims: 1, other: 0 },
     });
     for (const l of LOCATIONS) {
       expect(await bucketSnapshot(world.s3[l], world.buckets[l], `account=${TARGET}/`)).toEqual({});

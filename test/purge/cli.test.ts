@@ -3,7 +3,7 @@
  * a clear message, exit status 2 and no change at all.
  */
 import { spawnSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { publishCampaignConfig } from '../../services/ingest/src/local/seed';
 import { parsePurgeArgs, runPurgeCli, cliEnvironment } from '../../services/purge/src/cli';
@@ -93,7 +93,9 @@ test('--dry-run lists the eligible accounts with counts and changes nothing', as
   expect(out).toMatch(/acc_expired89d {2}expired .* \(89 days ago; .*\) {2}OVERDUE \(past day 80\)/);
   expect(out).toMatch(/acc_expired45d/);
   expect(out).toMatch(/events americas: 3 object version\(s\), 0 delete marker\(s\), 1\.\d KiB/);
-  expect(out).toMatch(/directory: 2 campaign\(s\), 1 API key\(s\), 0 other item\(s\)/);
+  expect(out).toMatch(
+    /directory: 2 campaign\(s\), 1 API key\(s\), 0 other item\(s\), 1 conversion claim\(s\)/,
+  );
   expect(out).not.toMatch(/acc_expired44d|acc_active0001|acc_reactivated/);
 });
 
@@ -105,11 +107,13 @@ test('--run purges the eligible accounts and prints their receipts; --json gives
   }
   const { code, out } = await cli('--run', '--data-dir', world.dataDir);
   expect(code).toBe(0);
-  // The local "CDN" copies of the purged account's campaign configs went with the campaigns.
-  expect(Object.keys(await treeSnapshot(join(world.dataDir, 'config'))).sort()).toEqual([
-    'cmp_active0001-1.json',
-    'cmp_active0001-2.json',
-  ]);
+  // The local "CDN" copies of the purged account's campaign configs went with the campaigns (whichever
+  // layout the publisher writes: per account, or the earlier global one).
+  expect(
+    Object.keys(await treeSnapshot(join(world.dataDir, 'config')))
+      .map((k) => k.replace(/^acc_active0001\//, ''))
+      .sort(),
+  ).toEqual(['cmp_active0001-1.json', 'cmp_active0001-2.json']);
   const receipt = /acc_expired89d: purged; receipt (\S+)/.exec(out)?.[1];
   expect(receipt).toBeDefined();
   expect((JSON.parse(await readFile(receipt!, 'utf8')) as PurgeReceipt).accountId).toBe('acc_expired89d');
@@ -138,6 +142,46 @@ test('--now purges one expired account before day 45, with the reason on its rec
   expect(Object.keys(await treeSnapshot(join(world.dataDir, 'events', 'account=acc_expired44d')))).toEqual(
     [],
   );
+});
+
+describe('a local store that does not exist is refused, not read as empty', () => {
+  test.each([['--run'], ['--dry-run'], ['--now', 'acc_expired45d', '--reason', 'TICKET-8']])(
+    '%s with a --data-dir that does not exist: exit 2, the path and `npm run local` named, nothing created',
+    async (...argv) => {
+      const missing = join(world.dataDir, 'no-such-store', 'nested');
+      const { code, out, err } = await cli(...argv, '--data-dir', missing);
+      expect(code).toBe(2);
+      expect(out).toBe('');
+      expect(err).toMatch(/^Refused, nothing was changed: the local store .* does not exist/);
+      expect(err).toContain(missing);
+      expect(err).toMatch(/`npm run local` creates the store/);
+      expect(err).not.toMatch(/nothing to purge\./);
+      expect(await stat(join(world.dataDir, 'no-such-store')).catch(() => undefined)).toBeUndefined();
+    },
+  );
+
+  test('a folder without a directory file: exit 2, and the folder stays empty', async () => {
+    const empty = join(world.dataDir, 'empty-store');
+    await mkdir(empty);
+    for (const mode of ['--run', '--dry-run']) {
+      const { code, err } = await cli(mode, '--data-dir', empty);
+      expect(code).toBe(2);
+      expect(err).toContain(`has no directory file (${join(empty, 'directory.json')})`);
+      expect(err).toMatch(/`npm run local` creates the store/);
+    }
+    expect(await treeSnapshot(empty)).toEqual({});
+  });
+
+  test('the command itself exits 2', () => {
+    const tsx = resolve('node_modules/.bin/tsx');
+    const missing = join(world.dataDir, 'nonexistent');
+    const run = spawnSync(tsx, ['services/purge/src/cli.ts', '--run', '--data-dir', missing], {
+      encoding: 'utf8',
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(missing);
+    expect(run.stdout).not.toMatch(/nothing to purge/);
+  });
 });
 
 test('a time budget of zero stops before any work: exit 3, nothing changed', async () => {

@@ -2,8 +2,9 @@
  * The purge core with the embedded-default adapters (local directory, file sink tree, receipt files) in a
  * temporary folder: what a run deletes and keeps, dry runs, receipts, deletion requests, metrics.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CAMPAIGN_CONFIG, DIRECTORY } from '../../infra/platform';
 import { UnknownDataKeyError, DataKeyService } from '../../services/ingest/src/crypto/data-keys';
 import { LocalKeyProvider } from '../../services/ingest/src/crypto/local-key-provider';
 import { DAY_MS } from '../../services/purge/src/core/eligibility';
@@ -15,7 +16,12 @@ import {
   CONTACT_DOMAIN,
   NOW,
   PERSONAL_IP,
+  SEEDED_CLAIM,
+  daysAgo,
   directorySnapshot,
+  leftoverItems,
+  publishLocalConfig,
+  putRawAccount,
   treeSnapshot,
   type WorldAccount,
 } from '../support/purge-world';
@@ -66,6 +72,7 @@ test('a run purges exactly the accounts expired at least 45 days ago; every othe
     const items = await dir.listItems(`ACCOUNT#${id}`);
     expect(items).toHaveLength(1);
     expect(await dir.listApiKeys(id)).toEqual([]);
+    expect(await leftoverItems(dir, id)).toEqual([]);
     const record = items[0]!;
     expect(record).toMatchObject({ status: 'purged', purgedAt: NOW.toISOString(), purgeId: report.runId });
     expect(record.contactEmail).toBeUndefined();
@@ -112,7 +119,7 @@ test('receipts: exact counts per store, start and end, run id, read-only files, 
     counts: {
       dataKeys: { deleted: 2, locations: ['americas', 'europe'] },
       objects: { americas: { versions: seeded.files, deleteMarkers: 0, bytes: seeded.bytes } },
-      directory: { campaigns: 2, apiKeys: 1, other: 0 },
+      directory: { campaigns: 2, apiKeys: 1, conversionClaims: 1, other: 0 },
     },
     stores: { directory: 'file', objects: { americas: `file:${join(world.dataDir, 'events')}` } },
   });
@@ -134,7 +141,7 @@ test('a dry run lists what would go, with counts, and changes nothing at all', a
   expect(report.previews[1]!.counts).toEqual({
     dataKeys: { deleted: 2, locations: ['americas', 'europe'] },
     objects: { americas: { versions: 3, deleteMarkers: 0, bytes: world.events.acc_expired45d!.bytes } },
-    directory: { campaigns: 2, apiKeys: 1, other: 0 },
+    directory: { campaigns: 2, apiKeys: 1, conversionClaims: 1, other: 0 },
   });
   expect(report.census).toEqual({ active: 2, waiting: 2, eligible: 2, purged: 1, invalid: 0 });
 });
@@ -185,7 +192,7 @@ describe('purgeNow: a customer deletion request', () => {
     expect(outcome).toMatchObject({ accountId: 'acc_expired44d', result: 'purged' });
     const receipt = JSON.parse(await readFile(outcome.receipt!, 'utf8')) as PurgeReceipt;
     expect(receipt).toMatchObject({ trigger: 'request', reason: 'TICKET-1234 customer asked for deletion' });
-    expect(receipt.counts.directory).toEqual({ campaigns: 2, apiKeys: 1, other: 0 });
+    expect(receipt.counts.directory).toEqual({ campaigns: 2, apiKeys: 1, conversionClaims: 1, other: 0 });
     expect(await treeSnapshot(join(world.dataDir, 'events', 'account=acc_expired44d'))).toEqual({});
     // Nothing else was touched.
     expect((await world.job().run({ dryRun: true })).previews.map((p) => p.accountId)).toEqual([
@@ -260,4 +267,174 @@ test('after the purge, the account ciphertext left anywhere cannot be decrypted'
   });
   await world.job().run();
   await expect(fresh().decryptFields('acc_expired45d', envelope)).rejects.toBeInstanceOf(UnknownDataKeyError);
+});
+
+describe('the directory layout: one partition per kind of item', () => {
+  const TARGET = 'acc_expired45d';
+
+  test('data keys are shredded from DATAKEY#<id> first; conversion claims in DEDUP#<id> go and are counted', async () => {
+    const dir = world.directory();
+    // A wrapped key of the earlier layout, in the account's own partition: a data key all the same.
+    await dir.putItemIf({ pk: DIRECTORY.accountPk(TARGET), sk: 'DATAKEY#apac', wrapped: 'AAAA' }, {});
+    expect((await dir.listItems(DIRECTORY.dataKeyPk(TARGET))).map((i) => i.sk)).toEqual([
+      'americas',
+      'europe',
+    ]);
+    expect((await dir.listItems(DIRECTORY.dedupPk(TARGET))).map((i) => i.sk)).toEqual([SEEDED_CLAIM]);
+
+    class Killed extends Error {}
+    const job = world.job({
+      hooks: {
+        checkpoint: ({ name, accountId }) => {
+          if (name === 'shred:done' && accountId === TARGET) throw new Killed();
+        },
+      },
+    });
+    await expect(job.purgeNow(TARGET, 'TICKET-77')).rejects.toBeInstanceOf(Killed);
+    // Right after the shred step: every wrapped key is gone, the campaigns and the claim are still there.
+    expect(await dir.listItems(DIRECTORY.dataKeyPk(TARGET))).toEqual([]);
+    expect((await dir.listItems(DIRECTORY.accountPk(TARGET))).map((i) => i.sk)).toEqual([
+      'CAMPAIGN#cmp_expired45d-1',
+      'CAMPAIGN#cmp_expired45d-2',
+      'META',
+    ]);
+    expect(await dir.listItems(DIRECTORY.dedupPk(TARGET))).toHaveLength(1);
+
+    const report = await world.job({ now: () => new Date(NOW.getTime() + 3600_000) }).run();
+    const outcome = report.outcomes.find((o) => o.accountId === TARGET)!;
+    expect(outcome.result).toBe('purged');
+    const receipt = JSON.parse(await readFile(outcome.receipt!, 'utf8')) as PurgeReceipt;
+    expect(receipt.counts.dataKeys).toEqual({ deleted: 3, locations: ['americas', 'apac', 'europe'] });
+    expect(receipt.counts.directory).toEqual({ campaigns: 2, apiKeys: 1, conversionClaims: 1, other: 0 });
+    expect(await leftoverItems(dir, TARGET)).toEqual([]);
+  });
+
+  test('thousands of conversion claims are deleted in batches the account record can hold', async () => {
+    // Written straight into the file, as a busy account's claims would have accumulated.
+    const file = join(world.dataDir, 'directory.json');
+    const shape = JSON.parse(await readFile(file, 'utf8')) as { version: 1; items: object[] };
+    const expiresAt = Math.floor(Date.now() / 1000) + 86_400;
+    for (let i = 0; i < 2500; i++)
+      shape.items.push({ pk: DIRECTORY.dedupPk(TARGET), sk: `api#claim-${i}`, expiresAt });
+    await writeFile(file, JSON.stringify(shape));
+    const dir = world.directory();
+    const batches: number[] = [];
+    const job = world.job({
+      hooks: {
+        checkpoint: async ({ name, accountId }) => {
+          if (name !== 'directory:pending' || accountId !== TARGET) return;
+          const record = await dir.readItem({ pk: DIRECTORY.accountPk(TARGET), sk: DIRECTORY.accountSk });
+          const progress = JSON.parse(String(record!.purgeProgress)) as { pending: { items: unknown[] } };
+          batches.push(progress.pending.items.length);
+        },
+      },
+    });
+    const report = await job.purgeNow(TARGET, 'TICKET-78');
+    expect(report.outcomes[0]!.counts!.directory).toEqual({
+      campaigns: 2,
+      apiKeys: 1,
+      conversionClaims: 2501,
+      other: 0,
+    });
+    expect(batches).toEqual([1000, 1000, 504]);
+    expect(await leftoverItems(dir, TARGET)).toEqual([]);
+  });
+});
+
+describe("published campaign configs: per account, never another account's", () => {
+  test("two accounts with the same campaign id: purging one leaves the other's documents byte for byte", async () => {
+    const dir = world.directory();
+    const shared = 'cmp_shared-campaign';
+    const purged = 'acc_expired45d';
+    const kept = 'acc_active0001';
+    for (const accountId of [purged, kept]) {
+      await dir.putCampaign({
+        campaignId: shared,
+        accountId,
+        name: 'Spring',
+        countAnonymous: true,
+        allowedOrigins: [],
+      });
+      await publishLocalConfig(world.dataDir, (await dir.getCampaign(accountId, shared))!);
+    }
+    // The earlier layout's global document of that id, last published by the account that stays: the old
+    // purge removed `config/<campaignId>.json` by campaign id alone, whoever it belonged to.
+    const legacyKept = join(world.dataDir, CAMPAIGN_CONFIG.root, `${shared}.json`);
+    await writeFile(legacyKept, JSON.stringify({ v: 1, campaignId: shared, accountId: kept }));
+    // A document of the earlier layout that names the purged account goes with it.
+    const legacyPurged = join(world.dataDir, CAMPAIGN_CONFIG.root, 'cmp_expired45d-1.json');
+    await writeFile(
+      legacyPurged,
+      JSON.stringify({ v: 1, campaignId: 'cmp_expired45d-1', accountId: purged }),
+    );
+    const configRoot = join(world.dataDir, CAMPAIGN_CONFIG.root);
+    const before = await treeSnapshot(configRoot);
+    expect(Object.keys(before).sort()).toEqual([
+      `${kept}/${shared}.json`,
+      `${purged}/${shared}.json`,
+      'cmp_expired45d-1.json',
+      `${shared}.json`,
+    ]);
+
+    await world.job().purgeNow(purged, 'TICKET-5');
+
+    const after = await treeSnapshot(configRoot);
+    const { [`${purged}/${shared}.json`]: _gone, 'cmp_expired45d-1.json': _legacyGone, ...rest } = before;
+    expect(after).toEqual(rest);
+    expect(await stat(join(configRoot, purged)).catch(() => undefined)).toBeUndefined();
+  });
+});
+
+describe('expiry dates the purge cannot count from are anomalies, alarmed on, never purged', () => {
+  const BAD = 'acc_badexpiry01';
+
+  async function badWorld(expiredAt: string): Promise<LocalWorld> {
+    await world.dispose();
+    world = await localWorld(NOW, {
+      extra: [{ id: BAD, status: 'expired', expiredAt: daysAgo(60), eligible: false }],
+    });
+    // As an operator's direct edit or an older writer would store it: the directory refuses it now.
+    await putRawAccount(world.directory(), {
+      accountId: BAD,
+      status: 'expired',
+      expiredAt,
+      contactEmail: `billing@${CONTACT_DOMAIN}`,
+      createdAt: '2024-01-01T00:00:00.000Z',
+    });
+    return world;
+  }
+
+  test.each([
+    // Date.parse reads both as the next day: 1 March 2025 (92 days before NOW), 1 October 2026.
+    ['2025-02-29T00:00:00Z', NOW, /is not an ISO-8601 instant/],
+    ['2026-09-31T00:00:00Z', new Date('2026-12-01T00:00:00Z'), /is not an ISO-8601 instant/],
+    ['2025-06-01T24:00:00Z', new Date('2025-09-01T00:00:00Z'), /is not an ISO-8601 instant/],
+    // A future expiry: waiting for it would keep the data past the real 90 days, silently.
+    [new Date(NOW.getTime() + 30 * 86_400_000).toISOString(), NOW, /is in the future/],
+  ])('expiredAt %s (judged at %s)', async (expiredAt, now, problem) => {
+    const w = await badWorld(expiredAt);
+    const before = await treeSnapshot(join(w.dataDir, 'events', `account=${BAD}`));
+    const dirBefore = await directorySnapshot(w.directory(), [BAD]);
+    expect(Object.keys(before)).toHaveLength(3);
+
+    const dry = await w.job({ now: () => now }).run({ dryRun: true });
+    expect(dry.previews.map((p) => p.accountId)).not.toContain(BAD);
+    const report = await w.job({ now: () => now }).run();
+    expect(report.outcomes.map((o) => o.accountId)).not.toContain(BAD);
+    expect(report.anomalies).toEqual([{ accountId: BAD, problem: expect.stringMatching(problem) }]);
+    expect(report.census.invalid).toBe(1);
+    // Counted in the alarm's metric: a human must fix the record.
+    expect(report.metrics.overdueAccounts).toBeGreaterThanOrEqual(1);
+    const later = await w.job({ now: () => now }).run();
+    expect(later.metrics.overdueAccounts).toBe(1);
+    expect(await treeSnapshot(join(w.dataDir, 'events', `account=${BAD}`))).toEqual(before);
+    expect(await directorySnapshot(w.directory(), [BAD])).toEqual(dirBefore);
+
+    // A deletion request is refused too, naming the problem, and changes nothing.
+    await expect(w.job({ now: () => now }).purgeNow(BAD, 'TICKET-3')).rejects.toMatchObject({
+      problem: 'invalid-expiry',
+      message: expect.stringMatching(problem),
+    });
+    expect(await directorySnapshot(w.directory(), [BAD])).toEqual(dirBefore);
+  });
 });

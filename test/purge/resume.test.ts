@@ -37,7 +37,7 @@ function expectedCounts(w: LocalWorld, id: string): PurgeCounts {
   return {
     dataKeys: { deleted: 2, locations: ['americas', 'europe'] },
     objects: { americas: { versions: e.files, deleteMarkers: 0, bytes: e.bytes } },
-    directory: { campaigns: 2, apiKeys: 1, other: 0 },
+    directory: { campaigns: 2, apiKeys: 1, conversionClaims: 1, other: 0 },
   };
 }
 

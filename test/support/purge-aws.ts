@@ -63,13 +63,15 @@ export function motoSettings(endpoint: string): Record<string, unknown> {
 
 /**
  * Creates and seeds a world with unique names (several test files share one moto).
- * @param pick which accounts of {@link worldAccounts} to seed (all by default)
+ * @param options.pick which accounts of {@link worldAccounts} to seed (all by default)
+ * @param options.extra accounts seeded besides those, like them
  */
 export async function awsWorld(
   endpoint: string,
   options: {
     now?: Date;
     pick?: (a: WorldAccount) => boolean;
+    extra?: readonly WorldAccount[];
     bucketSetup?: (location: Location) => 'versioned' | 'object-lock';
   } = {},
 ): Promise<AwsWorld> {
@@ -109,8 +111,14 @@ export async function awsWorld(
     kmsKeyIds[l] = keyId;
   }
   const directory = new DynamoDirectory({ client: ddb, tableName: table });
-  const accounts = worldAccounts(now);
-  const chosen = Object.values(accounts).filter(options.pick ?? (() => true));
+  const accounts: Record<string, WorldAccount> = {
+    ...worldAccounts(now),
+    ...Object.fromEntries((options.extra ?? []).map((a) => [a.id, a])),
+  };
+  const extraIds = new Set((options.extra ?? []).map((a) => a.id));
+  const chosen = Object.values(accounts).filter(
+    (a) => extraIds.has(a.id) || (options.pick ?? (() => true))(a),
+  );
   const keys = await seedDirectory(directory, chosen, providers);
   const objects: Record<string, Record<Location, SeededObjects>> = {};
   for (const a of chosen) {

@@ -1,6 +1,6 @@
 /**
- * The purge job on embedded defaults in a temporary folder: the local directory, file sink tree and
- * receipt files, seeded with the world of `purge-world.ts`.
+ * The purge job on embedded defaults in a temporary folder: the local directory, file sink tree, receipt
+ * files and published configs, seeded with the world of `purge-world.ts`.
  */
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { LocalDirectory } from '../../services/ingest/src/directory/local-direct
 import { PurgeJob, type PurgeJobProps } from '../../services/purge/src/core/purge-job';
 import type { EventObjectStore } from '../../services/purge/src/core/ports';
 import { ItemDirectoryPurgeStore } from '../../services/purge/src/directory-store';
+import { FileConfigStore } from '../../services/purge/src/local/file-config-store';
 import { FileEventObjectStore } from '../../services/purge/src/local/file-event-store';
 import { FileReceiptStore } from '../../services/purge/src/local/file-receipt-store';
 import { NOW, seedDirectory, seedLocalEvents, worldAccounts, type WorldAccount } from './purge-world';
@@ -33,10 +34,19 @@ export interface LocalWorld {
 /** The leftover file of the already purged account (a late delivery); the job must never touch it. */
 export const PURGED_LEFTOVER = 'dt=2025-01-01/late.ndjson';
 
-/** Seeds the world into a new temporary folder. */
-export async function localWorld(now: Date = NOW): Promise<LocalWorld> {
+/**
+ * Seeds the world into a new temporary folder.
+ * @param options.extra accounts seeded besides those of {@link worldAccounts}, like them
+ */
+export async function localWorld(
+  now: Date = NOW,
+  options: { readonly extra?: readonly WorldAccount[] } = {},
+): Promise<LocalWorld> {
   const dataDir = await mkdtemp(join(tmpdir(), 'trackstack-purge-'));
-  const accounts = worldAccounts(now);
+  const accounts: Record<string, WorldAccount> = {
+    ...worldAccounts(now),
+    ...Object.fromEntries((options.extra ?? []).map((a) => [a.id, a])),
+  };
   const provider = new LocalKeyProvider({ keyFile: join(dataDir, 'master.key') });
   const seedDir = new LocalDirectory({ dataDir });
   const keys = await seedDirectory(seedDir, Object.values(accounts), {
@@ -65,6 +75,7 @@ export async function localWorld(now: Date = NOW): Promise<LocalWorld> {
         }),
         objectStores: [wrapStore ? wrapStore(store) : store],
         receipts: new FileReceiptStore({ dir: join(dataDir, 'receipts') }),
+        publishedConfigs: new FileConfigStore({ dataDir }),
         now: () => now,
         sleep: async () => undefined,
         ...props,

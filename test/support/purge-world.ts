@@ -1,11 +1,12 @@
 /**
  * A seeded world for the purge tests: accounts in every standing (active, expired 44 days ago, exactly 45
  * days ago, 89 days ago, reactivated, already purged), each with campaigns, an API key, a wrapped data key
- * per location, and encrypted events in every location's store, on embedded defaults or on moto.
+ * per location (`DATAKEY#<id>`), a conversion claim (`DEDUP#<id>`), and encrypted events in every
+ * location's store, on embedded defaults or on moto.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -16,11 +17,18 @@ import {
   type BucketLocationConstraint,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { CAMPAIGN_CONFIG, DIRECTORY } from '../../infra/platform';
 import { generateApiKey } from '../../services/ingest/src/api-keys';
+import { campaignConfigDocument } from '../../services/ingest/src/campaign-config';
 import { DataKeyService } from '../../services/ingest/src/crypto/data-keys';
 import type { KeyProvider } from '../../services/ingest/src/crypto/key-provider';
-import type { Directory } from '../../services/ingest/src/directory/directory';
-import type { DirectoryItem, ItemDirectory } from '../../services/ingest/src/directory/item-directory';
+import type { AccountRecord, CampaignRecord, Directory } from '../../services/ingest/src/directory/directory';
+import {
+  itemKeys,
+  toItem,
+  type DirectoryItem,
+  type ItemDirectory,
+} from '../../services/ingest/src/directory/item-directory';
 import { DAY_MS } from '../../services/purge/src/core/eligibility';
 
 /** The instant every purge test judges eligibility at. */
@@ -77,11 +85,16 @@ export interface SeededDirectory {
   readonly campaigns: number;
   readonly apiKeys: number;
   readonly dataKeys: number;
+  readonly conversionClaims: number;
 }
 
+/** The sort key of the conversion claim seeded for every account with data. */
+export const SEEDED_CLAIM = 'api#seeded-claim';
+
 /**
- * Seeds accounts, two campaigns and one API key each, and a wrapped data key per location (through the
- * real `DataKeyService`, so the keys are genuine). Purged accounts get only their record.
+ * Seeds accounts, two campaigns and one API key each, a wrapped data key per location (through the real
+ * `DataKeyService`, so the keys are genuine) and a live conversion claim. Purged accounts get only their
+ * record.
  * @returns a data key service per location, for encrypting events
  */
 export async function seedDirectory(
@@ -121,13 +134,36 @@ export async function seedDirectory(
       createdAt: '2024-01-01T00:00:00.000Z',
     });
     for (const s of Object.values(services)) await s.getKey(a.id);
+    // Live by the real clock: the local directory drops lapsed claims whenever it writes.
+    await directory.claimConversion(
+      { accountId: a.id, key: SEEDED_CLAIM, expiresAtMs: Date.now() + 7 * DAY_MS },
+      Date.now(),
+    );
   }
   return services;
 }
 
 /** Expected directory counts of a seeded (not purged) account. */
 export function seededDirectoryCounts(locations: number): SeededDirectory {
-  return { campaigns: 2, apiKeys: 1, dataKeys: locations };
+  return { campaigns: 2, apiKeys: 1, dataKeys: locations, conversionClaims: 1 };
+}
+
+/**
+ * Stores an account record as an operator's direct table edit or an older writer would, without the
+ * directory's validation (which refuses an impossible or future `expiredAt`): what the purge must still
+ * judge safely.
+ */
+export async function putRawAccount(directory: ItemDirectory, record: AccountRecord): Promise<void> {
+  const stored = await directory.putItemIf(toItem(itemKeys.account(record.accountId), record), {});
+  if (!stored) throw new Error(`could not store ${record.accountId}`);
+}
+
+/** Publishes a campaign's config where local mode serves it, at its account's path (`CAMPAIGN_CONFIG`). */
+export async function publishLocalConfig(dataDir: string, campaign: CampaignRecord): Promise<string> {
+  const file = join(dataDir, CAMPAIGN_CONFIG.path(campaign.accountId, campaign.campaignId));
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, JSON.stringify(campaignConfigDocument(campaign), null, 2));
+  return file;
 }
 
 /** One encrypted event line for an account, as the ingest pipeline stores it. */
@@ -136,18 +172,34 @@ export async function eventLine(keys: DataKeyService, accountId: string, n: numb
   return `${JSON.stringify({ id: `evt-${n}`, accountId, dt: '2025-03-01', type: 'pageview', pii })}\n`;
 }
 
-/** Every item of an `ItemDirectory` partition set, for before/after comparisons. */
+/**
+ * Every item an account owns (its record and campaigns, data keys, conversion claims, API keys), for
+ * before/after comparisons.
+ */
 export async function directorySnapshot(
   directory: ItemDirectory,
   accountIds: readonly string[],
 ): Promise<Record<string, DirectoryItem[]>> {
   const out: Record<string, DirectoryItem[]> = {};
   for (const id of accountIds) {
-    const own = await directory.listItems(`ACCOUNT#${id}`);
+    const own = await directory.listItems(DIRECTORY.accountPk(id));
+    const dataKeys = await directory.listItems(DIRECTORY.dataKeyPk(id));
+    const claims = await directory.listItems(DIRECTORY.dedupPk(id));
     const keys = await directory.listApiKeys(id);
-    out[id] = [...own, ...keys.map((k) => ({ ...k, pk: `APIKEY#${k.keyId}`, sk: 'META' }) as DirectoryItem)];
+    out[id] = [
+      ...own,
+      ...dataKeys,
+      ...claims,
+      ...keys.map((k) => ({ ...k, pk: `APIKEY#${k.keyId}`, sk: 'META' }) as DirectoryItem),
+    ];
   }
   return out;
+}
+
+/** Every item left of an account anywhere in the directory but its record: `[]` once it is purged. */
+export async function leftoverItems(directory: ItemDirectory, accountId: string): Promise<DirectoryItem[]> {
+  const [snapshot] = Object.values(await directorySnapshot(directory, [accountId]));
+  return snapshot!.filter((i) => i.sk !== DIRECTORY.accountSk || !i.pk.startsWith('ACCOUNT#'));
 }
 
 // ---- embedded defaults ---------------------------------------------------------------------------

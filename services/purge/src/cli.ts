@@ -3,8 +3,9 @@
  * `--stage`, against AWS with the ambient credentials.
  *
  * Exit status: 0 done; 1 some account failed (see the report); 2 bad usage, or a request refused before
- * anything changed (unknown or active account, unacceptable reason); 3 stopped by the time budget or a
- * signal with work left, or the account is held by another run (run it again to continue).
+ * anything changed (unknown or active account, unacceptable reason, a local store that does not exist);
+ * 3 stopped by the time budget or a signal with work left, or the account is held by another run (run it
+ * again to continue).
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,16 +21,18 @@ import { PurgeRequestError } from './core/errors';
 import type { PurgeRunReport } from './core/purge-job';
 import { eventBucketVariable, parsePurgeEnv } from './env';
 import { formatReport } from './report';
-import { createPurgeRuntime, jsonLogger, type PurgeRuntimeOptions } from './runtime';
+import { LocalStoreMissingError, createPurgeRuntime, jsonLogger, type PurgeRuntimeOptions } from './runtime';
 
 const USAGE = `Usage: npm run purge -- (--dry-run | --run | --now <accountId> --reason "<text>") [options]
 
-  --dry-run                 list every account that would be purged, with counts; change nothing
-  --run                     purge every account expired at least 45 days ago
+  --dry-run                 list every account that would be purged or swept, with counts; change
+                            nothing
+  --run                     purge every account expired at least 45 days ago, and sweep each
+                            purged account once more a day after its purge (late data)
   --now <accountId>         purge one expired account now: a customer's deletion request
   --reason "<text>"         why (required with --now); kept in the permanent receipt, so give a
                             ticket reference, never personal data such as an e-mail address
-  --data-dir <path>         the local store of npm run local (default .data)
+  --data-dir <path>         the local store of npm run local (default .data); it must exist
   --stage <dev|staging|prod>
                             run against AWS with the ambient credentials instead: the table, event
                             buckets and receipts bucket named in infra/platform.ts (TS_TABLE_NAME,
@@ -255,13 +258,18 @@ export async function runPurgeCli(argv: readonly string[], io: CliIo): Promise<n
       io.stderr(`Refused, nothing was changed: ${err.message}`);
       return 2;
     }
+    if (err instanceof LocalStoreMissingError) {
+      io.stderr(`Refused, nothing was changed: ${err.message} (--data-dir)`);
+      return 2;
+    }
     io.stderr(`Purge failed: ${(err as Error).message}`);
     return 1;
   }
   io.stdout(args.json ? JSON.stringify(report, null, 2) : formatReport(report, store));
-  if (report.outcomes.some((o) => o.result === 'failed')) return 1;
+  const all = [...report.outcomes, ...report.sweeps];
+  if (all.some((o) => o.result === 'failed')) return 1;
   // Paused by the budget, or held by another run: the request is not done yet.
-  if (report.metrics.incomplete || report.outcomes.some((o) => o.result === 'busy')) return 3;
+  if (report.metrics.incomplete || all.some((o) => o.result === 'busy')) return 3;
   return 0;
 }
 

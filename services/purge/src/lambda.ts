@@ -25,13 +25,15 @@ export interface PurgeHandlerResult {
   readonly paused: readonly string[];
   readonly busy: readonly string[];
   readonly notStarted: readonly string[];
+  /** Purged accounts swept once more this run. */
+  readonly swept: readonly string[];
   readonly metrics: PurgeRunReport['metrics'];
 }
 
 /** Raised after a run in which some account failed (the run's metrics are already published). */
 export class PurgeRunFailed extends Error {
   constructor(report: PurgeRunReport) {
-    const failed = report.outcomes.filter((o) => o.result === 'failed');
+    const failed = [...report.outcomes, ...report.sweeps].filter((o) => o.result === 'failed');
     super(
       `purge run ${report.runId}: ${failed.length} account(s) failed: ${failed
         .map((o) => `${o.accountId} at ${o.step ?? 'claim'}: ${o.message ?? ''}`)
@@ -80,6 +82,7 @@ export const handler = async (
     paused: ids('paused'),
     busy: ids('busy'),
     notStarted: report.notStarted,
+    swept: report.sweeps.filter((o) => o.result === 'swept').map((o) => o.accountId),
     metrics: report.metrics,
   };
 };

@@ -1,6 +1,7 @@
 /** Human-readable rendering of a purge run's report, for the CLI. */
 import type { PurgeCounts } from './core/model';
 import type { AccountOutcome, PurgeRunReport } from './core/purge-job';
+import type { SweepOutcome } from './core/sweep';
 
 /** Renders counts on one line per store. */
 export function formatCounts(counts: PurgeCounts, indent = '    '): string[] {
@@ -14,7 +15,7 @@ export function formatCounts(counts: PurgeCounts, indent = '    '): string[] {
   }
   const d = counts.directory;
   lines.push(
-    `${indent}directory: ${d.campaigns} campaign(s), ${d.apiKeys} API key(s), ${d.other} other item(s)`,
+    `${indent}directory: ${d.campaigns} campaign(s), ${d.apiKeys} API key(s), ${d.other} other item(s), ${d.conversionClaims ?? 0} conversion claim(s)`,
   );
   return lines;
 }
@@ -25,7 +26,7 @@ export function formatReport(report: PurgeRunReport, store: string): string {
   const c = report.census;
   if (report.mode === 'dry-run') {
     out.push(
-      `Dry run at ${report.now} against ${store}: ${report.previews.length} account(s) would be purged. Nothing was changed.`,
+      `Dry run at ${report.now} against ${store}: ${report.previews.length} account(s) would be purged, ${report.sweepPreviews.length} purged account(s) swept once more. Nothing was changed.`,
     );
     for (const p of report.previews) {
       out.push(
@@ -33,15 +34,33 @@ export function formatReport(report: PurgeRunReport, store: string): string {
       );
       out.push(...formatCounts(p.counts));
     }
+    for (const p of report.sweepPreviews) {
+      out.push(
+        `  ${p.accountId}  sweep of purge ${p.purgeId} (purged ${p.purgedAt}; due since ${p.dueAt}, deadline ${p.deadline})${p.overdue ? '  OVERDUE (past day 80)' : ''}${p.inProgress ? `  [sweep ${p.inProgress.sweepId} in progress at step ${p.inProgress.step}]` : ''}`,
+      );
+      out.push(...formatCounts(p.counts));
+    }
   } else {
     out.push(
       `Purge ${report.mode === 'request' ? 'request' : 'run'} ${report.runId} at ${report.now} against ${store}:`,
     );
-    if (report.outcomes.length === 0 && report.notStarted.length === 0) out.push('  nothing to purge.');
+    const sweeps = report.sweeps;
+    if (
+      report.outcomes.length === 0 &&
+      report.notStarted.length === 0 &&
+      sweeps.length === 0 &&
+      report.sweepsNotStarted.length === 0
+    )
+      out.push('  nothing to purge.');
     for (const o of report.outcomes) out.push(...formatOutcome(o));
     if (report.notStarted.length)
       out.push(
         `  not started (time budget used up; the next run continues): ${report.notStarted.join(', ')}`,
+      );
+    for (const o of sweeps) out.push(...formatSweep(o));
+    if (report.sweepsNotStarted.length)
+      out.push(
+        `  sweeps not started (time budget used up; the next run continues): ${report.sweepsNotStarted.join(', ')}`,
       );
   }
   if (report.mode !== 'request') {
@@ -70,6 +89,26 @@ function formatOutcome(o: AccountOutcome): string[] {
     case 'failed':
       return [
         `  ${o.accountId}: FAILED at step ${o.step ?? 'claim'}: ${o.message}`,
+        ...(o.errors ?? []).map((e) => `      ${e.key} (${e.versionId}): ${e.code} ${e.message}`),
+      ];
+  }
+}
+
+function formatSweep(o: SweepOutcome): string[] {
+  switch (o.result) {
+    case 'swept':
+      return [
+        `  ${o.accountId}: swept once more after its purge; sweep receipt ${o.receipt}`,
+        ...(o.counts ? formatCounts(o.counts) : []),
+      ];
+    case 'paused':
+      return [`  ${o.accountId}: sweep paused at step ${o.step} (time budget); the next run continues`];
+    case 'busy':
+    case 'skipped':
+      return [`  ${o.accountId}: sweep skipped, ${o.message}`];
+    case 'failed':
+      return [
+        `  ${o.accountId}: sweep FAILED at step ${o.step ?? 'claim'}: ${o.message}`,
         ...(o.errors ?? []).map((e) => `      ${e.key} (${e.versionId}): ${e.code} ${e.message}`),
       ];
   }

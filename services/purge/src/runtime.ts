@@ -3,6 +3,7 @@
  * receipt store, and the job over them. The AWS SDK is loaded only when the environment selects an AWS
  * store, so the local CLI never pays for it.
  */
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { REGIONS, type Location } from '../../../infra/platform';
 import type { ItemDirectory } from '../../ingest/src/directory/item-directory';
@@ -24,6 +25,27 @@ export interface PurgeRuntimeOptions {
   readonly job?: Omit<PurgeJobProps, 'directory' | 'objectStores' | 'receipts' | 'logger'>;
 }
 
+/**
+ * The local store named by `TS_DATA_DIR` (or its directory file) does not exist. Reading it as an empty
+ * directory would report "nothing to purge" for a mistyped path; creating it would leave an empty store
+ * behind. Nothing is changed.
+ */
+export class LocalStoreMissingError extends Error {
+  constructor(
+    /** The data directory asked for. */
+    public readonly dataDir: string,
+    /** What is missing: the folder itself or the directory file in it. */
+    public readonly missing: string,
+  ) {
+    super(
+      `${missing === dataDir ? `the local store ${dataDir} does not exist` : `the local store ${dataDir} has no directory file (${missing})`}, ` +
+        'so there is nothing to purge there and nothing was created. `npm run local` creates the store; ' +
+        'point at the folder it uses (TS_DATA_DIR, default .data).',
+    );
+    this.name = 'LocalStoreMissingError';
+  }
+}
+
 /** The job and the stores it was built over. */
 export interface PurgeRuntime {
   readonly env: PurgeEnv;
@@ -33,7 +55,11 @@ export interface PurgeRuntime {
   readonly receipts: ReceiptStore;
 }
 
-/** Builds the stores and the job from the environment. */
+/**
+ * Builds the stores and the job from the environment.
+ * @throws LocalStoreMissingError, having created nothing, when the directory is the local file and the
+ *   data folder or its directory file does not exist
+ */
 export async function createPurgeRuntime(
   env: PurgeEnv,
   options: PurgeRuntimeOptions = {},
@@ -59,6 +85,19 @@ export async function createPurgeRuntime(
   } else {
     const { LocalDirectory } = await import('../../ingest/src/directory/local-directory');
     const local = new LocalDirectory({ dataDir });
+    // Checked, not created: the local directory makes its folder on first write, and reads a missing
+    // file as an empty directory.
+    for (const [path, kind] of [
+      [dataDir, 'folder'],
+      [local.file, 'file'],
+    ] as const) {
+      const found = await stat(path).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined;
+        throw err;
+      });
+      if (!found || (kind === 'folder' ? !found.isDirectory() : !found.isFile()))
+        throw new LocalStoreMissingError(dataDir, path);
+    }
     itemDirectory = local;
     directoryName = `file:${local.file}`;
   }
@@ -92,7 +131,7 @@ export async function createPurgeRuntime(
     // Local mode publishes campaign configs next to its data; in the cloud the CDN's config bucket is
     // written by the control plane, which is not part of this job.
     const { FileConfigStore } = await import('./local/file-config-store');
-    publishedConfigs = new FileConfigStore({ dir: join(dataDir, 'config') });
+    publishedConfigs = new FileConfigStore({ dataDir });
   }
 
   let receipts: ReceiptStore;

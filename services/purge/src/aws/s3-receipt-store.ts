@@ -12,9 +12,15 @@ import {
   type CreateBucketCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { PurgeReceipt } from '../core/model';
+import type { AuditReceipt, PurgeReceipt, SweepReceipt } from '../core/model';
 import type { ReceiptStore } from '../core/ports';
-import { DEFAULT_RECEIPT_RETENTION_DAYS, receiptJson, receiptKey } from '../core/receipt';
+import {
+  DEFAULT_RECEIPT_RETENTION_DAYS,
+  auditReceiptKey,
+  receiptJson,
+  receiptKey,
+  sweepReceiptKey,
+} from '../core/receipt';
 
 /** Options of {@link S3ReceiptStore}. */
 export interface S3ReceiptStoreProps {
@@ -71,14 +77,14 @@ export class S3ReceiptStore implements ReceiptStore {
   }
 
   /**
-   * Writes the receipt under `receipts/<accountId>/<purgeId>.json`, locked in compliance mode. When it is
-   * already there (a run killed after writing it), an identical one is accepted and a different one
-   * refused.
+   * Writes the receipt under `receipts/<accountId>/<purgeId>.json` (a sweep's: `<purgeId>.sweep.json`),
+   * locked in compliance mode. When it is already there (a run killed after writing it), an identical
+   * one is accepted and a different one refused.
    * @throws Error when the bucket does not have Object Lock enabled: receipts are never written unprotected
    */
-  async write(receipt: PurgeReceipt): Promise<string> {
+  async write(receipt: AuditReceipt): Promise<string> {
     await this.checkLock();
-    const key = receiptKey(receipt.accountId, receipt.purgeId);
+    const key = auditReceiptKey(receipt);
     const body = receiptJson(receipt);
     const retainUntil = new Date(this.now().getTime() + this.retentionDays * 86_400_000);
     try {
@@ -108,10 +114,16 @@ export class S3ReceiptStore implements ReceiptStore {
     return `s3://${this.bucket}/${key}`;
   }
 
-  /** Reads a receipt back. */
+  /** Reads a purge receipt back. */
   async read(accountId: string, purgeId: string): Promise<PurgeReceipt | undefined> {
     const text = await this.readText(receiptKey(accountId, purgeId));
     return text === undefined ? undefined : (JSON.parse(text) as PurgeReceipt);
+  }
+
+  /** Reads the sweep receipt of a purge back. */
+  async readSweep(accountId: string, purgeId: string): Promise<SweepReceipt | undefined> {
+    const text = await this.readText(sweepReceiptKey(accountId, purgeId));
+    return text === undefined ? undefined : (JSON.parse(text) as SweepReceipt);
   }
 
   private async readText(key: string): Promise<string | undefined> {

@@ -3,30 +3,28 @@
  * `expiredAt + 90 days`, alarm at `expiredAt + 80 days`. Computed on epoch milliseconds, so in UTC with
  * no time zone or daylight-saving shift anywhere; a day is exactly 86,400,000 ms.
  */
-import { ID_PATTERNS, RETENTION } from '../../../../infra/platform';
+import { ID_PATTERNS, LIMITS, RETENTION, parseIsoInstant } from '../../../../infra/platform';
 import type { AccountState } from './model';
 
 /** Milliseconds in a day. */
 export const DAY_MS = 86_400_000;
 
-/** ISO-8601 date, or date-time with `Z` or an offset (a date-time without one would be local time). */
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
-
 /**
  * Parses an ISO-8601 instant strictly: a date alone is midnight UTC; a date-time must carry `Z` or an
- * offset. Resolves to epoch milliseconds, or `undefined` when the text is not such an instant.
+ * offset; a date that is not on the calendar (`2026-09-31`) is refused, never rolled over into the next
+ * month as `Date.parse` would, which would start an account's 45 days from a day nobody wrote.
+ * @returns epoch milliseconds, or `undefined` when the text is not such an instant
  */
-export function parseInstant(text: unknown): number | undefined {
-  if (typeof text !== 'string' || !ISO_INSTANT.test(text)) return undefined;
-  const ms = Date.parse(text);
-  return Number.isFinite(ms) ? ms : undefined;
-}
+export const parseInstant: (text: unknown) => number | undefined = parseIsoInstant;
 
 /** Where an account stands with respect to the purge, at one instant. */
 export type Eligibility =
   | { readonly kind: 'active' }
   | { readonly kind: 'purged' }
-  /** The record cannot be judged (no or malformed expiry, malformed id); it is reported, never touched. */
+  /**
+   * The record cannot be judged (no, malformed or future expiry, malformed id): it is reported and
+   * alarmed on, never touched.
+   */
   | { readonly kind: 'invalid'; readonly problem: string }
   /** Expired, but day 45 has not come yet. */
   | ({ readonly kind: 'waiting' } & ExpiryDates)
@@ -57,6 +55,28 @@ export function expiryDates(expiredAtMs: number, nowMs: number): ExpiryDates {
   };
 }
 
+/** When a purged account's sweep falls due, and the dates it is held to. */
+export interface SweepDates {
+  readonly purgedAtMs: number;
+  /**
+   * `purgedAt + purgeSweepAfterDays`, but no later than the deadline: a purge that finished within a day
+   * of the deadline is swept when it comes, and one that finished after it (late) is due at once, that
+   * is on the next run.
+   */
+  readonly dueAtMs: number;
+  /** `expiredAt + 80 days`: a sweep due and still not done then is alarmed on. */
+  readonly alarmAtMs: number;
+  /** `expiredAt + 90 days`: the promise covers what arrived late, too. */
+  readonly deadlineMs: number;
+}
+
+/** The dates of a purged account's sweep, from its expiry and the end of its purge. */
+export function sweepDates(expiredAtMs: number, purgedAtMs: number): SweepDates {
+  const { alarmAtMs, deadlineMs } = expiryDates(expiredAtMs, purgedAtMs);
+  const dueAtMs = Math.min(purgedAtMs + RETENTION.purgeSweepAfterDays * DAY_MS, deadlineMs);
+  return { purgedAtMs, dueAtMs, alarmAtMs, deadlineMs };
+}
+
 /**
  * Judges one account at `nowMs`. Only status `expired` can ever be eligible: an active account (a
  * reactivated one included, whatever expiry it still carries) and a purged one never are.
@@ -77,7 +97,14 @@ export function eligibility(account: AccountState, nowMs: number): Eligibility {
       problem:
         account.expiredAt === undefined
           ? 'expired account has no expiredAt'
-          : `expiredAt ${JSON.stringify(account.expiredAt)} is not an ISO-8601 instant with a time zone`,
+          : `expiredAt ${JSON.stringify(account.expiredAt)} is not an ISO-8601 instant with a time zone on the calendar`,
+    };
+  }
+  if (expiredAtMs > nowMs + LIMITS.maxClockSkewSeconds * 1000) {
+    // Waiting for a future expiry would keep the data past 90 days after the real one, and silently.
+    return {
+      kind: 'invalid',
+      problem: `expiredAt ${account.expiredAt} is in the future (now is ${new Date(nowMs).toISOString()}): the 45 to 90 days cannot be counted from it`,
     };
   }
   const dates = expiryDates(expiredAtMs, nowMs);

@@ -38,11 +38,11 @@ export class DeleteFailure extends Error {
   }
 }
 
-/** The account's record changed under the purge: another run took over, or an operator changed it. */
+/** The account's record changed under the purge or sweep: another run took over, or an operator changed it. */
 export class PurgeConflict extends Error {
   constructor(accountId: string) {
     super(
-      `the directory record of ${accountId} changed during the purge (another run took it over, or it was reactivated); stopped`,
+      `the directory record of ${accountId} changed while the job worked on it (another run took it over, or it was reactivated or edited); stopped`,
     );
     this.name = 'PurgeConflict';
   }

@@ -35,6 +35,11 @@ export interface ObjectCounts {
 export interface DirectoryCounts {
   readonly campaigns: number;
   readonly apiKeys: number;
+  /**
+   * Conversion claims (`DEDUP#<id>` items): the ingest service's de-duplication keys, hashes of click ids.
+   * Counted apart so the receipt says that they went too, not only "other".
+   */
+  readonly conversionClaims: number;
   /** Items of the account's partition of no known kind. */
   readonly other: number;
 }
@@ -52,7 +57,7 @@ export interface PurgeCounts {
 export interface DirectoryEntry {
   readonly pk: string;
   readonly sk: string;
-  readonly kind: 'dataKey' | 'campaign' | 'apiKey' | 'other';
+  readonly kind: 'dataKey' | 'campaign' | 'apiKey' | 'conversionClaim' | 'other';
   /** For a data key: the location whose master key wrapped it. */
   readonly location?: string;
   /** For a campaign: its id. */
@@ -83,30 +88,69 @@ export interface PurgeLease {
   readonly until: string;
 }
 
-/** The progress of one account's purge, persisted on the account's directory record. */
-export interface PurgeProgress {
-  /** The id of the run that started the purge; names the receipt. */
-  readonly purgeId: string;
-  readonly trigger: PurgeTrigger;
-  /** The operator's reason, for a customer's deletion request. */
-  readonly reason?: string;
-  /** ISO-8601 instant the purge started. */
+/**
+ * What the purge and the sweep both persist while they delete: the record that lets a killed run be
+ * finished by the next with exact counts.
+ */
+export interface DeletionProgress {
+  /** ISO-8601 instant the work started. */
   readonly startedAt: string;
   /** ISO-8601 instant every byte was gone; fixed before the receipt is written, so rewriting it is exact. */
   readonly finishedAt?: string;
   /** The run that set `finishedAt`: the receipt names it, whichever run writes the receipt. */
   readonly finishedRunId?: string;
-  /** The stores the purge covered, fixed with `finishedAt` for the same reason. */
+  /** The stores covered, fixed with `finishedAt` for the same reason. */
   readonly finishedStores?: PurgeReceipt['stores'];
-  /** Every run that worked on this purge, in order. */
+  /** Every run that worked on it, in order. */
   readonly runIds: readonly string[];
-  /** The step to do next. */
-  readonly step: PurgeStep;
   /** Locations whose event store is already empty for this account. */
   readonly locationsDone: readonly string[];
   readonly counts: PurgeCounts;
   readonly lease: PurgeLease;
   readonly pending?: PendingBatch;
+}
+
+/** The progress of one account's purge, persisted on the account's directory record. */
+export interface PurgeProgress extends DeletionProgress {
+  /** The id of the run that started the purge; names the receipt. */
+  readonly purgeId: string;
+  readonly trigger: PurgeTrigger;
+  /** The operator's reason, for a customer's deletion request. */
+  readonly reason?: string;
+  /** The step to do next. */
+  readonly step: PurgeStep;
+}
+
+/** The steps of a sweep, in the order they run. */
+export const SWEEP_STEPS = ['directory', 'objects', 'receipt'] as const;
+/**
+ * A step of a purged account's sweep: `directory` deletes any wrapped data key or conversion claim the
+ * data path wrote since the purge (keys first: what follows is unreadable), `objects` every object version
+ * and delete marker that arrived late, `receipt` writes the sweep receipt and marks the account swept.
+ */
+export type SweepStep = (typeof SWEEP_STEPS)[number];
+
+/**
+ * The progress of a purged account's sweep, persisted on its record like a purge's: events can reach the
+ * event store after the purge (a disk spool drained late, the stream's buffer), so the account's prefixes
+ * are emptied once more.
+ */
+export interface SweepProgress extends DeletionProgress {
+  /** The run that started the sweep. */
+  readonly sweepId: string;
+  /** The step to do next. */
+  readonly step: SweepStep;
+}
+
+/** A finished sweep, as the account record keeps it. */
+export interface SweepRecord {
+  /** ISO-8601 instant the sweep finished (its receipt's `finishedAt`). */
+  readonly sweptAt: string;
+  readonly sweepId: string;
+  /** Where the sweep receipt is. */
+  readonly receipt: string;
+  /** What it deleted. */
+  readonly counts: PurgeCounts;
 }
 
 /** An account as the purge job sees it. */
@@ -121,6 +165,10 @@ export interface AccountState {
   readonly purge?: { readonly purgeId: string; readonly receipt: string };
   /** A purge in progress. */
   readonly progress?: PurgeProgress;
+  /** A sweep in progress (purged accounts only). */
+  readonly sweepProgress?: SweepProgress;
+  /** The finished sweep (purged accounts only): after it, the account is never touched again. */
+  readonly swept?: SweepRecord;
   /** Compare-and-set revision of the purge state: every save increments it. 0 before the first. */
   readonly revision: number;
 }
@@ -154,6 +202,40 @@ export interface PurgeReceipt {
 }
 
 /**
+ * The receipt of a purged account's sweep: what arrived after the purge and was deleted then. It names
+ * the purge it completes, and sits next to that purge's receipt in the same write-once store, so that the
+ * 90-day promise stays provable for data that arrived late. Holds no personal data.
+ */
+export interface SweepReceipt {
+  readonly kind: 'trackstack.purge-sweep-receipt';
+  readonly version: 1;
+  readonly accountId: string;
+  /** The purge this sweep completes; with the account id, it identifies the receipt. */
+  readonly purgeId: string;
+  /** Where that purge's receipt is. */
+  readonly purgeReceipt: string;
+  /** The run that started the sweep. */
+  readonly sweepId: string;
+  /** The run that finished it. */
+  readonly runId: string;
+  /** Every run that worked on it. */
+  readonly runIds: readonly string[];
+  /** ISO-8601 (UTC): expiry, end of the purge, when the sweep fell due, and the promised deadline. */
+  readonly expiredAt: string;
+  readonly purgedAt: string;
+  readonly dueAt: string;
+  readonly deadline: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly counts: PurgeCounts;
+  /** The stores the sweep covered. */
+  readonly stores: PurgeReceipt['stores'];
+}
+
+/** Any record the audit store keeps: a purge's receipt or its sweep's. */
+export type AuditReceipt = PurgeReceipt | SweepReceipt;
+
+/**
  * Prefix of every object of an account in an event store: `account=<id>/`, the layout of the Firehose
  * dynamic partitioning (`infra/aws`) and of the local file sink (`FILE_SINK_LAYOUT`). The trailing slash
  * keeps `acc_abc` from matching `acc_abcd`.
@@ -177,7 +259,7 @@ export function emptyCounts(locations: readonly string[]): PurgeCounts {
   return {
     dataKeys: { deleted: 0, locations: [] },
     objects,
-    directory: { campaigns: 0, apiKeys: 0, other: 0 },
+    directory: { campaigns: 0, apiKeys: 0, conversionClaims: 0, other: 0 },
   };
 }
 
@@ -186,18 +268,21 @@ export function addDirectoryCounts(counts: PurgeCounts, entries: readonly Direct
   let { deleted } = counts.dataKeys;
   const locations = new Set(counts.dataKeys.locations);
   let { campaigns, apiKeys, other } = counts.directory;
+  // Progress saved before conversion claims were counted has no such field.
+  let conversionClaims = counts.directory.conversionClaims ?? 0;
   for (const e of entries) {
     if (e.kind === 'dataKey') {
       deleted += 1;
       if (e.location) locations.add(e.location);
     } else if (e.kind === 'campaign') campaigns += 1;
     else if (e.kind === 'apiKey') apiKeys += 1;
+    else if (e.kind === 'conversionClaim') conversionClaims += 1;
     else other += 1;
   }
   return {
     ...counts,
     dataKeys: { deleted, locations: [...locations].sort() },
-    directory: { campaigns, apiKeys, other },
+    directory: { campaigns, apiKeys, conversionClaims, other },
   };
 }
 

@@ -3,7 +3,16 @@
  * from the receipt store. Adapters implement them for AWS (`../aws`) and for the embedded defaults
  * (`../local`); GCP will add its own without touching the core.
  */
-import type { AccountState, DirectoryEntry, PurgeProgress, PurgeReceipt } from './model';
+import type {
+  AccountState,
+  AuditReceipt,
+  DirectoryEntry,
+  PurgeCounts,
+  PurgeProgress,
+  PurgeReceipt,
+  SweepProgress,
+  SweepReceipt,
+} from './model';
 
 /** The change {@link PurgeDirectory.saveAccount} makes to an account's record. */
 export type AccountChange =
@@ -18,6 +27,16 @@ export type AccountChange =
       readonly purgedAt: string;
       readonly purgeId: string;
       readonly receipt: string;
+    }
+  /** Starts, advances or releases the sweep of a purged account: its sweep progress is replaced. */
+  | { readonly kind: 'sweep-progress'; readonly progress: SweepProgress }
+  /** Records the finished sweep on the purged account (and drops its sweep progress). */
+  | {
+      readonly kind: 'swept';
+      readonly sweptAt: string;
+      readonly sweepId: string;
+      readonly receipt: string;
+      readonly counts: PurgeCounts;
     };
 
 /** The account directory, as the purge job uses it. */
@@ -37,10 +56,16 @@ export interface PurgeDirectory {
   /** The account's wrapped data keys, one per location. */
   listDataKeys(accountId: string): Promise<DirectoryEntry[]>;
   /**
-   * Every item the account owns except its own record: the items of its partition (campaigns, data keys,
-   * anything else) and its API keys (which live in partitions of their own).
+   * Every item the account owns except its own record: the items of its partition (campaigns, anything
+   * else), its wrapped data keys and conversion claims, and its API keys (each kind in partitions of its
+   * own).
    */
   listOwnedItems(accountId: string): Promise<DirectoryEntry[]>;
+  /**
+   * The items the data path writes for an account (wrapped data keys, conversion claims): the only
+   * directory items that can appear after a purge, so what a sweep looks for.
+   */
+  listDataPathItems(accountId: string): Promise<DirectoryEntry[]>;
   /** Deletes items; missing ones are ignored. */
   deleteItems(items: readonly DirectoryEntry[]): Promise<void>;
   /** Those of `items` that still exist. */
@@ -113,26 +138,32 @@ export interface ReceiptStore {
   /** Human-readable name, e.g. `s3://trackstack-prod-purge-receipts`. */
   readonly description: string;
   /**
-   * Writes a receipt once. Writing an identical receipt again is a no-op (so a run killed after writing
-   * it can finish); a different receipt under the same account and purge id is refused.
+   * Writes a purge or sweep receipt once. Writing an identical receipt again is a no-op (so a run killed
+   * after writing it can finish); a different one under the same name is refused.
    * @returns where the receipt is, e.g. `s3://bucket/receipts/acc_…/run_….json`
    */
-  write(receipt: PurgeReceipt): Promise<string>;
-  /** Reads a receipt back; `undefined` if there is none. */
+  write(receipt: AuditReceipt): Promise<string>;
+  /** Reads a purge receipt back; `undefined` if there is none. */
   read(accountId: string, purgeId: string): Promise<PurgeReceipt | undefined>;
+  /** Reads the receipt of the sweep that completed a purge; `undefined` if there is none. */
+  readSweep(accountId: string, purgeId: string): Promise<SweepReceipt | undefined>;
 }
 
 /**
- * The published copies of campaign configs (the CDN's `config/<campaign>.json`). They are derived from
- * the campaign records, so they are removed with them and not counted separately.
+ * The published copies of campaign configs (the CDN's `config/<accountId>/<campaignId>.json`, see
+ * `CAMPAIGN_CONFIG`). They are derived from the campaign records, so they are removed with them and not
+ * counted separately.
  */
 export interface PublishedConfigStore {
-  /** Removes a campaign's published config document; a missing one is fine. */
-  remove(campaignId: string): Promise<void>;
+  /**
+   * Removes every published config document of the account (its whole `config/<accountId>/` prefix) and
+   * nothing of any other account, whose campaigns may carry the same ids. Nothing to remove is fine.
+   */
+  removeAccount(accountId: string): Promise<void>;
 }
 
 /** A point in an account's purge at which the job has just persisted something, or is about to. */
-export type CheckpointName =
+export type PurgeCheckpointName =
   | 'claimed'
   | 'shred:pending'
   | 'shred:deleted'
@@ -149,8 +180,26 @@ export type CheckpointName =
   | 'receipt:written'
   | 'purged';
 
-/** Every checkpoint, in the order a purge passes them. */
-export const CHECKPOINTS: readonly CheckpointName[] = [
+/** A point in a purged account's sweep at which the job has just persisted something, or is about to. */
+export type SweepCheckpointName =
+  | 'sweep:claimed'
+  | 'sweep:directory:pending'
+  | 'sweep:directory:deleted'
+  | 'sweep:directory:done'
+  | 'sweep:objects:pending'
+  | 'sweep:objects:deleted'
+  | 'sweep:objects:committed'
+  | 'sweep:objects:location-done'
+  | 'sweep:objects:done'
+  | 'sweep:receipt:prepared'
+  | 'sweep:receipt:written'
+  | 'swept';
+
+/** Any checkpoint of a purge or a sweep. */
+export type CheckpointName = PurgeCheckpointName | SweepCheckpointName;
+
+/** Every checkpoint of a purge, in the order a purge passes them. */
+export const CHECKPOINTS: readonly PurgeCheckpointName[] = [
   'claimed',
   'shred:pending',
   'shred:deleted',
@@ -166,6 +215,22 @@ export const CHECKPOINTS: readonly CheckpointName[] = [
   'receipt:prepared',
   'receipt:written',
   'purged',
+];
+
+/** Every checkpoint of a sweep, in the order a sweep passes them. */
+export const SWEEP_CHECKPOINTS: readonly SweepCheckpointName[] = [
+  'sweep:claimed',
+  'sweep:directory:pending',
+  'sweep:directory:deleted',
+  'sweep:directory:done',
+  'sweep:objects:pending',
+  'sweep:objects:deleted',
+  'sweep:objects:committed',
+  'sweep:objects:location-done',
+  'sweep:objects:done',
+  'sweep:receipt:prepared',
+  'sweep:receipt:written',
+  'swept',
 ];
 
 /** A checkpoint being passed. */

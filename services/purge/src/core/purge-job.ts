@@ -1,10 +1,11 @@
 /**
- * The purge job (DESIGN §7, issue 4): deletes every byte of an expired account between 45 and 90 days
- * after its expiry, and leaves a receipt.
+ * The purge job (DESIGN §7): deletes every byte of an expired account between 45 and 90 days after its
+ * expiry, and leaves a receipt.
  *
  * Per account, in order: crypto-shred (delete its wrapped data keys, so its ciphertext everywhere is
  * unreadable at once) → every object version and delete marker under `account=<id>/` in every location →
- * its other directory items (campaigns, API keys) → the receipt → the account marked purged.
+ * its other directory items (campaigns, API keys, conversion claims) → the receipt → the account marked
+ * purged. A day later the account's prefixes are swept once more for data that arrived late (`sweep.ts`).
  *
  * Resumable and idempotent: the progress (step, counts, pending batch, lease) lives on the account's own
  * directory record and is written by compare-and-set, before and after every deletion. A run killed at any
@@ -16,16 +17,15 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ID_PATTERNS, RETENTION } from '../../../../infra/platform';
-import { DAY_MS, eligibility, parseInstant, type Eligibility } from './eligibility';
+import { BatchDeleter, leaseHeldByOther, receiptRuns, type RunContext } from './deletion';
+import { DAY_MS, eligibility, type Eligibility } from './eligibility';
 import { DeleteFailure, HookAbort, PurgeConflict, PurgeRequestError } from './errors';
 import {
   accountPrefix,
   addDirectoryCounts,
   addObjectCounts,
-  compareKeys,
   emptyCounts,
   type AccountState,
-  type PendingVersion,
   type PurgeCounts,
   type PurgeProgress,
   type PurgeStep,
@@ -43,8 +43,8 @@ import {
   type PurgeLogger,
   type ReceiptStore,
   type VersionError,
-  type VersionRef,
 } from './ports';
+import { PurgeSweep, sweepStanding, type SweepOutcome, type SweepPreview, type SweepStanding } from './sweep';
 
 /** Default time budget of one run. */
 export const DEFAULT_TIME_BUDGET_MS = 10 * 60_000;
@@ -64,8 +64,8 @@ export interface PurgeJobProps {
   /** Where receipts go. */
   readonly receipts: ReceiptStore;
   /**
-   * Where campaign config documents are published for the CDN, if this job is to remove them with the
-   * campaigns.
+   * Where campaign config documents are published for the CDN, if this job is to remove each purged
+   * account's (its `config/<accountId>/` prefix) with its campaigns.
    * @default none
    */
   readonly publishedConfigs?: PublishedConfigStore;
@@ -87,7 +87,8 @@ export interface PurgeJobProps {
   /** @default silent */
   readonly logger?: PurgeLogger;
   /**
-   * Attempts per object version when a delete request reports per-key errors or fails as a whole.
+   * Attempts per object version when a delete request reports per-key errors or fails as a whole
+   * (purges and sweeps alike).
    * @default 4
    */
   readonly deleteAttempts?: number;
@@ -171,8 +172,10 @@ export interface PurgeMetrics {
   /** Days since expiry of the oldest expired account not yet purged; 0 when there is none. */
   readonly oldestUnpurgedExpiredDays: number;
   /**
-   * Expired accounts still unpurged past `expiredAt + 80 days`, plus expired accounts whose expiry cannot
-   * be read (they would never be purged, so a human must look): above 0, the alarm fires.
+   * Expired accounts still unpurged past `expiredAt + 80 days`; purged accounts past that day whose sweep
+   * is due and not done (one still unswept at its deadline always is); plus accounts that cannot be
+   * judged (an unreadable or future expiry: they would never be purged, so a human must look). Above 0,
+   * the alarm fires.
    */
   readonly overdueAccounts: number;
   /** Eligible accounts still unpurged after the run (the backlog). */
@@ -183,9 +186,9 @@ export interface PurgeMetrics {
   readonly objectVersionsDeleted: number;
   /** Delete markers, counted like {@link objectVersionsDeleted}. */
   readonly deleteMarkersDeleted: number;
-  /** Accounts whose purge stopped on an error this run; the next run retries them. */
+  /** Accounts whose purge or sweep stopped on an error this run; the next run retries them. */
   readonly failedAccounts: number;
-  /** The run stopped on its time budget (or a signal) with work left. */
+  /** The run stopped on its time budget (or a signal) with work left, purges or sweeps. */
   readonly incomplete: boolean;
 }
 
@@ -204,20 +207,39 @@ export interface PurgeRunReport {
   readonly previews: readonly AccountPreview[];
   /** Eligible accounts this run did not get to (time budget). */
   readonly notStarted: readonly string[];
-  /** Accounts that cannot be judged, and why; never touched. */
+  /** The sweeps of purged accounts this run did (or tried), see `sweep.ts`. */
+  readonly sweeps: readonly SweepOutcome[];
+  /** Dry run only: the sweeps that are due, with what they would delete. */
+  readonly sweepPreviews: readonly SweepPreview[];
+  /** Purged accounts whose due sweep this run did not get to (time budget). */
+  readonly sweepsNotStarted: readonly string[];
+  /**
+   * Accounts that cannot be judged (for the purge, or for the sweep of a purged one), and why; never
+   * touched, and counted in `overdueAccounts` so that the alarm calls a human.
+   */
   readonly anomalies: readonly { readonly accountId: string; readonly problem: string }[];
   readonly metrics: PurgeMetrics;
 }
 
-interface RunContext {
-  readonly runId: string;
-  readonly leaseMs: number;
-  /** The last state saved per account, so a failure mid-step can still release the lease. */
-  readonly latest: Map<string, AccountState>;
-  outOfTime(): boolean;
+type Claim = { readonly state: AccountState } | { readonly outcome: AccountOutcome };
+
+/** One account as a run judges it at its start: for the purge, and for the sweep once purged. */
+interface Judged {
+  readonly account: AccountState;
+  readonly standing: Eligibility;
+  readonly sweep: SweepStanding;
 }
 
-type Claim = { readonly state: AccountState } | { readonly outcome: AccountOutcome };
+/** Work of a run, in the order of the deadlines it is held to. */
+type Work =
+  | { readonly kind: 'purge'; readonly account: AccountState; readonly standing: EligibleStanding }
+  | {
+      readonly kind: 'sweep';
+      readonly account: AccountState;
+      readonly standing: Extract<SweepStanding, { kind: 'due' }>;
+    };
+
+type EligibleStanding = Extract<Eligibility, { kind: 'eligible' }>;
 
 /** The purge job. One instance may serve many runs; runs may overlap (each claims accounts by lease). */
 export class PurgeJob {
@@ -229,10 +251,8 @@ export class PurgeJob {
   private readonly elapsedMs: () => number;
   private readonly hooks: PurgeHooks;
   private readonly logger: PurgeLogger;
-  private readonly deleteAttempts: number;
-  private readonly retryBaseMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly pageSize: number;
+  private readonly deleter: BatchDeleter;
+  private readonly sweeper: PurgeSweep;
   private readonly leaseMarginMs: number;
   private readonly newRunId: () => string;
 
@@ -258,10 +278,23 @@ export class PurgeJob {
     this.elapsedMs = props.elapsedMs ?? (() => performance.now());
     this.hooks = props.hooks ?? {};
     this.logger = props.logger ?? silentLogger;
-    this.deleteAttempts = attempts;
-    this.retryBaseMs = props.retryBaseMs ?? 200;
-    this.sleep = props.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    this.pageSize = pageSize;
+    this.deleter = new BatchDeleter({
+      attempts,
+      retryBaseMs: props.retryBaseMs ?? 200,
+      sleep: props.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      logger: this.logger,
+      pageSize,
+    });
+    this.sweeper = new PurgeSweep({
+      directory: this.directory,
+      stores: this.stores,
+      receipts: this.receipts,
+      ...(this.publishedConfigs ? { publishedConfigs: this.publishedConfigs } : {}),
+      deleter: this.deleter,
+      now: this.now,
+      logger: this.logger,
+      checkpoint: (name, accountId, runId, location) => this.checkpoint(name, accountId, runId, location),
+    });
     this.leaseMarginMs = props.leaseMarginMs ?? 5 * 60_000;
     this.newRunId = props.newRunId ?? (() => newRunId(this.now()));
   }
@@ -272,8 +305,9 @@ export class PurgeJob {
   }
 
   /**
-   * A scheduled run: purges every eligible account (oldest expiry first) within the time budget, or with
-   * `dryRun`, lists what would go and changes nothing. Per-account failures are reported, not thrown.
+   * A scheduled run: purges every eligible account and sweeps every purged account whose sweep is due,
+   * earliest deadline first, within the time budget; or with `dryRun`, lists what would go and changes
+   * nothing. Per-account failures are reported, not thrown.
    * @throws whatever a hook throws (a simulated kill), and errors listing the accounts
    */
   async run(options: RunOptions = {}): Promise<PurgeRunReport> {
@@ -282,36 +316,52 @@ export class PurgeJob {
     const runId = this.newRunId();
     const ctx = this.context(runId, options);
     const accounts = await this.directory.listAccounts();
-    const judged = accounts.map((a) => ({ account: a, standing: eligibility(a, nowMs) }));
-    const eligible = judged
-      .filter(
-        (j): j is { account: AccountState; standing: Extract<Eligibility, { kind: 'eligible' }> } =>
-          j.standing.kind === 'eligible',
+    const judged: Judged[] = accounts.map((a) => ({
+      account: a,
+      standing: eligibility(a, nowMs),
+      sweep: sweepStanding(a, nowMs),
+    }));
+    // A purge and a sweep are held to the same deadline (expiry + 90 days): one queue, earliest first.
+    const work: Work[] = judged
+      .flatMap((j): Work[] =>
+        j.standing.kind === 'eligible'
+          ? [{ kind: 'purge', account: j.account, standing: j.standing }]
+          : j.sweep.kind === 'due'
+            ? [{ kind: 'sweep', account: j.account, standing: j.sweep }]
+            : [],
       )
-      .sort((a, b) => a.standing.expiredAtMs - b.standing.expiredAtMs);
+      .sort((a, b) => a.standing.deadlineMs - b.standing.deadlineMs);
     this.logger.info('purge run started', {
       runId,
       dryRun: options.dryRun === true,
       accounts: accounts.length,
-      eligible: eligible.length,
+      eligible: work.filter((w) => w.kind === 'purge').length,
+      sweepsDue: work.filter((w) => w.kind === 'sweep').length,
     });
 
     const outcomes: AccountOutcome[] = [];
     const previews: AccountPreview[] = [];
     const notStarted: string[] = [];
+    const sweeps: SweepOutcome[] = [];
+    const sweepPreviews: SweepPreview[] = [];
+    const sweepsNotStarted: string[] = [];
     try {
-      for (const { account, standing } of eligible) {
+      for (const w of work) {
+        const accountId = w.account.accountId;
         if (options.dryRun) {
-          previews.push(await this.preview(account, standing, nowMs));
-          continue;
+          if (w.kind === 'purge') previews.push(await this.preview(w.account, w.standing, nowMs));
+          else sweepPreviews.push(await this.sweeper.preview(w.account, w.standing, nowMs));
+        } else if (ctx.outOfTime()) {
+          (w.kind === 'purge' ? notStarted : sweepsNotStarted).push(accountId);
+        } else if (w.kind === 'purge') {
+          const outcome = await this.purgeAccount(ctx, accountId, 'schedule', undefined);
+          outcomes.push(outcome);
+          this.logOutcome(runId, outcome);
+        } else {
+          const outcome = await this.sweeper.sweep(ctx, accountId);
+          sweeps.push(outcome);
+          this.logOutcome(runId, outcome, 'sweep');
         }
-        if (ctx.outOfTime()) {
-          notStarted.push(account.accountId);
-          continue;
-        }
-        const outcome = await this.purgeAccount(ctx, account.accountId, 'schedule', undefined);
-        outcomes.push(outcome);
-        this.logOutcome(runId, outcome);
       }
     } catch (err) {
       throw err instanceof HookAbort ? err.original : err;
@@ -327,17 +377,15 @@ export class PurgeJob {
       outcomes,
       previews,
       notStarted,
-      anomalies: judged.flatMap((j) =>
-        j.standing.kind === 'invalid'
-          ? [{ accountId: j.account.accountId, problem: j.standing.problem }]
-          : [],
-      ),
-      metrics: metricsOf(
-        judged.map((j) => j.standing),
-        judged.map((j) => j.account.accountId),
-        outcomes,
-        notStarted,
-      ),
+      sweeps,
+      sweepPreviews,
+      sweepsNotStarted,
+      anomalies: judged.flatMap((j) => {
+        const problem =
+          j.standing.kind === 'invalid' ? j.standing.problem : j.sweep.kind === 'invalid' && j.sweep.problem;
+        return problem ? [{ accountId: j.account.accountId, problem }] : [];
+      }),
+      metrics: metricsOf(judged, nowMs, { outcomes, notStarted, sweeps, sweepsNotStarted }),
     };
     this.logger.info('purge run finished', { runId, ...report.metrics });
     return report;
@@ -359,6 +407,7 @@ export class PurgeJob {
     const runId = this.newRunId();
     const ctx = this.context(runId, options);
     const standing = eligibility(account, nowMs);
+    const judged: Judged = { account, standing, sweep: { kind: 'none' } };
     const outcomes: AccountOutcome[] = [];
     const previews: AccountPreview[] = [];
     try {
@@ -396,8 +445,11 @@ export class PurgeJob {
       outcomes,
       previews,
       notStarted: [],
+      sweeps: [],
+      sweepPreviews: [],
+      sweepsNotStarted: [],
       anomalies: [],
-      metrics: metricsOf([standing], [accountId], outcomes, []),
+      metrics: metricsOf([judged], nowMs, { outcomes, notStarted: [], sweeps: [], sweepsNotStarted: [] }),
     };
   }
 
@@ -422,13 +474,14 @@ export class PurgeJob {
       );
     }
     if (account.status === 'expired') {
-      const expiredAtMs = parseInstant(account.expiredAt);
-      if (expiredAtMs === undefined) {
+      const standing = eligibility(account, nowMs);
+      if (standing.kind === 'invalid') {
         throw new PurgeRequestError(
           'invalid-expiry',
-          `account ${accountId} is expired but its expiredAt (${String(account.expiredAt)}) is not an ISO-8601 instant; fix the record first`,
+          `account ${accountId} is expired but cannot be judged: ${standing.problem}; fix the record first`,
         );
       }
+      const expiredAtMs = 'expiredAtMs' in standing ? standing.expiredAtMs : Number.NaN;
       if (nowMs < expiredAtMs + REQUEST_SETTLE_MS) {
         throw new PurgeRequestError(
           'too-recently-expired',
@@ -526,7 +579,7 @@ export class PurgeJob {
         };
       }
       const p = st.progress;
-      if (p && p.lease.runId !== ctx.runId && Date.parse(p.lease.until) > nowMs) {
+      if (p && leaseHeldByOther(p.lease, ctx.runId, nowMs)) {
         return {
           outcome: {
             accountId,
@@ -609,51 +662,19 @@ export class PurgeJob {
    */
   private async settlePending(ctx: RunContext, st: AccountState): Promise<AccountState> {
     const p = progressOf(st);
-    const pending = p.pending;
-    if (!pending) return st;
-    let counts = p.counts;
-    if (pending.kind === 'directory') {
-      const still = new Set((await this.directory.existingItems(pending.items)).map(itemId));
-      counts = addDirectoryCounts(
-        counts,
-        pending.items.filter((i) => !still.has(itemId(i))),
-      );
-    } else {
-      const store = this.storeOf(pending.location);
-      const still = await this.presentVersions(store, accountPrefix(st.accountId), pending.versions);
-      const prefix = accountPrefix(st.accountId);
-      counts = addObjectCounts(
-        counts,
-        pending.location,
-        pending.versions.filter((v) => !still.has(versionId(prefix + v[0], v[1]))),
-      );
-    }
+    if (!p.pending) return st;
+    const counts = await this.deleter.settle(
+      this.directory,
+      (location) => this.storeOf(location),
+      st.accountId,
+      p.counts,
+      p.pending,
+    );
     this.logger.info('settled an unrecorded batch of an interrupted run', {
       accountId: st.accountId,
-      kind: pending.kind,
+      kind: p.pending.kind,
     });
     return this.save(ctx, st, { ...p, counts, pending: undefined });
-  }
-
-  /** Which of `versions` are still listed; reads from the start of the prefix until past the last one. */
-  private async presentVersions(
-    store: EventObjectStore,
-    prefix: string,
-    versions: readonly PendingVersion[],
-  ): Promise<Set<string>> {
-    const present = new Set<string>();
-    if (versions.length === 0) return present;
-    const lastKey = versions.map((v) => prefix + v[0]).reduce((a, b) => (compareKeys(a, b) >= 0 ? a : b));
-    let cursor: string | undefined;
-    do {
-      const page = await store.listVersions(prefix, { cursor, limit: MAX_DELETE_BATCH });
-      for (const v of page.versions) present.add(versionId(v.key, v.versionId));
-      const last = page.versions[page.versions.length - 1];
-      // Listings are in key order: once past the last pending key, nothing further can be pending.
-      if (!last || compareKeys(last.key, lastKey) > 0) break;
-      cursor = page.next;
-    } while (cursor);
-    return present;
   }
 
   /** Step 1: crypto-shred. Once the wrapped data keys are gone, every copy of the ciphertext is noise. */
@@ -685,127 +706,66 @@ export class PurgeJob {
     ctx: RunContext,
     st: AccountState,
   ): Promise<{ state: AccountState; paused: boolean }> {
-    const prefix = accountPrefix(st.accountId);
+    const accountId = st.accountId;
+    const runId = ctx.runId;
     for (const store of this.stores) {
-      if (progressOf(st).locationsDone.includes(store.location)) continue;
-      for (;;) {
-        if (ctx.outOfTime()) return { state: st, paused: true };
-        // Always the first page: everything before it is already deleted, so no cursor (whose marker
-        // version may itself be gone) is ever needed.
-        const page = await store.listVersions(prefix, { limit: this.pageSize });
-        if (page.versions.length === 0) {
+      const location = store.location;
+      if (progressOf(st).locationsDone.includes(location)) continue;
+      const drained = await this.deleter.drainPrefix(store, accountPrefix(accountId), () => ctx.outOfTime(), {
+        pending: async (versions) => {
+          st = await this.save(ctx, st, {
+            ...progressOf(st),
+            pending: { kind: 'objects', location, versions },
+          });
+          await this.checkpoint('objects:pending', accountId, runId, location);
+        },
+        deleted: () => this.checkpoint('objects:deleted', accountId, runId, location),
+        committed: async (gone) => {
           const p = progressOf(st);
-          st = await this.save(ctx, st, { ...p, locationsDone: [...p.locationsDone, store.location] });
-          await this.checkpoint('objects:location-done', st.accountId, ctx.runId, store.location);
-          break;
-        }
-        const batch: PendingVersion[] = page.versions.slice(0, MAX_DELETE_BATCH).map((v) => {
-          if (!v.key.startsWith(prefix)) {
-            // A store that returned a key outside the prefix is broken; deleting it would touch another account.
-            throw new Error(`${store.description} listed ${v.key} for prefix ${prefix}`);
-          }
-          return [v.key.slice(prefix.length), v.versionId, v.deleteMarker ? 1 : 0, v.size];
-        });
-        st = await this.save(ctx, st, {
-          ...progressOf(st),
-          pending: { kind: 'objects', location: store.location, versions: batch },
-        });
-        await this.checkpoint('objects:pending', st.accountId, ctx.runId, store.location);
-        const result = await this.deleteWithRetries(
-          store,
-          batch.map(([key, version]) => ({ key: prefix + key, versionId: version })),
-        );
-        await this.checkpoint('objects:deleted', st.accountId, ctx.runId, store.location);
-        const gone = new Set(result.deleted.map((r) => versionId(r.key, r.versionId)));
-        const p = progressOf(st);
-        st = await this.save(ctx, st, {
-          ...p,
-          counts: addObjectCounts(
-            p.counts,
-            store.location,
-            batch.filter((v) => gone.has(versionId(prefix + v[0], v[1]))),
-          ),
-          pending: undefined,
-        });
-        await this.checkpoint('objects:committed', st.accountId, ctx.runId, store.location);
-        if (result.failed.length > 0) throw new DeleteFailure(store.location, result.failed);
-      }
+          st = await this.save(ctx, st, {
+            ...p,
+            counts: addObjectCounts(p.counts, location, gone),
+            pending: undefined,
+          });
+          await this.checkpoint('objects:committed', accountId, runId, location);
+        },
+      });
+      if (drained === 'paused') return { state: st, paused: true };
+      const p = progressOf(st);
+      st = await this.save(ctx, st, { ...p, locationsDone: [...p.locationsDone, location] });
+      await this.checkpoint('objects:location-done', accountId, runId, location);
     }
     st = await this.save(ctx, st, { ...progressOf(st), step: 'directory' });
-    await this.checkpoint('objects:done', st.accountId, ctx.runId);
+    await this.checkpoint('objects:done', accountId, runId);
     return { state: st, paused: false };
   }
 
   /**
-   * Sends one batch, then retries the versions that failed (per-key errors, or the whole request) with
-   * exponential back-off. Resolves with what was deleted and what still failed after the last attempt.
+   * Step 3: the account's other directory items (campaigns, API keys, conversion claims, any data key
+   * created since step 1), in bounded batches, and its published campaign configs.
    */
-  private async deleteWithRetries(
-    store: EventObjectStore,
-    refs: readonly VersionRef[],
-  ): Promise<{ deleted: VersionRef[]; failed: VersionError[] }> {
-    const deleted: VersionRef[] = [];
-    let todo: readonly VersionRef[] = refs;
-    let failed: VersionError[] = [];
-    for (let attempt = 1; todo.length > 0 && attempt <= this.deleteAttempts; attempt++) {
-      if (attempt > 1) await this.sleep(this.retryBaseMs * 2 ** (attempt - 2));
-      let outcome;
-      try {
-        outcome = await store.deleteVersions(todo);
-      } catch (err) {
-        const e = err as Error;
-        failed = todo.map((r) => ({ ...r, code: e.name || 'Error', message: e.message }));
-        this.logger.warn('delete request failed', { store: store.description, attempt, error: e.message });
-        continue;
-      }
-      const done = new Set(outcome.deleted.map((r) => versionId(r.key, r.versionId)));
-      const errors = new Map(outcome.errors.map((e) => [versionId(e.key, e.versionId), e]));
-      for (const r of todo) if (done.has(versionId(r.key, r.versionId))) deleted.push(r);
-      failed = todo
-        .filter((r) => !done.has(versionId(r.key, r.versionId)))
-        .map(
-          (r) =>
-            errors.get(versionId(r.key, r.versionId)) ?? {
-              ...r,
-              code: 'NoResult',
-              message: 'the store reported neither success nor failure for this version',
-            },
-        );
-      if (failed.length > 0) {
-        this.logger.warn('some versions were not deleted', {
-          store: store.description,
-          attempt,
-          failed: failed.length,
-          codes: [...new Set(failed.map((f) => f.code))],
-        });
-      }
-      todo = failed;
-    }
-    return { deleted, failed: todo.length > 0 ? failed : [] };
-  }
-
-  /** Step 3: the account's other directory items (campaigns, API keys, any data key created since step 1). */
   private async purgeDirectory(ctx: RunContext, st: AccountState): Promise<AccountState> {
-    const items = await this.directory.listOwnedItems(st.accountId);
-    let p = progressOf(st);
-    if (items.length > 0) {
-      st = await this.save(ctx, st, { ...p, pending: { kind: 'directory', items } });
-      await this.checkpoint('directory:pending', st.accountId, ctx.runId);
-      // Before the campaign items: once they are gone, nothing would say which documents to remove.
-      if (this.publishedConfigs) {
-        for (const item of items) if (item.campaignId) await this.publishedConfigs.remove(item.campaignId);
-      }
-      await this.directory.deleteItems(items);
-      await this.checkpoint('directory:deleted', st.accountId, ctx.runId);
-      p = progressOf(st);
-    }
-    st = await this.save(ctx, st, {
-      ...p,
-      counts: addDirectoryCounts(p.counts, items),
-      pending: undefined,
-      step: 'receipt',
+    const accountId = st.accountId;
+    const items = await this.directory.listOwnedItems(accountId);
+    // Before the campaign items, as the documents are derived from them.
+    await this.publishedConfigs?.removeAccount(accountId);
+    await this.deleter.deleteEntries(this.directory, items, {
+      pending: async (batch) => {
+        st = await this.save(ctx, st, { ...progressOf(st), pending: { kind: 'directory', items: batch } });
+        await this.checkpoint('directory:pending', accountId, ctx.runId);
+      },
+      deleted: () => this.checkpoint('directory:deleted', accountId, ctx.runId),
+      committed: async (gone) => {
+        const p = progressOf(st);
+        st = await this.save(ctx, st, {
+          ...p,
+          counts: addDirectoryCounts(p.counts, gone),
+          pending: undefined,
+        });
+      },
     });
-    await this.checkpoint('directory:done', st.accountId, ctx.runId);
+    st = await this.save(ctx, st, { ...progressOf(st), step: 'receipt' });
+    await this.checkpoint('directory:done', accountId, ctx.runId);
     return st;
   }
 
@@ -825,13 +785,11 @@ export class PurgeJob {
       p = progressOf(st);
       await this.checkpoint('receipt:prepared', st.accountId, ctx.runId);
     }
-    const finishedRunId = p.finishedRunId ?? ctx.runId;
-    const upTo = p.runIds.indexOf(finishedRunId);
+    const { runId, runIds } = receiptRuns(p, ctx.runId);
     const receipt = buildReceipt({
       account: st,
-      // Runs that only rewrote the receipt after a crash are not part of it: the receipt stays identical.
-      progress: { ...p, runIds: upTo >= 0 ? p.runIds.slice(0, upTo + 1) : p.runIds },
-      runId: finishedRunId,
+      progress: { ...p, runIds },
+      runId,
       directory: p.finishedStores?.directory ?? this.directory.description,
       objectStores:
         p.finishedStores?.objects ?? Object.fromEntries(this.stores.map((s) => [s.location, s.description])),
@@ -855,24 +813,13 @@ export class PurgeJob {
     standing: Extract<Eligibility, { kind: 'eligible' | 'waiting' }>,
     nowMs: number,
   ): Promise<AccountPreview> {
-    const prefix = accountPrefix(account.accountId);
     // Every item the account owns, its data keys included.
     let counts = addDirectoryCounts(
       emptyCounts(this.locations),
       await this.directory.listOwnedItems(account.accountId),
     );
-    for (const store of this.stores) {
-      let cursor: string | undefined;
-      do {
-        const page = await store.listVersions(prefix, { cursor, limit: MAX_DELETE_BATCH });
-        counts = addObjectCounts(
-          counts,
-          store.location,
-          page.versions.map((v) => [v.key, v.versionId, v.deleteMarker ? 1 : 0, v.size] as const),
-        );
-        cursor = page.next;
-      } while (cursor);
-    }
+    for (const store of this.stores)
+      counts = await this.deleter.tally(store, accountPrefix(account.accountId), counts);
     const p = account.progress;
     return {
       accountId: account.accountId,
@@ -892,25 +839,17 @@ export class PurgeJob {
     return store;
   }
 
-  private logOutcome(runId: string, outcome: AccountOutcome): void {
+  private logOutcome(runId: string, outcome: AccountOutcome | SweepOutcome, work = 'purge'): void {
     const fields = { runId, accountId: outcome.accountId, result: outcome.result, step: outcome.step };
     if (outcome.result === 'failed')
-      this.logger.error(`purge of ${outcome.accountId} failed`, { ...fields, message: outcome.message });
-    else this.logger.info(`purge of ${outcome.accountId}: ${outcome.result}`, fields);
+      this.logger.error(`${work} of ${outcome.accountId} failed`, { ...fields, message: outcome.message });
+    else this.logger.info(`${work} of ${outcome.accountId}: ${outcome.result}`, fields);
   }
 }
 
 function progressOf(st: AccountState): PurgeProgress {
   if (!st.progress) throw new Error(`account ${st.accountId} has no purge in progress`);
   return st.progress;
-}
-
-function versionId(key: string, version: string): string {
-  return `${key}\u0000${version}`;
-}
-
-function itemId(item: { pk: string; sk: string }): string {
-  return `${item.pk}\u0000${item.sk}`;
 }
 
 function round2(n: number): number {
@@ -930,25 +869,33 @@ function census(standings: readonly Eligibility[]): Record<Eligibility['kind'], 
 }
 
 function metricsOf(
-  standings: readonly Eligibility[],
-  accountIds: readonly string[],
-  outcomes: readonly AccountOutcome[],
-  notStarted: readonly string[],
+  judged: readonly Judged[],
+  nowMs: number,
+  done: {
+    readonly outcomes: readonly AccountOutcome[];
+    readonly notStarted: readonly string[];
+    readonly sweeps: readonly SweepOutcome[];
+    readonly sweepsNotStarted: readonly string[];
+  },
 ): PurgeMetrics {
+  const { outcomes, sweeps } = done;
   const purged = new Set(outcomes.filter((o) => o.result === 'purged').map((o) => o.accountId));
+  const swept = new Set(sweeps.filter((o) => o.result === 'swept').map((o) => o.accountId));
   let oldest = 0;
   let overdue = 0;
   let eligibleLeft = 0;
-  standings.forEach((s, i) => {
-    if (s.kind === 'invalid') {
+  for (const { account, standing: s, sweep } of judged) {
+    if (s.kind === 'invalid' || sweep.kind === 'invalid') {
       overdue += 1;
-      return;
+      continue;
     }
-    if ((s.kind !== 'eligible' && s.kind !== 'waiting') || purged.has(accountIds[i] ?? '')) return;
+    // Late data of a purged account must be gone by the deadline too: alarm as for a purge, from day 80.
+    if (sweep.kind === 'due' && !swept.has(account.accountId) && nowMs >= sweep.alarmAtMs) overdue += 1;
+    if ((s.kind !== 'eligible' && s.kind !== 'waiting') || purged.has(account.accountId)) continue;
     oldest = Math.max(oldest, s.ageDays);
     if (s.ageDays >= RETENTION.purgeAlarmAfterDays) overdue += 1;
     if (s.kind === 'eligible') eligibleLeft += 1;
-  });
+  }
   let versions = 0;
   let markers = 0;
   for (const o of outcomes) {
@@ -965,8 +912,11 @@ function metricsOf(
     accountsPurged: purged.size,
     objectVersionsDeleted: versions,
     deleteMarkersDeleted: markers,
-    failedAccounts: outcomes.filter((o) => o.result === 'failed').length,
-    incomplete: notStarted.length > 0 || outcomes.some((o) => o.result === 'paused'),
+    failedAccounts: [...outcomes, ...sweeps].filter((o) => o.result === 'failed').length,
+    incomplete:
+      done.notStarted.length > 0 ||
+      done.sweepsNotStarted.length > 0 ||
+      [...outcomes, ...sweeps].some((o) => o.result === 'paused'),
   };
 }
 

@@ -1,8 +1,16 @@
 /**
  * Purge receipts and the operator's reason that a customer's deletion request carries into one.
  */
-import { expiryDates } from './eligibility';
-import type { AccountState, PurgeProgress, PurgeReceipt } from './model';
+import { parseIsoInstant } from '../../../../infra/platform';
+import { expiryDates, sweepDates } from './eligibility';
+import type {
+  AccountState,
+  AuditReceipt,
+  PurgeProgress,
+  PurgeReceipt,
+  SweepProgress,
+  SweepReceipt,
+} from './model';
 
 /** Default retention of a receipt in the audit store: 7 years (2,557 days), a common bar for audit records. */
 export const DEFAULT_RECEIPT_RETENTION_DAYS = 2557;
@@ -43,8 +51,8 @@ export function buildReceipt(props: {
 }): PurgeReceipt {
   const { account, progress } = props;
   if (!progress.finishedAt) throw new Error(`purge of ${account.accountId} has no finishedAt yet`);
-  const expiredAtMs = Date.parse(account.expiredAt ?? '');
-  if (!Number.isFinite(expiredAtMs)) throw new Error(`account ${account.accountId} has no valid expiredAt`);
+  const expiredAtMs = parseIsoInstant(account.expiredAt);
+  if (expiredAtMs === undefined) throw new Error(`account ${account.accountId} has no valid expiredAt`);
   const dates = expiryDates(expiredAtMs, expiredAtMs);
   const receipt: PurgeReceipt = {
     kind: 'trackstack.purge-receipt',
@@ -66,8 +74,48 @@ export function buildReceipt(props: {
   return receipt;
 }
 
+/**
+ * Builds the receipt of a finished sweep from the purged account's record and the sweep's persisted
+ * progress alone, so that writing it again after a crash produces the very same document.
+ */
+export function buildSweepReceipt(props: {
+  readonly account: AccountState;
+  readonly progress: SweepProgress;
+  readonly runId: string;
+  readonly directory: string;
+  readonly objectStores: Readonly<Record<string, string>>;
+}): SweepReceipt {
+  const { account, progress } = props;
+  if (!progress.finishedAt) throw new Error(`sweep of ${account.accountId} has no finishedAt yet`);
+  if (!account.purge) throw new Error(`account ${account.accountId} has no purge for a sweep to complete`);
+  const expiredAtMs = parseIsoInstant(account.expiredAt);
+  const purgedAtMs = parseIsoInstant(account.purgedAt);
+  if (expiredAtMs === undefined || purgedAtMs === undefined)
+    throw new Error(`account ${account.accountId} has no valid expiredAt and purgedAt`);
+  const dates = sweepDates(expiredAtMs, purgedAtMs);
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    kind: 'trackstack.purge-sweep-receipt',
+    version: 1,
+    accountId: account.accountId,
+    purgeId: account.purge.purgeId,
+    purgeReceipt: account.purge.receipt,
+    sweepId: progress.sweepId,
+    runId: props.runId,
+    runIds: [...progress.runIds],
+    expiredAt: iso(expiredAtMs),
+    purgedAt: iso(purgedAtMs),
+    dueAt: iso(dates.dueAtMs),
+    deadline: iso(dates.deadlineMs),
+    startedAt: progress.startedAt,
+    finishedAt: progress.finishedAt,
+    counts: progress.counts,
+    stores: { directory: props.directory, objects: { ...props.objectStores } },
+  };
+}
+
 /** The receipt's canonical text: stable key order, so equal receipts are equal bytes. */
-export function receiptJson(receipt: PurgeReceipt): string {
+export function receiptJson(receipt: AuditReceipt): string {
   return `${JSON.stringify(sortKeys(receipt), null, 2)}\n`;
 }
 
@@ -84,4 +132,19 @@ function sortKeys(value: unknown): unknown {
 /** The receipt's path inside a receipt store: `receipts/<accountId>/<purgeId>.json`. */
 export function receiptKey(accountId: string, purgeId: string): string {
   return `receipts/${accountId}/${purgeId}.json`;
+}
+
+/**
+ * The path of the sweep receipt of a purge, next to the purge's own: `receipts/<accountId>/<purgeId>.sweep.json`.
+ * Named by the purge, so a purge has at most one sweep receipt: the write-once store refuses a second.
+ */
+export function sweepReceiptKey(accountId: string, purgeId: string): string {
+  return `receipts/${accountId}/${purgeId}.sweep.json`;
+}
+
+/** The path of any audit receipt inside a receipt store. */
+export function auditReceiptKey(receipt: AuditReceipt): string {
+  return receipt.kind === 'trackstack.purge-sweep-receipt'
+    ? sweepReceiptKey(receipt.accountId, receipt.purgeId)
+    : receiptKey(receipt.accountId, receipt.purgeId);
 }

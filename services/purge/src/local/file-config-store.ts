@@ -1,33 +1,67 @@
 /**
  * The campaign config documents that `npm run local` publishes where its "CDN" serves them,
- * `<dataDir>/config/<campaign>.json` (see `publishCampaignConfig`). The purge removes them with the
- * account's campaigns.
+ * `<dataDir>/config/<accountId>/<campaignId>.json` (`CAMPAIGN_CONFIG` in `infra/platform.ts`). The purge
+ * removes an account's whole folder with its campaigns.
+ *
+ * Campaign ids are unique per account only. Documents of the earlier global layout,
+ * `<dataDir>/config/<campaignId>.json`, could therefore belong to any account of that id: one of them is
+ * removed only when the account it names is the one being purged, so another account's is never touched.
  */
-import { unlink } from 'node:fs/promises';
+import { readFile, readdir, rm, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ID_PATTERNS } from '../../../../infra/platform';
+import { CAMPAIGN_CONFIG, ID_PATTERNS } from '../../../../infra/platform';
 import type { PublishedConfigStore } from '../core/ports';
 
 /** Options of {@link FileConfigStore}. */
 export interface FileConfigStoreProps {
-  /** Folder of the published documents, `<dataDir>/config`. */
-  readonly dir: string;
+  /** The local store, `TS_DATA_DIR`: the folder `CAMPAIGN_CONFIG` paths are relative to. */
+  readonly dataDir: string;
 }
 
 /** A {@link PublishedConfigStore} over the local config folder. */
 export class FileConfigStore implements PublishedConfigStore {
-  private readonly dir: string;
+  private readonly dataDir: string;
 
   constructor(props: FileConfigStoreProps) {
-    this.dir = resolve(props.dir);
+    this.dataDir = resolve(props.dataDir);
   }
 
-  /** Removes `<dir>/<campaignId>.json`; a missing file is fine. */
-  async remove(campaignId: string): Promise<void> {
-    // The id becomes a file name: only well-formed campaign ids, so no path can escape the folder.
-    if (!ID_PATTERNS.campaign.test(campaignId)) return;
-    await unlink(join(this.dir, `${campaignId}.json`)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
+  /**
+   * Removes `<dataDir>/config/<accountId>/` and every document of the earlier layout that names this
+   * account; nothing there is fine.
+   * @throws RangeError for a malformed account id, before touching anything: the id becomes a path
+   */
+  async removeAccount(accountId: string): Promise<void> {
+    if (!ID_PATTERNS.account.test(accountId)) {
+      throw new RangeError(`not an account id, no config folder removed: ${JSON.stringify(accountId)}`);
+    }
+    await rm(join(this.dataDir, ...CAMPAIGN_CONFIG.accountPrefix(accountId).split('/')), {
+      recursive: true,
+      force: true,
     });
+    await this.removeLegacyDocuments(accountId);
+  }
+
+  private async removeLegacyDocuments(accountId: string): Promise<void> {
+    const root = join(this.dataDir, ...CAMPAIGN_CONFIG.root.split('/'));
+    const entries = await readdir(root, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return [];
+      throw err;
+    });
+    for (const e of entries) {
+      if (!e.isFile() || !e.name.endsWith('.json')) continue;
+      const file = join(root, e.name);
+      let owner: unknown;
+      try {
+        owner = (JSON.parse(await readFile(file, 'utf8')) as { accountId?: unknown } | null)?.accountId;
+      } catch {
+        // Unreadable or not a config document: nothing says it is this account's, so it stays.
+        continue;
+      }
+      if (owner !== accountId) continue;
+      await unlink(file).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    }
   }
 }

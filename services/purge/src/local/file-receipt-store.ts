@@ -1,6 +1,6 @@
 /**
- * Purge receipts on embedded defaults: `<dataDir>/receipts/<accountId>/<purgeId>.json`, each created
- * exclusively and read-only (0444).
+ * Purge receipts on embedded defaults: `<dataDir>/receipts/<accountId>/<purgeId>.json`, and the sweep
+ * receipt of that purge next to it (`<purgeId>.sweep.json`), each created exclusively and read-only (0444).
  *
  * This cannot truly be write-once: the owner of the files (or root) can chmod and delete them. Read-only
  * files only guard against accidents; the AWS receipt store enforces WORM with S3 Object Lock in
@@ -9,9 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { PurgeReceipt } from '../core/model';
+import type { AuditReceipt, PurgeReceipt, SweepReceipt } from '../core/model';
 import type { ReceiptStore } from '../core/ports';
-import { receiptJson, receiptKey } from '../core/receipt';
+import { auditReceiptKey, receiptJson, receiptKey, sweepReceiptKey } from '../core/receipt';
 
 /** Options of {@link FileReceiptStore}. */
 export interface FileReceiptStoreProps {
@@ -31,8 +31,9 @@ export class FileReceiptStore implements ReceiptStore {
   }
 
   /** Creates the receipt file (0444) unless an identical one exists; refuses to replace a different one. */
-  async write(receipt: PurgeReceipt): Promise<string> {
-    const file = this.fileOf(receipt.accountId, receipt.purgeId);
+  async write(receipt: AuditReceipt): Promise<string> {
+    checkIds(receipt.accountId, receipt.purgeId);
+    const file = this.pathOf(auditReceiptKey(receipt));
     const body = receiptJson(receipt);
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
@@ -59,20 +60,36 @@ export class FileReceiptStore implements ReceiptStore {
     return file;
   }
 
-  /** Reads a receipt back. */
+  /** Reads a purge receipt back. */
   async read(accountId: string, purgeId: string): Promise<PurgeReceipt | undefined> {
+    checkIds(accountId, purgeId);
+    return this.readJson<PurgeReceipt>(receiptKey(accountId, purgeId));
+  }
+
+  /** Reads the sweep receipt of a purge back. */
+  async readSweep(accountId: string, purgeId: string): Promise<SweepReceipt | undefined> {
+    checkIds(accountId, purgeId);
+    return this.readJson<SweepReceipt>(sweepReceiptKey(accountId, purgeId));
+  }
+
+  private async readJson<T>(key: string): Promise<T | undefined> {
     try {
-      return JSON.parse(await readFile(this.fileOf(accountId, purgeId), 'utf8')) as PurgeReceipt;
+      return JSON.parse(await readFile(this.pathOf(key), 'utf8')) as T;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
   }
 
-  private fileOf(accountId: string, purgeId: string): string {
-    if (!/^acc_[a-z0-9]{8,32}$/.test(accountId) || !/^[A-Za-z0-9_-]{1,64}$/.test(purgeId)) {
-      throw new RangeError(`not a receipt id: ${accountId}/${purgeId}`);
-    }
-    return join(this.dir, ...receiptKey(accountId, purgeId).split('/').slice(1));
+  /** The file of a key `receipts/…`, inside the folder. */
+  private pathOf(key: string): string {
+    return join(this.dir, ...key.split('/').slice(1));
+  }
+}
+
+/** The ids become path segments: only well-formed ones, so no receipt can land outside its folder. */
+function checkIds(accountId: string, purgeId: string): void {
+  if (!/^acc_[a-z0-9]{8,32}$/.test(accountId) || !/^[A-Za-z0-9_-]{1,64}$/.test(purgeId)) {
+    throw new RangeError(`not a receipt id: ${accountId}/${purgeId}`);
   }
 }
