@@ -4,13 +4,28 @@ const transform = {
   '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
 };
 
+/** What both tiers share. */
+const project = { testEnvironment: 'node', transform };
+
 module.exports = {
-  testEnvironment: 'node',
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  transform,
-  testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 60_000,
   // Two cores: one worker per core keeps moto and the child processes of fault tests responsive.
   maxWorkers: 2,
+  projects: [
+    {
+      ...project,
+      // No server of any kind: the code, the file system, and CDK synthesis in the test process.
+      displayName: 'unit',
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+    },
+    {
+      ...project,
+      // Real servers: moto_server (started once by the global setup), Chromium, the service over HTTP,
+      // child processes, cfn-lint and the CDK CLI.
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+  ],
 };

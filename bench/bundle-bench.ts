@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildIngest } from '../scripts/build-ingest';
+import { buildIngest } from '../infra/build/bundle';
 import { onExitCleanup } from './lib/cleanup';
 import { atMost, heading, info, median, num, type Figure } from './lib/report';
 

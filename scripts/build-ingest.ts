@@ -1,118 +1,26 @@
 /**
- * Builds each Lambda service into one minified bundle with the local esbuild: `dist/<service>/index.js`
- * (the handler `index.handler`) plus its static files: the ingest service (and its snippet files) and the
- * purge job.
+ * `npm run build:ingest`: `tsx scripts/build-ingest.ts [--service ingest|purge] [--out DIR]` builds one
+ * service's bundle (default `dist/<service>`). CDK's local bundling runs this command, so the deployed
+ * bundle is byte for byte the one the tests and the benchmark measure.
  */
-import { build, type Plugin } from 'esbuild';
-import { cpSync, mkdirSync, statSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SERVICE_BUNDLES, buildService, type ServiceName } from '../infra/build/bundle';
+import { REPO_ROOT } from '../infra/build/paths';
 
-/** Options shared with the CDK construct's `NodejsFunction` bundling. */
-export const INGEST_BUNDLE_OPTIONS = {
-  bundle: true,
-  minify: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
-  sourcemap: false,
-  legalComments: 'none',
-  // The Lambda Node.js runtime provides AWS SDK v3; the service loads it only when the environment selects
-  // a cloud sink, key provider or directory.
-  external: ['@aws-sdk/*'] as string[],
-} as const;
-
-/**
- * Keeps the bundle small (DESIGN §11: ≤ 1 MB) without changing behaviour:
- * - zod ships every locale's error messages; the service speaks English only.
- * - iconv-lite's CJK tables serve charsets that the service refuses with 415 before any body is decoded
- *   (see `requireContentType` in `app.ts`), so they can never be reached.
- */
-export const slimBundlePlugin: Plugin = {
-  name: 'trackstack-slim',
-  setup(b) {
-    b.onResolve({ filter: /locales\/index\.c?js$/ }, (args) =>
-      args.importer.includes(`${'node_modules'}/zod/`)
-        ? { path: resolve(args.resolveDir, args.path, '..', 'en' + extname(args.path)), namespace: 'zod-en' }
-        : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'zod-en' }, (args) => ({
-      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
-      loader: 'js',
-      resolveDir: resolve(args.path, '..'),
-    }));
-    b.onLoad({ filter: /iconv-lite[\\/]encodings[\\/]tables[\\/].*\.json$/ }, () => ({
-      contents: '[]',
-      loader: 'json',
-    }));
+const { values } = parseArgs({
+  options: { service: { type: 'string', default: 'ingest' }, out: { type: 'string' } },
+  strict: true,
+});
+const name = values.service as string;
+if (!(name in SERVICE_BUNDLES)) {
+  console.error(`--service must be one of ${Object.keys(SERVICE_BUNDLES).join(', ')}, got "${name}"`);
+  process.exit(2);
+}
+buildService(name as ServiceName, resolve(values.out ?? join(REPO_ROOT, 'dist', name))).then(
+  ({ file, bytes }) => console.log(`built ${file}: ${(bytes / 1024).toFixed(1)} KiB`),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
   },
-};
-
-const ROOT = resolve(__dirname, '..');
-
-/** A Lambda function's source: its entry module and any folder shipped beside the bundle. */
-export interface ServiceBundle {
-  /** Entry module, relative to the repository root, exporting `handler`. */
-  readonly entry: string;
-  /** Folders copied next to `index.js`, relative to the repository root. */
-  readonly assets?: readonly string[];
-}
-
-/** Every function the project deploys. The CDK construct bundles these through the same `buildService`. */
-export const SERVICE_BUNDLES = {
-  ingest: { entry: 'services/ingest/src/lambda.ts', assets: ['services/ingest/static'] },
-  purge: { entry: 'services/purge/src/lambda.ts' },
-} as const satisfies Record<string, ServiceBundle>;
-
-/** Name of a deployable bundle. */
-export type ServiceName = keyof typeof SERVICE_BUNDLES;
-
-/** Builds one service into `<outDir>/index.js` and returns its path and size in bytes. */
-export async function buildService(
-  name: ServiceName,
-  outDir: string,
-): Promise<{ file: string; bytes: number }> {
-  const spec: ServiceBundle = SERVICE_BUNDLES[name];
-  mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, 'index.js');
-  await build({
-    ...INGEST_BUNDLE_OPTIONS,
-    entryPoints: [resolve(ROOT, spec.entry)],
-    outfile: file,
-    logLevel: 'warning',
-    plugins: [slimBundlePlugin],
-  });
-  for (const asset of spec.assets ?? [])
-    cpSync(resolve(ROOT, asset), join(outDir, basename(asset)), { recursive: true });
-  return { file, bytes: statSync(file).size };
-}
-
-/** Builds the ingest bundle (by default into `dist/ingest`). */
-export function buildIngest(
-  outDir = resolve(ROOT, 'dist', 'ingest'),
-): Promise<{ file: string; bytes: number }> {
-  return buildService('ingest', outDir);
-}
-
-/**
- * Command line: `tsx scripts/build-ingest.ts [--service ingest|purge] [--out DIR]`. CDK's local bundling runs this,
- * so the deployed bundle is byte for byte the one the tests and the benchmark measure.
- */
-if (require.main === module) {
-  const { values } = parseArgs({
-    options: { service: { type: 'string', default: 'ingest' }, out: { type: 'string' } },
-    strict: true,
-  });
-  const name = values.service as string;
-  if (!(name in SERVICE_BUNDLES)) {
-    console.error(`--service must be one of ${Object.keys(SERVICE_BUNDLES).join(', ')}, got "${name}"`);
-    process.exit(2);
-  }
-  buildService(name as ServiceName, resolve(values.out ?? join(ROOT, 'dist', name))).then(
-    ({ file, bytes }) => console.log(`built ${file}: ${(bytes / 1024).toFixed(1)} KiB`),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+);

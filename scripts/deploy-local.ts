@@ -64,8 +64,8 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { REGIONS, type Location, type Stage } from '../infra/platform';
-import { assertMotoInstalled, motoClientConfig, startMoto, type MotoServer } from '../test/support/moto';
+import { REGIONS, type Location, type Stage } from '../platform';
+import { assertMotoInstalled, motoClientConfig, startMoto, type MotoServer } from '../tooling/moto';
 import {
   REPO_ROOT,
   UsageError,
@@ -1441,10 +1441,10 @@ async function sendHitThroughRegion(
     { DataKeyService },
     { KmsKeyProvider },
   ] = await Promise.all([
-    import('../services/ingest/src/env'),
+    import('../platform/contracts/ingest-env'),
     import('../services/ingest/src/runtime'),
     import('../services/ingest/src/server'),
-    import('../services/ingest/src/directory/dynamo-directory'),
+    import('../services/shared/directory/dynamo-directory'),
     import('../services/ingest/src/local/seed'),
     import('../services/ingest/src/crypto/data-keys'),
     import('../services/ingest/src/crypto/kms-key-provider'),

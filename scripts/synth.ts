@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { App } from 'aws-cdk-lib';
-import { STAGES, type Stage } from '../infra/platform';
+import { STAGES, type Stage } from '../platform';
 
 /** The repository root. */
 export const REPO_ROOT = resolve(__dirname, '..');

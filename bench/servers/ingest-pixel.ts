@@ -4,8 +4,8 @@
  * admits far more than a single-IP benchmark sends, so the run measures the pipeline, not the limiter.
  * On stop it drains like on SIGTERM (every acknowledged event flushed) and reports its counters.
  */
-import { LocalDirectory } from '../../services/ingest/src/directory/local-directory';
-import { parseIngestEnv } from '../../services/ingest/src/env';
+import { LocalDirectory } from '../../services/shared/directory/local-directory';
+import { parseIngestEnv } from '../../platform/contracts/ingest-env';
 import { seedDemo } from '../../services/ingest/src/local/seed';
 import { TokenBucketLimiter } from '../../services/ingest/src/pipeline/limits';
 import { createRuntime } from '../../services/ingest/src/runtime';

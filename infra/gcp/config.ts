@@ -3,7 +3,7 @@
  * before any resource is touched when a key is missing or malformed, naming the key.
  */
 import * as pulumi from '@pulumi/pulumi';
-import { parseStageConfig, type StageConfig } from '../platform';
+import { parseStageConfig, type StageConfig } from '../../platform';
 
 /** Reads and validates the stack's configuration. */
 export function loadConfig(): StageConfig {

@@ -3,7 +3,7 @@
  * definition and exports the regions it will serve; the GCP resources themselves (DESIGN §6) arrive with
  * the GCP issue and will be added here as ComponentResources.
  */
-import { REGIONS } from '../platform';
+import { REGIONS } from '../../platform';
 import { loadConfig } from './config';
 
 const config = loadConfig();

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SPOOL_FILE_SUFFIX } from '../../services/ingest/src/sinks/spool';
-import { freePort } from './moto';
+import { freePort } from '../../tooling/moto';
 
 const ROOT = join(__dirname, '..', '..');
 const ENTRY = join(ROOT, 'services', 'ingest', 'src', 'local.ts');

@@ -2,7 +2,7 @@
  * Jest global setup: one real moto_server for the whole suite. Its endpoint reaches every test worker
  * through MOTO_ENDPOINT. If moto_server is missing the suite fails here, saying how to install it.
  */
-import { startMoto, type MotoServer } from './moto';
+import { startMoto, type MotoServer } from '../../tooling/moto';
 
 declare global {
   var __MOTO__: MotoServer | undefined;

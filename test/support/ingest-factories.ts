@@ -8,7 +8,7 @@ import type {
   ApiKeyRecord,
   CampaignRecord,
   Directory,
-} from '../../services/ingest/src/directory/directory';
+} from '../../services/shared/directory/directory';
 import { publishCampaignConfig } from '../../services/ingest/src/local/seed';
 import type { StoredEvent } from '../../services/ingest/src/pipeline/pipeline';
 

@@ -5,8 +5,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalDirectory } from '../../services/ingest/src/directory/local-directory';
-import { parseIngestEnv } from '../../services/ingest/src/env';
+import { LocalDirectory } from '../../services/shared/directory/local-directory';
+import { parseIngestEnv } from '../../platform/contracts/ingest-env';
 import { seedDemo, type SeedResult } from '../../services/ingest/src/local/seed';
 import { createRuntime, type RuntimeOverrides } from '../../services/ingest/src/runtime';
 import { startServer, type RunningServer } from '../../services/ingest/src/server';

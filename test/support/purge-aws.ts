@@ -7,15 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { LOCATIONS, REGIONS, type Location } from '../../infra/platform';
+import { LOCATIONS, REGIONS, type Location } from '../../platform';
 import type { DataKeyService } from '../../services/ingest/src/crypto/data-keys';
 import { KmsKeyProvider } from '../../services/ingest/src/crypto/kms-key-provider';
-import {
-  DynamoDirectory,
-  directoryTableDefinition,
-} from '../../services/ingest/src/directory/dynamo-directory';
+import { DynamoDirectory, directoryTableDefinition } from '../../services/shared/directory/dynamo-directory';
 import { receiptsBucketDefinition } from '../../services/purge/src/aws/s3-receipt-store';
-import { parsePurgeEnv, eventBucketVariable, type PurgeEnv } from '../../services/purge/src/env';
+import { parsePurgeEnv, eventBucketVariable, type PurgeEnv } from '../../platform/contracts/purge-env';
 import {
   createPurgeRuntime,
   type PurgeRuntime,
@@ -30,7 +27,7 @@ import {
   type SeededObjects,
   type WorldAccount,
 } from './purge-world';
-import { motoClientConfig } from './moto';
+import { motoClientConfig } from '../../tooling/moto';
 
 /** A seeded world on moto. */
 export interface AwsWorld {

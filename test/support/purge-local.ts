@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalKeyProvider } from '../../services/ingest/src/crypto/local-key-provider';
 import type { DataKeyService } from '../../services/ingest/src/crypto/data-keys';
-import { LocalDirectory } from '../../services/ingest/src/directory/local-directory';
+import { LocalDirectory } from '../../services/shared/directory/local-directory';
 import { PurgeJob, type PurgeJobProps } from '../../services/purge/src/core/purge-job';
 import type { EventObjectStore } from '../../services/purge/src/core/ports';
 import { ItemDirectoryPurgeStore } from '../../services/purge/src/directory-store';

@@ -13,7 +13,7 @@
  * Every ListObjectVersions and DeleteObjects call of the purge still goes over HTTP through moto's own
  * request parsing, S3 semantics (versions, delete markers, per-key results) and responses.
  */
-import { assertMotoInstalled, freePort, spawnMoto } from './moto';
+import { assertMotoInstalled, freePort, spawnMoto } from '../../tooling/moto';
 
 const SERVER = String.raw`
 import copy as _copy, json, os, sys, types

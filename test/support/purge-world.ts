@@ -17,18 +17,18 @@ import {
   type BucketLocationConstraint,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { CAMPAIGN_CONFIG, DIRECTORY } from '../../infra/platform';
+import { CAMPAIGN_CONFIG, DIRECTORY } from '../../platform';
 import { generateApiKey } from '../../services/ingest/src/api-keys';
 import { campaignConfigDocument } from '../../services/ingest/src/campaign-config';
 import { DataKeyService } from '../../services/ingest/src/crypto/data-keys';
 import type { KeyProvider } from '../../services/ingest/src/crypto/key-provider';
-import type { AccountRecord, CampaignRecord, Directory } from '../../services/ingest/src/directory/directory';
+import type { AccountRecord, CampaignRecord, Directory } from '../../services/shared/directory/directory';
 import {
   itemKeys,
   toItem,
   type DirectoryItem,
   type ItemDirectory,
-} from '../../services/ingest/src/directory/item-directory';
+} from '../../services/shared/directory/item-directory';
 import { DAY_MS } from '../../services/purge/src/core/eligibility';
 
 /** The instant every purge test judges eligibility at. */

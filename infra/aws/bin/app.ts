@@ -3,7 +3,7 @@
  * The CDK app: `npx cdk synth -c stage=dev` (cdk.json runs this file with tsx). Wiring only; everything
  * is built by `createApp`.
  */
-import { ConfigError } from '../../platform';
+import { ConfigError } from '../../../platform';
 import { createApp } from '../lib/app';
 
 try {

@@ -4,9 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
-import { PRIMARY_LOCATION, PRODUCT, REGIONS, type Location, type StageConfig } from '../../platform';
+import { PRIMARY_LOCATION, PRODUCT, REGIONS, type Location, type StageConfig } from '../../../platform';
 import { compliancePacks } from '../../../policies/aws';
-import { awsNames, REPO_ROOT } from './naming';
+import { REPO_ROOT } from '../../build/paths';
+import { awsNames } from './naming';
 import { RegionalStack } from './regional-stack';
 import { readStageConfig } from './stage-context';
 

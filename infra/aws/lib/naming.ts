@@ -1,13 +1,9 @@
 /**
  * AWS-only names, derived from the platform's names so that every stage and location gets its own.
- * Shared facts (table, stream and key alias names) live in `infra/platform.ts`; these are the ones only
+ * Shared facts (table, stream and key alias names) live in the platform layer (`platform/`); these are the ones only
  * the CDK app needs.
  */
-import { resolve } from 'node:path';
-import { names, type Location, type Stage } from '../../platform';
-
-/** The repository root, for the build script and asset paths. */
-export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
+import { names, type Location, type Stage } from '../../../platform';
 
 /** Names of the AWS resources that other parts of the platform find by name. */
 export const awsNames = {
@@ -45,6 +41,3 @@ export const awsNames = {
   purgeSchedule: (stage: Stage, location: Location): string =>
     `${names.prefix(stage)}-${location}-purge-daily`,
 };
-
-/** Name of the HTTP header that carries the origin secret from the CDN to the ingest origin. */
-export { ORIGIN_VERIFY_HEADER } from '../../../services/ingest/src/http/request-context';

@@ -6,8 +6,16 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { LOCATIONS, PRODUCT, REGIONS, names, type Location, type StageConfig } from '../../platform';
-import { DEFAULT_RECEIPT_RETENTION_DAYS } from '../../../services/purge/src/core/receipt';
+import {
+  type Location,
+  LOCATIONS,
+  metricsNamespace,
+  names,
+  REGIONS,
+  RETENTION,
+  type StageConfig,
+} from '../../../platform';
+import {} from '../../../services/purge/src/core/receipt';
 import { AlarmTopic } from './constructs/alarm-topic';
 import { DirectoryTable } from './constructs/directory-table';
 import { EventStore } from './constructs/event-store';
@@ -150,12 +158,12 @@ export class RegionalStack extends Stack {
       topic: this.alarmTopic.topic,
       function: this.ingest.function.function,
       eventStream: this.eventStream,
-      metricsNamespace: `${PRODUCT}/${stage}`,
+      metricsNamespace: metricsNamespace(stage),
       location,
     });
 
     // The purge job (DESIGN §7): receipts go to one bucket beside the directory table.
-    const receiptRetentionDays = DEFAULT_RECEIPT_RETENTION_DAYS;
+    const receiptRetentionDays = RETENTION.receiptRetentionDays;
     if (location === props.directoryHome) {
       this.purgeReceipts = new PurgeReceipts(this, 'PurgeReceipts', {
         bucketName: names.purgeReceiptsBucket(stage, this.account),
@@ -190,7 +198,7 @@ export class RegionalStack extends Stack {
       function: this.purge.function.function,
       deadLetterQueue: this.purge.deadLetterQueue,
       schedule: this.purge.schedule,
-      metricsNamespace: `${PRODUCT}/${stage}`,
+      metricsNamespace: metricsNamespace(stage),
       location,
     });
 

@@ -10,7 +10,7 @@ import {
   stageConfigSchema,
   type Stage,
   type StageConfig,
-} from '../../platform';
+} from '../../../platform';
 
 /** Context key of the stage to synthesize: `cdk synth -c stage=dev`. */
 export const STAGE_CONTEXT_KEY = 'stage';

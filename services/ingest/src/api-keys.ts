@@ -5,7 +5,7 @@
  * need a slow one.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ID_PATTERNS } from '../../../infra/platform';
+import { ID_PATTERNS } from '../../../platform';
 
 /** The two halves of a parsed key. */
 export interface ParsedApiKey {

@@ -3,13 +3,13 @@
  * `lambda.ts`), so tests drive the app directly.
  */
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
-import { LIMITS } from '../../../infra/platform';
+import { LIMITS } from '../../../platform';
 import { presentedApiKey, type IngestHandlers } from './http/handlers';
 import { iframeHtml } from './http/iframe';
 import { localRoutes, type LocalModeOptions } from './http/local-routes';
 import { requestIdOf } from './http/request-context';
 import { SECURITY_HEADERS, sendError, sendJson } from './http/respond';
-import type { Logger } from './logger';
+import type { Logger } from '../../shared/logger';
 import type { Metrics } from './metrics';
 import type { IngestPipeline } from './pipeline/pipeline';
 import { parseCollectBody, parsePostback, postbackFromQuery } from './pipeline/validation';

@@ -2,7 +2,7 @@
  * The campaign config document that the snippet fetches from the CDN (`/config/<campaign>.json`).
  * The same function renders it for the local store and, later, for the cloud config bucket.
  */
-import type { CampaignRecord } from './directory/directory';
+import type { CampaignRecord } from '../../shared/directory/directory';
 
 /** What the snippet reads. Holds nothing secret: it is public on the CDN. */
 export interface CampaignConfigDocument {

@@ -4,7 +4,7 @@
  */
 import serverlessExpress from '@codegenie/serverless-express';
 import type { Context, Handler } from 'aws-lambda';
-import { parseIngestEnv } from './env';
+import { parseIngestEnv } from '../../../platform/contracts/ingest-env';
 import { createRuntime, type Runtime } from './runtime';
 
 let runtime: Promise<Runtime> | undefined;

@@ -5,8 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { parseIngestEnv } from './env';
-import { LocalDirectory } from './directory/local-directory';
+import { parseIngestEnv } from '../../../platform/contracts/ingest-env';
+import { LocalDirectory } from '../../shared/directory/local-directory';
 import { seedDemo } from './local/seed';
 import { exitOnSignals, startServer } from './server';
 

@@ -2,6 +2,8 @@
  * In-process counters of the ingest service, emitted as CloudWatch Embedded Metric Format (EMF) log lines
  * on AWS, where CloudWatch turns them into metrics without any API call on the hot path.
  */
+import { INGEST_METRICS, METRIC_DIMENSIONS } from '../../../platform';
+import { emfDocument } from '../../shared/emf';
 
 /** Reasons a hit is not stored; each is a dimension value of the `Rejects` metric. */
 export type RejectReason =
@@ -73,74 +75,42 @@ export class Metrics {
 
   /**
    * Renders the counters since the last call as EMF documents (one per dimension set) and resets them.
-   * @param namespace CloudWatch namespace, e.g. `Trackstack/dev`
+   * @param namespace CloudWatch namespace, `metricsNamespace(stage)`
    * @param dimensions dimensions common to every metric, e.g. `{ Location: 'europe' }`
    */
   drainEmf(namespace: string, dimensions: Record<string, string>, now = Date.now()): string[] {
-    const dimNames = Object.keys(dimensions);
-    const doc = (metrics: { Name: string; Unit: string }[], values: Record<string, number | string>) =>
-      JSON.stringify({
-        _aws: {
-          Timestamp: now,
-          CloudWatchMetrics: [{ Namespace: namespace, Dimensions: [dimNames], Metrics: metrics }],
-        },
-        ...dimensions,
-        ...values,
-      });
+    const m = INGEST_METRICS;
     const lines = [
-      doc(
+      emfDocument(
+        namespace,
+        dimensions,
         [
-          { Name: 'Hits', Unit: 'Count' },
-          { Name: 'SpoolDepth', Unit: 'Count' },
-          { Name: 'SpoolDroppedRecords', Unit: 'Count' },
-          { Name: 'SinkLatencyMax', Unit: 'Milliseconds' },
+          { name: m.hits, unit: 'Count', value: this.hits },
+          { name: m.spoolDepth, unit: 'Count', value: this.spoolDepth },
+          { name: m.spoolDroppedRecords, unit: 'Count', value: this.spoolDroppedRecords },
+          { name: m.sinkLatencyMax, unit: 'Milliseconds', value: this.sinkLatencyMaxMs },
         ],
-        {
-          Hits: this.hits,
-          SpoolDepth: this.spoolDepth,
-          SpoolDroppedRecords: this.spoolDroppedRecords,
-          SinkLatencyMax: this.sinkLatencyMaxMs,
-        },
+        now,
       ),
     ];
-    for (const [reason, n] of this.rejects) {
+    for (const [reason, n] of this.rejects)
       lines.push(
-        JSON.stringify({
-          _aws: {
-            Timestamp: now,
-            CloudWatchMetrics: [
-              {
-                Namespace: namespace,
-                Dimensions: [[...dimNames, 'Reason']],
-                Metrics: [{ Name: 'Rejects', Unit: 'Count' }],
-              },
-            ],
-          },
-          ...dimensions,
-          Reason: reason,
-          Rejects: n,
-        }),
+        emfDocument(
+          namespace,
+          { ...dimensions, [METRIC_DIMENSIONS.reason]: reason },
+          [{ name: m.rejects, unit: 'Count', value: n }],
+          now,
+        ),
       );
-    }
-    for (const [op, n] of this.keyProviderCalls) {
+    for (const [op, n] of this.keyProviderCalls)
       lines.push(
-        JSON.stringify({
-          _aws: {
-            Timestamp: now,
-            CloudWatchMetrics: [
-              {
-                Namespace: namespace,
-                Dimensions: [[...dimNames, 'Operation']],
-                Metrics: [{ Name: 'KeyProviderCalls', Unit: 'Count' }],
-              },
-            ],
-          },
-          ...dimensions,
-          Operation: op,
-          KeyProviderCalls: n,
-        }),
+        emfDocument(
+          namespace,
+          { ...dimensions, [METRIC_DIMENSIONS.operation]: op },
+          [{ name: m.keyProviderCalls, unit: 'Count', value: n }],
+          now,
+        ),
       );
-    }
     this.hits = 0;
     this.spoolDroppedRecords = 0;
     this.rejects.clear();

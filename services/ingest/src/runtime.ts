@@ -5,19 +5,19 @@
  */
 import type { RequestListener } from 'node:http';
 import { join } from 'node:path';
-import { PRODUCT } from '../../../infra/platform';
+import { METRIC_DIMENSIONS, metricsNamespace } from '../../../platform';
 import { createApp, type ReadinessReport } from './app';
 import { DataKeyService } from './crypto/data-keys';
 import type { KeyProvider } from './crypto/key-provider';
 import { LocalKeyProvider, defaultKeyFile } from './crypto/local-key-provider';
-import { CachedDirectory } from './directory/cached-directory';
-import type { Directory } from './directory/directory';
-import { LocalDirectory } from './directory/local-directory';
-import type { IngestEnv } from './env';
+import { CachedDirectory } from '../../shared/directory/cached-directory';
+import type { Directory } from '../../shared/directory/directory';
+import { LocalDirectory } from '../../shared/directory/local-directory';
+import type { IngestEnv } from '../../../platform/contracts/ingest-env';
 import { IngestHandlers } from './http/handlers';
 import { leanListener } from './http/lean';
 import { STATIC_DIR } from './http/local-routes';
-import { createLogger, type Logger } from './logger';
+import { createLogger, type Logger } from '../../shared/logger';
 import { Metrics } from './metrics';
 import type { TokenBucketLimiter } from './pipeline/limits';
 import { IngestPipeline } from './pipeline/pipeline';
@@ -121,7 +121,12 @@ async function purgedAccounts(directory: Directory, accountIds: readonly string[
 /** Builds the runtime the environment describes. */
 export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides = {}): Promise<Runtime> {
   const logger =
-    overrides.logger ?? createLogger(env.TS_LOG_LEVEL, { stage: env.TS_STAGE, location: env.TS_LOCATION });
+    overrides.logger ??
+    createLogger({
+      service: 'ingest',
+      level: env.TS_LOG_LEVEL,
+      base: { stage: env.TS_STAGE, location: env.TS_LOCATION },
+    });
   const metrics = overrides.metrics ?? new Metrics();
   const dataDir = env.TS_DATA_DIR;
 
@@ -148,7 +153,7 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
       ? await (async () => {
           const [{ DynamoDBClient }, { DynamoDirectory }] = await Promise.all([
             import('@aws-sdk/client-dynamodb'),
-            import('./directory/dynamo-directory'),
+            import('../../shared/directory/dynamo-directory'),
           ]);
           return new DynamoDirectory({
             client: new DynamoDBClient({}),
@@ -225,7 +230,9 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
 
   let emfTimer: NodeJS.Timeout | undefined;
   const emitEmf = () => {
-    for (const line of metrics.drainEmf(`${PRODUCT}/${env.TS_STAGE}`, { Location: env.TS_LOCATION }))
+    for (const line of metrics.drainEmf(metricsNamespace(env.TS_STAGE), {
+      [METRIC_DIMENSIONS.location]: env.TS_LOCATION,
+    }))
       process.stdout.write(line + '\n');
   };
   if (env.TS_METRICS_EMF) {

@@ -9,19 +9,12 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  LOCATIONS,
-  PRIMARY_LOCATION,
-  STAGES,
-  names,
-  type Location,
-  type Stage,
-} from '../../../infra/platform';
+import { LOCATIONS, PRIMARY_LOCATION, STAGES, names, type Location, type Stage } from '../../../platform';
 import { PurgeRequestError } from './core/errors';
 import type { PurgeRunReport } from './core/purge-job';
-import { eventBucketVariable, parsePurgeEnv } from './env';
+import { eventBucketVariable, parsePurgeEnv } from '../../../platform/contracts/purge-env';
 import { formatReport } from './report';
-import { LocalStoreMissingError, createPurgeRuntime, jsonLogger, type PurgeRuntimeOptions } from './runtime';
+import { LocalStoreMissingError, createPurgeRuntime, purgeLogger, type PurgeRuntimeOptions } from './runtime';
 
 const USAGE = `Usage: npm run purge -- (--dry-run | --run | --now <accountId> --reason "<text>") [options]
 
@@ -239,7 +232,7 @@ export async function runPurgeCli(argv: readonly string[], io: CliIo): Promise<n
   try {
     const env = parsePurgeEnv(cliEnvironment(args, io.env ?? process.env));
     const rt = await createPurgeRuntime(env, {
-      logger: jsonLogger('silent'),
+      logger: purgeLogger('silent'),
       ...io.runtime,
     });
     store = rt.directory.description;

@@ -16,14 +16,14 @@
  * object versions, and a single string attribute costs DynamoDB (and the SDK) far less to store, read and
  * convert than a list of 1,000 lists, on every save of every batch.
  */
-import { DIRECTORY, DIRECTORY_PARTITIONS } from '../../../infra/platform';
-import type { AccountStatus } from '../../ingest/src/directory/directory';
+import { DIRECTORY, DIRECTORY_PARTITIONS } from '../../../platform';
+import type { AccountStatus } from '../../shared/directory/directory';
 import {
   itemKeys,
   type DirectoryItem,
   type ExpectedValue,
   type ItemDirectory,
-} from '../../ingest/src/directory/item-directory';
+} from '../../shared/directory/item-directory';
 import type { AccountState, DirectoryEntry, PurgeCounts, PurgeProgress, SweepProgress } from './core/model';
 import type { AccountChange, PurgeDirectory } from './core/ports';
 

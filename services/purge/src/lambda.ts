@@ -8,11 +8,11 @@
  *
  * Event: anything (the scheduled event's fields are ignored); `{ "dryRun": true }` runs a dry run.
  */
-import { PRODUCT } from '../../../infra/platform';
+import { METRIC_DIMENSIONS, metricsNamespace } from '../../../platform';
 import { purgeMetricsEmf } from './core/metrics';
 import type { PurgeRunReport } from './core/purge-job';
-import { parsePurgeEnv } from './env';
-import { createPurgeRuntime, jsonLogger, type PurgeRuntime } from './runtime';
+import { parsePurgeEnv } from '../../../platform/contracts/purge-env';
+import { createPurgeRuntime, purgeLogger, type PurgeRuntime } from './runtime';
 
 /** Time kept in reserve at the end of an invocation for the last batch, the metrics and the logs. */
 export const LAMBDA_RESERVE_MS = 30_000;
@@ -51,7 +51,9 @@ export const handler = async (
   context?: { getRemainingTimeInMillis?: () => number },
 ): Promise<PurgeHandlerResult> => {
   const env = parsePurgeEnv(process.env);
-  runtime ??= createPurgeRuntime(env, { logger: jsonLogger(env.TS_LOG_LEVEL) });
+  runtime ??= createPurgeRuntime(env, {
+    logger: purgeLogger(env.TS_LOG_LEVEL, { stage: env.TS_STAGE, location: env.TS_LOCATION }),
+  });
   let rt: PurgeRuntime;
   try {
     rt = await runtime;
@@ -71,7 +73,9 @@ export const handler = async (
   // Written directly, not through console.log: with Lambda's JSON log format, console output is wrapped
   // in a JSON envelope that CloudWatch would not read as EMF.
   process.stdout.write(
-    `${purgeMetricsEmf(report.metrics, `${PRODUCT}/${env.TS_STAGE}`, { Location: env.TS_LOCATION })}\n`,
+    `${purgeMetricsEmf(report.metrics, metricsNamespace(env.TS_STAGE), {
+      [METRIC_DIMENSIONS.location]: env.TS_LOCATION,
+    })}\n`,
   );
   if (report.metrics.failedAccounts > 0) throw new PurgeRunFailed(report);
   const ids = (result: string) => report.outcomes.filter((o) => o.result === result).map((o) => o.accountId);

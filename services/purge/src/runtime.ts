@@ -5,12 +5,13 @@
  */
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { REGIONS, type Location } from '../../../infra/platform';
-import type { ItemDirectory } from '../../ingest/src/directory/item-directory';
+import { REGIONS, type Location } from '../../../platform';
+import type { ItemDirectory } from '../../shared/directory/item-directory';
 import { PurgeJob, type PurgeJobProps } from './core/purge-job';
 import type { EventObjectStore, PublishedConfigStore, PurgeLogger, ReceiptStore } from './core/ports';
+import { createLogger } from '../../shared/logger';
 import { ItemDirectoryPurgeStore } from './directory-store';
-import { eventBuckets, type PurgeEnv } from './env';
+import { eventBuckets, type PurgeEnv } from '../../../platform/contracts/purge-env';
 
 /** Options of {@link createPurgeRuntime}. */
 export interface PurgeRuntimeOptions {
@@ -73,7 +74,7 @@ export async function createPurgeRuntime(
   if (env.TS_DIRECTORY === 'dynamodb') {
     const [{ DynamoDBClient }, { DynamoDirectory }] = await Promise.all([
       import('@aws-sdk/client-dynamodb'),
-      import('../../ingest/src/directory/dynamo-directory'),
+      import('../../shared/directory/dynamo-directory'),
     ]);
     const tableName = env.TS_TABLE_NAME!;
     // The table is global: the replica in this instance's own region is the nearest.
@@ -83,7 +84,7 @@ export async function createPurgeRuntime(
     });
     directoryName = `dynamodb:${tableName}`;
   } else {
-    const { LocalDirectory } = await import('../../ingest/src/directory/local-directory');
+    const { LocalDirectory } = await import('../../shared/directory/local-directory');
     const local = new LocalDirectory({ dataDir });
     // Checked, not created: the local directory makes its folder on first write, and reads a missing
     // file as an empty directory.
@@ -162,18 +163,18 @@ export async function createPurgeRuntime(
   return { env, job, directory, objectStores, receipts };
 }
 
-/** A logger printing one JSON object per line (CloudWatch Logs keeps them searchable). */
-export function jsonLogger(level: 'info' | 'warn' | 'error' | 'silent', service = 'purge'): PurgeLogger {
-  const rank = { info: 0, warn: 1, error: 2, silent: 3 } as const;
-  const emit = (at: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => {
-    if (rank[at] < rank[level]) return;
-    const line = JSON.stringify({ level: at, time: new Date().toISOString(), service, message, ...fields });
-    if (at === 'info') console.log(line);
-    else console.error(line);
-  };
+/**
+ * The job's logger: the services' pino logger (the same redaction as the ingest service's), one JSON line
+ * per entry on stdout.
+ */
+export function purgeLogger(
+  level: PurgeEnv['TS_LOG_LEVEL'],
+  base: Readonly<Record<string, unknown>> = {},
+): PurgeLogger {
+  const log = createLogger({ service: 'purge', level, base });
   return {
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
+    info: (message, fields) => log.info(fields ?? {}, message),
+    warn: (message, fields) => log.warn(fields ?? {}, message),
+    error: (message, fields) => log.error(fields ?? {}, message),
   };
 }

@@ -6,7 +6,7 @@ import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { DIRECTORY, RETENTION } from '../../../platform';
+import { DIRECTORY, RETENTION } from '../../../../platform';
 
 /** Properties of {@link DirectoryTable}. */
 export interface DirectoryTableProps {

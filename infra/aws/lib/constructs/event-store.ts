@@ -7,7 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { RETENTION } from '../../../platform';
+import { EVENT_OBJECTS, RETENTION } from '../../../../platform';
 import {
   acknowledgeAccessLogBucket,
   acknowledgeRegionalEventBucket,
@@ -16,8 +16,6 @@ import {
 // Parts of an upload that never completed hold storage without holding an event; a week covers any retry.
 const ABORT_INCOMPLETE_UPLOADS_AFTER = Duration.days(7);
 
-/** Prefix of the event bucket under which Firehose writes records it could not partition or deliver. */
-export const DELIVERY_ERROR_PREFIX = 'errors/';
 /** Properties of {@link EventStore}. */
 export interface EventStoreProps {
   /** The regional key: events are stored with SSE-KMS under it. */
@@ -111,7 +109,7 @@ export class EventStore extends Construct {
           id: 'expire-delivery-errors',
           // Firehose's error output is not partitioned by account, so the purge cannot find an account's
           // records there: expiring it at the purge's eligibility age keeps them within the 90-day promise.
-          prefix: DELIVERY_ERROR_PREFIX,
+          prefix: EVENT_OBJECTS.errorPrefix,
           expiration: Duration.days(RETENTION.purgeEligibleAfterDays),
           noncurrentVersionExpiration: Duration.days(1),
         },

@@ -12,7 +12,8 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgeBucketObjectAccess } from '../../../../policies/aws/acknowledgements';
 import { EncryptedLogGroup } from './encrypted-log-group';
-import { DELIVERY_ERROR_PREFIX } from './event-store';
+import {} from './event-store';
+import { EVENT_OBJECTS } from '../../../../platform';
 
 /** Dynamic partitioning needs buffers of at least 64 MiB. */
 const MIN_PARTITIONED_BUFFER = Size.mebibytes(64);
@@ -25,7 +26,7 @@ export const EVENT_PREFIX = 'account=!{partitionKeyFromQuery:account}/dt=!{parti
 /** The JQ query that extracts the partition keys from each record. */
 export const PARTITION_QUERY = '{account: .accountId, dt: .dt}';
 /** Where records that could not be partitioned or delivered land, by error type and arrival day. */
-export const ERROR_PREFIX = `${DELIVERY_ERROR_PREFIX}!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/`;
+export const ERROR_PREFIX = `${EVENT_OBJECTS.errorPrefix}!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/`;
 
 /**
  * What Firehose needs on its destination bucket to deliver (AWS's documented S3 destination policy); the

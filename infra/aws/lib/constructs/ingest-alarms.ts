@@ -7,7 +7,7 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import type { Location } from '../../../platform';
+import { INGEST_METRICS, METRIC_DIMENSIONS, type Location } from '../../../../platform';
 import type { EventStream } from './event-stream';
 
 const PERIOD = Duration.minutes(5);
@@ -87,8 +87,8 @@ export class IngestAlarms extends Construct {
       alarmDescription: 'Ingest instances hold events in their disk spool because the stream refuses them.',
       metric: new cloudwatch.Metric({
         namespace: props.metricsNamespace,
-        metricName: 'SpoolDepth',
-        dimensionsMap: { Location: props.location },
+        metricName: INGEST_METRICS.spoolDepth,
+        dimensionsMap: { [METRIC_DIMENSIONS.location]: props.location },
         period: PERIOD,
         statistic: cloudwatch.Stats.MAXIMUM,
       }),

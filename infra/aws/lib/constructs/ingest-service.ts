@@ -9,8 +9,8 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { DIRECTORY_PARTITIONS, type Location, type Stage } from '../../../platform';
-import { ingestEnvSchema, type IngestEnvInput } from '../../../../services/ingest/src/env';
+import { DIRECTORY_PARTITIONS, type Location, type Stage } from '../../../../platform';
+import { ingestEnvSchema, type IngestEnvInput } from '../../../../platform/contracts/ingest-env';
 import {
   acknowledgeOriginSecretRotation,
   acknowledgePublicFunctionUrl,

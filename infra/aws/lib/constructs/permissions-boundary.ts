@@ -4,11 +4,11 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { REGIONS, names, type Location, type Stage } from '../../../platform';
+import { EVENT_OBJECTS, type Location, names, RECEIPTS, REGIONS, type Stage } from '../../../../platform';
 import { acknowledgeBoundaryCeiling } from '../../../../policies/aws/acknowledgements';
 import { awsNames } from '../naming';
-import { RECEIPT_PREFIX } from './purge-receipts';
-import { ACCOUNT_OBJECT_PREFIX } from './purge-service';
+import {} from './purge-receipts';
+import {} from './purge-service';
 import { FIREHOSE_S3_DELIVERY_ACTIONS } from './event-stream';
 
 /** Properties of {@link PermissionsBoundary}. */
@@ -74,9 +74,9 @@ export class PermissionsBoundary extends Construct {
     // The purge job's stores, by the names every location agrees on.
     const s3Arn = (resource: string) => `arn:${stack.partition}:s3:::${resource}`;
     const eventBuckets = locations.map((l) => names.eventBucket(stage, l, stack.account));
-    const eventObjects = eventBuckets.map((b) => s3Arn(`${b}/${ACCOUNT_OBJECT_PREFIX}*`));
+    const eventObjects = eventBuckets.map((b) => s3Arn(`${b}/${EVENT_OBJECTS.accountKey}*`));
     const receiptsBucket = names.purgeReceiptsBucket(stage, stack.account);
-    const receiptObjects = s3Arn(`${receiptsBucket}/${RECEIPT_PREFIX}*`);
+    const receiptObjects = s3Arn(`${receiptsBucket}/${RECEIPTS.prefix}*`);
     // The bucket that Firehose's delivery role writes: this location's, by the name every location agrees on.
     const eventBucket = s3Arn(names.eventBucket(stage, location, stack.account));
     const eventBucketObjects = `${eventBucket}/*`;

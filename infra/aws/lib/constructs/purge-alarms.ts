@@ -9,8 +9,8 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { RETENTION, type Location } from '../../../platform';
-import { PURGE_METRIC_NAMES } from '../../../../services/purge/src/core/metrics';
+import { METRIC_DIMENSIONS, RETENTION, type Location } from '../../../../platform';
+import { PURGE_METRICS } from '../../../../platform';
 
 /** Consecutive days without a run's metrics before the job counts as stopped. */
 export const PURGE_SILENT_DAYS = 2;
@@ -60,7 +60,7 @@ export class PurgeAlarms extends Construct {
       new cloudwatch.Metric({
         namespace: props.metricsNamespace,
         metricName,
-        dimensionsMap: { Location: props.location },
+        dimensionsMap: { [METRIC_DIMENSIONS.location]: props.location },
         period,
         statistic,
       });
@@ -69,7 +69,7 @@ export class PurgeAlarms extends Construct {
       alarmDescription:
         `An expired account is still not purged ${RETENTION.purgeAlarmAfterDays} days after it expired; ` +
         `the platform promises deletion by day ${RETENTION.purgeDeadlineDays}. See the purge function's logs.`,
-      metric: jobMetric(PURGE_METRIC_NAMES.overdueAccounts, cloudwatch.Stats.MAXIMUM, Duration.hours(1)),
+      metric: jobMetric(PURGE_METRICS.overdueAccounts, cloudwatch.Stats.MAXIMUM, Duration.hours(1)),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -80,7 +80,7 @@ export class PurgeAlarms extends Construct {
       alarmDescription:
         `No purge run has published its metrics for ${PURGE_SILENT_DAYS} days: the daily job is not ` +
         'running or fails before it finishes, so overdue accounts would go unseen.',
-      metric: jobMetric(PURGE_METRIC_NAMES.overdueAccounts, cloudwatch.Stats.SAMPLE_COUNT, Duration.days(1)),
+      metric: jobMetric(PURGE_METRICS.overdueAccounts, cloudwatch.Stats.SAMPLE_COUNT, Duration.days(1)),
       threshold: 1,
       evaluationPeriods: PURGE_SILENT_DAYS,
       datapointsToAlarm: PURGE_SILENT_DAYS,

@@ -8,9 +8,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgePurgeReceiptsBucket } from '../../../../policies/aws/acknowledgements';
-
-/** Prefix of every receipt's key (`receipts/<accountId>/<purgeId>.json`, see services/purge/src/core/receipt.ts). */
-export const RECEIPT_PREFIX = 'receipts/';
+import { RECEIPTS } from '../../../../platform';
 
 /** Properties of {@link PurgeReceipts}. */
 export interface PurgeReceiptsProps {
@@ -82,7 +80,7 @@ export class PurgeReceipts extends Construct {
 
   /** ARN of every receipt object, by name: `arn:aws:s3:::<bucket>/receipts/*`. */
   public get receiptObjectsArn(): string {
-    return `arn:${Stack.of(this).partition}:s3:::${this.bucketName}/${RECEIPT_PREFIX}*`;
+    return `arn:${Stack.of(this).partition}:s3:::${this.bucketName}/${RECEIPTS.prefix}*`;
   }
 
   /**

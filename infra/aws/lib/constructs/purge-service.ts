@@ -10,19 +10,28 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DIRECTORY_PARTITIONS, REGIONS, names, type Location, type Stage } from '../../../platform';
-import { eventBucketVariable, purgeEnvSchema, type PurgeEnvInput } from '../../../../services/purge/src/env';
+import {
+  DIRECTORY_PARTITIONS,
+  EVENT_OBJECTS,
+  type Location,
+  names,
+  RECEIPTS,
+  REGIONS,
+  type Stage,
+} from '../../../../platform';
+import {
+  eventBucketVariable,
+  purgeEnvSchema,
+  type PurgeEnvInput,
+} from '../../../../platform/contracts/purge-env';
 import {
   acknowledgeEventObjectPrefixes,
   acknowledgeReceiptObjects,
   acknowledgeRemoteReceiptsKey,
 } from '../../../../policies/aws/acknowledgements';
 import { awsNames } from '../naming';
-import { RECEIPT_PREFIX } from './purge-receipts';
+import {} from './purge-receipts';
 import { TrackstackFunction } from './trackstack-function';
-
-/** Key prefix under which the event store keeps an account's objects: `account=<id>/…`. */
-export const ACCOUNT_OBJECT_PREFIX = 'account=';
 
 /** Longest one invocation of the purge function may run (Lambda's maximum). */
 export const PURGE_TIMEOUT = Duration.minutes(15);
@@ -164,8 +173,8 @@ export class PurgeService extends Construct {
     ].map((prefix) => `${prefix}*`);
     const accountPartitions = `${DIRECTORY_PARTITIONS.account}*`;
     const eventBuckets = props.locations.map((l) => s3Arn(eventBucket(l)));
-    const eventObjects = props.locations.map((l) => s3Arn(`${eventBucket(l)}/${ACCOUNT_OBJECT_PREFIX}*`));
-    const receiptObjects = s3Arn(`${receiptsBucket}/${RECEIPT_PREFIX}*`);
+    const eventObjects = props.locations.map((l) => s3Arn(`${eventBucket(l)}/${EVENT_OBJECTS.accountKey}*`));
+    const receiptObjects = s3Arn(`${receiptsBucket}/${RECEIPTS.prefix}*`);
     const receiptsKeyStatement = props.receiptsKey
       ? { resources: [props.receiptsKey.keyArn], aliasCondition: {} }
       : {
@@ -185,7 +194,7 @@ export class PurgeService extends Construct {
         sid: 'ListAccountObjectVersions',
         actions: ['s3:ListBucketVersions'],
         resources: eventBuckets,
-        conditions: { StringLike: { 's3:prefix': `${ACCOUNT_OBJECT_PREFIX}*` } },
+        conditions: { StringLike: { 's3:prefix': `${EVENT_OBJECTS.accountKey}*` } },
       }),
       // DeleteObjects names a version of every key: S3 requires DeleteObject for any delete and
       // DeleteObjectVersion for a versioned one, per key, so both are confined to the account= prefixes.

@@ -13,14 +13,14 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { z } from 'zod';
-import { formatZodIssues } from '../../../platform';
-import type { ServiceName } from '../../../../scripts/build-ingest';
+import { formatZodIssues } from '../../../../platform';
+import type { ServiceName } from '../../../build/bundle';
 import {
   acknowledgeFunctionOutsideVpc,
   acknowledgeSynchronousFunctionWithoutDlq,
   acknowledgeXRayWrite,
 } from '../../../../policies/aws/acknowledgements';
-import { REPO_ROOT } from '../naming';
+import { REPO_ROOT } from '../../../build/paths';
 import { EncryptedLogGroup } from './encrypted-log-group';
 
 /**

@@ -7,8 +7,8 @@
  * period and instance, not once per hit.
  */
 import { randomBytes } from 'node:crypto';
-import { LIMITS } from '../../../../infra/platform';
-import type { Directory, WrappedDataKeyRecord } from '../directory/directory';
+import { LIMITS } from '../../../../platform';
+import type { Directory, WrappedDataKeyRecord } from '../../../shared/directory/directory';
 import { DecryptionError, open, seal } from './aes-gcm';
 import type { KeyProvider } from './key-provider';
 

@@ -3,11 +3,11 @@
  * lean pixel path (see `lean.ts`) run exactly the same code.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LIMITS } from '../../../../infra/platform';
+import { LIMITS } from '../../../../platform';
 import { apiKeyMatches, parseApiKey } from '../api-keys';
-import type { TrustedProxy } from '../env';
-import type { Directory } from '../directory/directory';
-import type { Logger } from '../logger';
+import type { TrustedProxy } from '../../../../platform/contracts/ingest-env';
+import type { Directory } from '../../../shared/directory/directory';
+import type { Logger } from '../../../shared/logger';
 import type { Metrics } from '../metrics';
 import type { HitContext, HitSource, IngestPipeline } from '../pipeline/pipeline';
 import { TokenBucketLimiter } from '../pipeline/limits';

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Router } from 'express';
-import { CAMPAIGN_CONFIG, ID_PATTERNS } from '../../../../infra/platform';
+import { CAMPAIGN_CONFIG, ID_PATTERNS } from '../../../../platform';
 import { sendError } from './respond';
 
 /** Where local mode finds what the CDN would serve. */

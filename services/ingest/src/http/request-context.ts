@@ -4,12 +4,11 @@
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { TrustedProxy } from '../env';
+import { ORIGIN_VERIFY_HEADER } from '../../../../platform/contracts/origin';
+import type { TrustedProxy } from '../../../../platform/contracts/ingest-env';
 
 /** Name of the cookie by which a visitor opts out of personal data collection. */
 export const OPT_OUT_COOKIE = 'ts_optout';
-/** Header the CDN adds with the shared origin secret. */
-export const ORIGIN_VERIFY_HEADER = 'x-origin-verify';
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:=/+-]{1,128}$/;
 

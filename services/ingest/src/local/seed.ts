@@ -5,10 +5,10 @@
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { CAMPAIGN_CONFIG } from '../../../../infra/platform';
+import { CAMPAIGN_CONFIG } from '../../../../platform';
 import { generateApiKey } from '../api-keys';
 import { campaignConfigDocument } from '../campaign-config';
-import type { CampaignRecord, Directory } from '../directory/directory';
+import type { CampaignRecord, Directory } from '../../../shared/directory/directory';
 
 /** The demo account's id. */
 export const DEMO_ACCOUNT_ID = 'acc_demoaccount';

@@ -4,7 +4,7 @@
  * personal fields; without consent, nothing past the path. Query strings carry e-mail addresses, reset
  * tokens and session ids often enough that they are never stored in clear by default.
  */
-import { DEFAULT_CAMPAIGN_URL_PARAMS } from '../../../../infra/platform';
+import { DEFAULT_CAMPAIGN_URL_PARAMS } from '../../../../platform';
 
 /** Attribution parameters kept per event at most, and the longest value kept. */
 const MAX_PARAMS = 20;

@@ -5,9 +5,9 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { isbot } from 'isbot';
-import { LIMITS, type Location } from '../../../../infra/platform';
+import { LIMITS, type Location } from '../../../../platform';
 import type { EncryptedEnvelope } from '../crypto/data-keys';
-import type { CampaignRecord, Directory } from '../directory/directory';
+import type { CampaignRecord, Directory } from '../../../shared/directory/directory';
 import type { Metrics, RejectReason } from '../metrics';
 import type { SinkRecord } from '../sinks/sink';
 import { DedupWindow } from './limits';

@@ -3,7 +3,7 @@
  * error naming the field; nothing here throws for client input.
  */
 import { z } from 'zod';
-import { EVENT_TYPES, ID_PATTERNS, LIMITS, formatZodIssues } from '../../../../infra/platform';
+import { EVENT_TYPES, ID_PATTERNS, LIMITS, formatZodIssues } from '../../../../platform';
 
 /** A string field whose type error says plainly whether it was missing or of the wrong type. */
 const str = () =>

@@ -12,7 +12,8 @@
  * new batches go to the spool straight away, and a background drainer probes the sink with the oldest
  * spool file, backing off between probes, until the spool is empty again.
  */
-import type { Logger } from '../logger';
+import { backoffMs, sleep } from '../../../shared/backoff';
+import type { Logger } from '../../../shared/logger';
 import type { Metrics } from '../metrics';
 import type { Sink, SinkRecord } from './sink';
 import { SpoolCorruptError, type DiskSpool, type SpoolEntry } from './spool';
@@ -438,7 +439,7 @@ export class BufferedSink {
           lastError = new Error(`${failed.length} records not accepted by the ${this.sink.name} sink`);
         }
         if (attempt >= this.retryAttempts || (this.sinkDown && this.draining !== undefined)) break;
-        await this.sleep(Math.random() * Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempt - 1)));
+        await sleep(backoffMs(attempt, { baseMs: this.retryBaseMs, maxMs: this.retryMaxMs, jitter: 'full' }));
       }
       if (!this.sinkDown) {
         this.sinkDown = true;
@@ -555,8 +556,7 @@ export class BufferedSink {
         failures += 1;
         this.sinkDown = true;
         // Equal jitter: probes stay spread out but never come back to back.
-        const cap = Math.min(this.drainMaxMs, this.drainInitialMs * 2 ** Math.min(failures - 1, 20));
-        delay = cap / 2 + (Math.random() * cap) / 2;
+        delay = backoffMs(failures, { baseMs: this.drainInitialMs, maxMs: this.drainMaxMs, jitter: 'equal' });
       }
     }
     if (this.spool.depth === 0 && this.sinkDown) {
@@ -665,10 +665,6 @@ export class BufferedSink {
   private wakeDrainer(): void {
     if (this.drainTimer) clearTimeout(this.drainTimer);
     this.drainWake?.();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
   }
 
   private updateDepth(): void {

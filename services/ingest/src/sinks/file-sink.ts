@@ -10,15 +10,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LIMITS } from '../../../../infra/platform';
+import { EVENT_OBJECTS, LIMITS } from '../../../../platform';
 import type { Sink, SinkRecord } from './sink';
 
-/** Layout of the file sink's directory tree; shared with readers such as the purge job. */
+/** Settings of the file sink's segments; the tree itself is the platform's `EVENT_OBJECTS` layout. */
 export const FILE_SINK_LAYOUT = {
-  /** Directory name prefix of an account partition: `account=<accountId>`. */
-  accountDirPrefix: 'account=',
-  /** Directory name prefix of a day partition: `dt=<yyyy-mm-dd>`. */
-  dayDirPrefix: 'dt=',
   /** File name suffix of a segment. */
   segmentSuffix: '.ndjson',
   /** A segment is closed and a new one started once it would grow past this many bytes. */
@@ -29,7 +25,7 @@ export const FILE_SINK_LAYOUT = {
 
 /** The directory of one partition. */
 export function fileSinkPartitionDir(rootDir: string, accountId: string, dt: string): string {
-  return join(rootDir, FILE_SINK_LAYOUT.accountDirPrefix + accountId, FILE_SINK_LAYOUT.dayDirPrefix + dt);
+  return join(rootDir, EVENT_OBJECTS.accountKey + accountId, EVENT_OBJECTS.dayKey + dt);
 }
 
 /** Options of {@link FileSink}. */
@@ -267,11 +263,11 @@ export interface FileSinkEvent extends SinkRecord {
 export async function listFileSinkSegments(rootDir: string): Promise<FileSinkSegment[]> {
   const out: FileSinkSegment[] = [];
   for (const accountDir of (await readdirOrEmpty(rootDir)).sort()) {
-    if (!accountDir.startsWith(FILE_SINK_LAYOUT.accountDirPrefix)) continue;
-    const accountId = accountDir.slice(FILE_SINK_LAYOUT.accountDirPrefix.length);
+    if (!accountDir.startsWith(EVENT_OBJECTS.accountKey)) continue;
+    const accountId = accountDir.slice(EVENT_OBJECTS.accountKey.length);
     for (const dayDir of (await readdirOrEmpty(join(rootDir, accountDir))).sort()) {
-      if (!dayDir.startsWith(FILE_SINK_LAYOUT.dayDirPrefix)) continue;
-      const dt = dayDir.slice(FILE_SINK_LAYOUT.dayDirPrefix.length);
+      if (!dayDir.startsWith(EVENT_OBJECTS.dayKey)) continue;
+      const dt = dayDir.slice(EVENT_OBJECTS.dayKey.length);
       for (const file of (await readdirOrEmpty(join(rootDir, accountDir, dayDir))).sort()) {
         if (!file.endsWith(FILE_SINK_LAYOUT.segmentSuffix)) continue;
         out.push({ accountId, dt, path: join(rootDir, accountDir, dayDir, file) });

@@ -8,7 +8,7 @@ import {
   PutRecordBatchCommand,
   type FirehoseClient,
 } from '@aws-sdk/client-firehose';
-import { LIMITS } from '../../../../infra/platform';
+import { LIMITS } from '../../../../platform';
 import type { Sink, SinkRecord } from './sink';
 
 /** Properties of {@link FirehoseSink}. */

@@ -14,13 +14,8 @@ import {
 } from '@aws-sdk/client-s3';
 import type { AuditReceipt, PurgeReceipt, SweepReceipt } from '../core/model';
 import type { ReceiptStore } from '../core/ports';
-import {
-  DEFAULT_RECEIPT_RETENTION_DAYS,
-  auditReceiptKey,
-  receiptJson,
-  receiptKey,
-  sweepReceiptKey,
-} from '../core/receipt';
+import { auditReceiptKey, receiptJson } from '../core/receipt';
+import { RECEIPTS, RETENTION } from '../../../../platform';
 
 /** Options of {@link S3ReceiptStore}. */
 export interface S3ReceiptStoreProps {
@@ -67,7 +62,7 @@ export class S3ReceiptStore implements ReceiptStore {
 
   /** @throws RangeError when the retention is not a positive whole number of days */
   constructor(props: S3ReceiptStoreProps) {
-    const days = props.retentionDays ?? DEFAULT_RECEIPT_RETENTION_DAYS;
+    const days = props.retentionDays ?? RETENTION.receiptRetentionDays;
     if (!Number.isInteger(days) || days < 1) throw new RangeError(`retentionDays must be ≥ 1, got ${days}`);
     this.client = props.client;
     this.bucket = props.bucket;
@@ -116,13 +111,13 @@ export class S3ReceiptStore implements ReceiptStore {
 
   /** Reads a purge receipt back. */
   async read(accountId: string, purgeId: string): Promise<PurgeReceipt | undefined> {
-    const text = await this.readText(receiptKey(accountId, purgeId));
+    const text = await this.readText(RECEIPTS.purgeKey(accountId, purgeId));
     return text === undefined ? undefined : (JSON.parse(text) as PurgeReceipt);
   }
 
   /** Reads the sweep receipt of a purge back. */
   async readSweep(accountId: string, purgeId: string): Promise<SweepReceipt | undefined> {
-    const text = await this.readText(sweepReceiptKey(accountId, purgeId));
+    const text = await this.readText(RECEIPTS.sweepKey(accountId, purgeId));
     return text === undefined ? undefined : (JSON.parse(text) as SweepReceipt);
   }
 

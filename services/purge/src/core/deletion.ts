@@ -7,10 +7,10 @@
  * The caller persists its own progress between the steps of each batch (see {@link BatchSteps}), so one
  * loop serves both, each with its own record and checkpoints.
  */
-import { parseIsoInstant } from '../../../../infra/platform';
+import { EVENT_OBJECTS, parseIsoInstant } from '../../../../platform';
+import { backoffMs } from '../../../shared/backoff';
 import { DeleteFailure } from './errors';
 import {
-  accountPrefix,
   addDirectoryCounts,
   addObjectCounts,
   compareKeys,
@@ -186,7 +186,7 @@ export class BatchDeleter {
         pending.items.filter((i) => !still.has(itemId(i))),
       );
     }
-    const prefix = accountPrefix(accountId);
+    const prefix = EVENT_OBJECTS.accountPrefix(accountId);
     const still = await this.presentVersions(storeOf(pending.location), prefix, pending.versions);
     return addObjectCounts(
       counts,
@@ -208,7 +208,7 @@ export class BatchDeleter {
     let todo: readonly VersionRef[] = refs;
     let failed: VersionError[] = [];
     for (let attempt = 1; todo.length > 0 && attempt <= attempts; attempt++) {
-      if (attempt > 1) await sleep(retryBaseMs * 2 ** (attempt - 2));
+      if (attempt > 1) await sleep(backoffMs(attempt - 1, { baseMs: retryBaseMs }));
       let outcome;
       try {
         outcome = await store.deleteVersions(todo);

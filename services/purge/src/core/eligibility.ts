@@ -3,7 +3,7 @@
  * `expiredAt + 90 days`, alarm at `expiredAt + 80 days`. Computed on epoch milliseconds, so in UTC with
  * no time zone or daylight-saving shift anywhere; a day is exactly 86,400,000 ms.
  */
-import { ID_PATTERNS, LIMITS, RETENTION, parseIsoInstant } from '../../../../infra/platform';
+import { ID_PATTERNS, LIMITS, RETENTION, parseIsoInstant } from '../../../../platform';
 import type { AccountState } from './model';
 
 /** Milliseconds in a day. */

@@ -1,22 +1,15 @@
 /**
  * The metrics every purge run publishes, as CloudWatch Embedded Metric Format (EMF) documents: printed on
  * stdout in Lambda, CloudWatch turns them into metrics with no API call and no extra SDK client. The
- * alarm of DESIGN §7 watches `PurgeOverdueAccounts` (> 0: some account passed `expiredAt + 80 days`
- * unpurged); `PurgeOldestUnpurgedExpiredDays` shows how close the oldest one is.
+ * alarm watches `PurgeOverdueAccounts` (> 0: some account passed `expiredAt + 80 days` unpurged);
+ * `PurgeOldestUnpurgedExpiredDays` shows how close the oldest one is. The names are the platform's.
  */
+import { PURGE_METRICS } from '../../../../platform';
+import { emfDocument } from '../../../shared/emf';
 import type { PurgeMetrics } from './purge-job';
 
-/** Names of the metrics, for the alarm construct. */
-export const PURGE_METRIC_NAMES = {
-  overdueAccounts: 'PurgeOverdueAccounts',
-  oldestUnpurgedExpiredDays: 'PurgeOldestUnpurgedExpiredDays',
-  eligibleUnpurgedAccounts: 'PurgeEligibleUnpurgedAccounts',
-  accountsPurged: 'PurgeAccountsPurged',
-  objectVersionsDeleted: 'PurgeObjectVersionsDeleted',
-  deleteMarkersDeleted: 'PurgeDeleteMarkersDeleted',
-  failedAccounts: 'PurgeFailedAccounts',
-  incomplete: 'PurgeRunIncomplete',
-} as const satisfies Record<keyof PurgeMetrics, string>;
+// Every figure of a run has a published name.
+const NAMES: Readonly<Record<keyof PurgeMetrics, string>> = PURGE_METRICS;
 
 const UNITS: Record<keyof PurgeMetrics, string> = {
   overdueAccounts: 'Count',
@@ -31,7 +24,7 @@ const UNITS: Record<keyof PurgeMetrics, string> = {
 
 /**
  * Renders a run's metrics as one EMF document (one line of JSON).
- * @param namespace e.g. `trackstack/prod` (`${PRODUCT}/${stage}`)
+ * @param namespace `metricsNamespace(stage)`
  * @param dimensions e.g. `{ Location: 'europe' }`
  */
 export function purgeMetricsEmf(
@@ -40,24 +33,14 @@ export function purgeMetricsEmf(
   dimensions: Readonly<Record<string, string>>,
   timestampMs = Date.now(),
 ): string {
-  const keys = Object.keys(PURGE_METRIC_NAMES) as (keyof PurgeMetrics)[];
-  const values: Record<string, number> = {};
-  for (const k of keys) {
-    const v = metrics[k];
-    values[PURGE_METRIC_NAMES[k]] = typeof v === 'boolean' ? (v ? 1 : 0) : v;
-  }
-  return JSON.stringify({
-    _aws: {
-      Timestamp: timestampMs,
-      CloudWatchMetrics: [
-        {
-          Namespace: namespace,
-          Dimensions: [Object.keys(dimensions)],
-          Metrics: keys.map((k) => ({ Name: PURGE_METRIC_NAMES[k], Unit: UNITS[k] })),
-        },
-      ],
-    },
-    ...dimensions,
-    ...values,
-  });
+  const keys = Object.keys(NAMES) as (keyof PurgeMetrics)[];
+  return emfDocument(
+    namespace,
+    dimensions,
+    keys.map((k) => {
+      const v = metrics[k];
+      return { name: NAMES[k], unit: UNITS[k], value: typeof v === 'boolean' ? (v ? 1 : 0) : v };
+    }),
+    timestampMs,
+  );
 }

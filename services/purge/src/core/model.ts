@@ -236,15 +236,6 @@ export interface SweepReceipt {
 export type AuditReceipt = PurgeReceipt | SweepReceipt;
 
 /**
- * Prefix of every object of an account in an event store: `account=<id>/`, the layout of the Firehose
- * dynamic partitioning (`infra/aws`) and of the local file sink (`FILE_SINK_LAYOUT`). The trailing slash
- * keeps `acc_abc` from matching `acc_abcd`.
- */
-export function accountPrefix(accountId: string): string {
-  return `account=${accountId}/`;
-}
-
-/**
  * Orders object keys the way S3 lists them: by the bytes of their UTF-8 encoding (which differs from
  * JavaScript's UTF-16 string order for characters beyond the Basic Multilingual Plane).
  */

@@ -16,12 +16,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { ID_PATTERNS, RETENTION } from '../../../../infra/platform';
+import { EVENT_OBJECTS, ID_PATTERNS, RETENTION } from '../../../../platform';
 import { BatchDeleter, leaseHeldByOther, receiptRuns, type RunContext } from './deletion';
 import { DAY_MS, eligibility, type Eligibility } from './eligibility';
 import { DeleteFailure, HookAbort, PurgeConflict, PurgeRequestError } from './errors';
 import {
-  accountPrefix,
   addDirectoryCounts,
   addObjectCounts,
   emptyCounts,
@@ -711,25 +710,30 @@ export class PurgeJob {
     for (const store of this.stores) {
       const location = store.location;
       if (progressOf(st).locationsDone.includes(location)) continue;
-      const drained = await this.deleter.drainPrefix(store, accountPrefix(accountId), () => ctx.outOfTime(), {
-        pending: async (versions) => {
-          st = await this.save(ctx, st, {
-            ...progressOf(st),
-            pending: { kind: 'objects', location, versions },
-          });
-          await this.checkpoint('objects:pending', accountId, runId, location);
+      const drained = await this.deleter.drainPrefix(
+        store,
+        EVENT_OBJECTS.accountPrefix(accountId),
+        () => ctx.outOfTime(),
+        {
+          pending: async (versions) => {
+            st = await this.save(ctx, st, {
+              ...progressOf(st),
+              pending: { kind: 'objects', location, versions },
+            });
+            await this.checkpoint('objects:pending', accountId, runId, location);
+          },
+          deleted: () => this.checkpoint('objects:deleted', accountId, runId, location),
+          committed: async (gone) => {
+            const p = progressOf(st);
+            st = await this.save(ctx, st, {
+              ...p,
+              counts: addObjectCounts(p.counts, location, gone),
+              pending: undefined,
+            });
+            await this.checkpoint('objects:committed', accountId, runId, location);
+          },
         },
-        deleted: () => this.checkpoint('objects:deleted', accountId, runId, location),
-        committed: async (gone) => {
-          const p = progressOf(st);
-          st = await this.save(ctx, st, {
-            ...p,
-            counts: addObjectCounts(p.counts, location, gone),
-            pending: undefined,
-          });
-          await this.checkpoint('objects:committed', accountId, runId, location);
-        },
-      });
+      );
       if (drained === 'paused') return { state: st, paused: true };
       const p = progressOf(st);
       st = await this.save(ctx, st, { ...p, locationsDone: [...p.locationsDone, location] });
@@ -819,7 +823,7 @@ export class PurgeJob {
       await this.directory.listOwnedItems(account.accountId),
     );
     for (const store of this.stores)
-      counts = await this.deleter.tally(store, accountPrefix(account.accountId), counts);
+      counts = await this.deleter.tally(store, EVENT_OBJECTS.accountPrefix(account.accountId), counts);
     const p = account.progress;
     return {
       accountId: account.accountId,

@@ -1,7 +1,7 @@
 /**
  * Purge receipts and the operator's reason that a customer's deletion request carries into one.
  */
-import { parseIsoInstant } from '../../../../infra/platform';
+import { parseIsoInstant, RECEIPTS } from '../../../../platform';
 import { expiryDates, sweepDates } from './eligibility';
 import type {
   AccountState,
@@ -11,9 +11,6 @@ import type {
   SweepProgress,
   SweepReceipt,
 } from './model';
-
-/** Default retention of a receipt in the audit store: 7 years (2,557 days), a common bar for audit records. */
-export const DEFAULT_RECEIPT_RETENTION_DAYS = 2557;
 
 /** Longest reason accepted, in characters. */
 export const MAX_REASON_LENGTH = 500;
@@ -129,22 +126,9 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-/** The receipt's path inside a receipt store: `receipts/<accountId>/<purgeId>.json`. */
-export function receiptKey(accountId: string, purgeId: string): string {
-  return `receipts/${accountId}/${purgeId}.json`;
-}
-
-/**
- * The path of the sweep receipt of a purge, next to the purge's own: `receipts/<accountId>/<purgeId>.sweep.json`.
- * Named by the purge, so a purge has at most one sweep receipt: the write-once store refuses a second.
- */
-export function sweepReceiptKey(accountId: string, purgeId: string): string {
-  return `receipts/${accountId}/${purgeId}.sweep.json`;
-}
-
 /** The path of any audit receipt inside a receipt store. */
 export function auditReceiptKey(receipt: AuditReceipt): string {
   return receipt.kind === 'trackstack.purge-sweep-receipt'
-    ? sweepReceiptKey(receipt.accountId, receipt.purgeId)
-    : receiptKey(receipt.accountId, receipt.purgeId);
+    ? RECEIPTS.sweepKey(receipt.accountId, receipt.purgeId)
+    : RECEIPTS.purgeKey(receipt.accountId, receipt.purgeId);
 }

@@ -13,12 +13,11 @@
  * Only accounts this job purged (with a purge id and receipt) are swept: a record marked purged by other
  * means has no purge for a sweep to complete and is left alone.
  */
-import { ID_PATTERNS, parseIsoInstant } from '../../../../infra/platform';
+import { EVENT_OBJECTS, ID_PATTERNS, parseIsoInstant } from '../../../../platform';
 import { sweepDates, type SweepDates } from './eligibility';
 import { DeleteFailure, HookAbort, PurgeConflict } from './errors';
 import { leaseHeldByOther, receiptRuns, type BatchDeleter, type RunContext } from './deletion';
 import {
-  accountPrefix,
   addDirectoryCounts,
   addObjectCounts,
   emptyCounts,
@@ -188,7 +187,8 @@ export class PurgeSweep {
       emptyCounts(this.locations),
       await directory.listDataPathItems(account.accountId),
     );
-    for (const store of stores) counts = await deleter.tally(store, accountPrefix(account.accountId), counts);
+    for (const store of stores)
+      counts = await deleter.tally(store, EVENT_OBJECTS.accountPrefix(account.accountId), counts);
     const p = account.sweepProgress;
     return {
       accountId: account.accountId,
@@ -333,7 +333,7 @@ export class PurgeSweep {
   ): Promise<{ state: AccountState; paused: boolean }> {
     const { deleter, checkpoint } = this.props;
     const accountId = st.accountId;
-    const prefix = accountPrefix(accountId);
+    const prefix = EVENT_OBJECTS.accountPrefix(accountId);
     for (const store of this.props.stores) {
       const location = store.location;
       if (sweepOf(st).locationsDone.includes(location)) continue;

@@ -9,7 +9,7 @@
  */
 import { readFile, readdir, rm, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CAMPAIGN_CONFIG, ID_PATTERNS } from '../../../../infra/platform';
+import { CAMPAIGN_CONFIG, ID_PATTERNS } from '../../../../platform';
 import type { PublishedConfigStore } from '../core/ports';
 
 /** Options of {@link FileConfigStore}. */

@@ -1,11 +1,10 @@
 /**
  * The event store of the embedded defaults: the file sink's tree `<dataDir>/events/account=<id>/dt=<day>/`
- * (see `FILE_SINK_LAYOUT`). Files have no versions, so each file is one "version" with id `null`, the
+ * (the platform's `EVENT_OBJECTS` layout). Files have no versions, so each file is one "version" with id `null`, the
  * id S3 gives objects of unversioned buckets.
  */
 import { readdir, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { FILE_SINK_LAYOUT } from '../../../ingest/src/sinks/file-sink';
 import { compareKeys } from '../core/model';
 import {
   MAX_DELETE_BATCH,
@@ -16,6 +15,7 @@ import {
   type VersionPage,
   type VersionRef,
 } from '../core/ports';
+import { EVENT_OBJECTS } from '../../../../platform';
 
 /** The version id of every local file. */
 export const LOCAL_VERSION_ID = 'null';
@@ -115,14 +115,14 @@ export class FileEventObjectStore implements EventObjectStore {
     const m = /^account=([A-Za-z0-9_-]{1,64})\/$/.exec(prefix);
     if (!m)
       throw new RangeError(`local event store: prefix must be account=<id>/, got ${JSON.stringify(prefix)}`);
-    return join(this.root, FILE_SINK_LAYOUT.accountDirPrefix + m[1]);
+    return join(this.root, EVENT_OBJECTS.accountKey + m[1]);
   }
 
   /** The path of a key, which must stay inside an account folder of the root. */
   private pathOf(key: string): string {
     const path = resolve(this.root, ...key.split('/'));
     const rel = relative(this.root, path);
-    if (rel.startsWith('..') || !rel.startsWith(FILE_SINK_LAYOUT.accountDirPrefix) || !rel.includes(sep)) {
+    if (rel.startsWith('..') || !rel.startsWith(EVENT_OBJECTS.accountKey) || !rel.includes(sep)) {
       throw Object.assign(new Error(`key ${key} is outside the event folders`), { code: 'InvalidKey' });
     }
     return path;

@@ -11,7 +11,8 @@ import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { AuditReceipt, PurgeReceipt, SweepReceipt } from '../core/model';
 import type { ReceiptStore } from '../core/ports';
-import { auditReceiptKey, receiptJson, receiptKey, sweepReceiptKey } from '../core/receipt';
+import { auditReceiptKey, receiptJson } from '../core/receipt';
+import { RECEIPTS } from '../../../../platform';
 
 /** Options of {@link FileReceiptStore}. */
 export interface FileReceiptStoreProps {
@@ -63,13 +64,13 @@ export class FileReceiptStore implements ReceiptStore {
   /** Reads a purge receipt back. */
   async read(accountId: string, purgeId: string): Promise<PurgeReceipt | undefined> {
     checkIds(accountId, purgeId);
-    return this.readJson<PurgeReceipt>(receiptKey(accountId, purgeId));
+    return this.readJson<PurgeReceipt>(RECEIPTS.purgeKey(accountId, purgeId));
   }
 
   /** Reads the sweep receipt of a purge back. */
   async readSweep(accountId: string, purgeId: string): Promise<SweepReceipt | undefined> {
     checkIds(accountId, purgeId);
-    return this.readJson<SweepReceipt>(sweepReceiptKey(accountId, purgeId));
+    return this.readJson<SweepReceipt>(RECEIPTS.sweepKey(accountId, purgeId));
   }
 
   private async readJson<T>(key: string): Promise<T | undefined> {

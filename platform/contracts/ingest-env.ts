@@ -1,0 +1,108 @@
+/**
+ * The ingest service's environment: one zod schema, read by the handler at start-up and used by the CDK
+ * construct (and the Pulumi component) to build the function's environment, so the two cannot drift.
+ */
+import { z } from 'zod';
+import { parseServiceEnv } from '../config';
+import { LOCATIONS, STAGES } from '../definition';
+
+/** The proxies whose client-address headers the service can be told to trust (see `TS_TRUST_PROXY`). */
+export const TRUSTED_PROXIES = ['none', 'cloudfront', 'google-lb'] as const;
+/** One of {@link TRUSTED_PROXIES}. */
+export type TrustedProxy = (typeof TRUSTED_PROXIES)[number];
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** Environment variables of the ingest service. Every key starts with `TS_`. */
+export const ingestEnvSchema = z
+  .object({
+    /** Deployment stage. */
+    TS_STAGE: z.enum([...STAGES, 'local']).default('local'),
+    /** Serving location of this instance. */
+    TS_LOCATION: z.enum(LOCATIONS).default('americas'),
+    /** Which sink stores events. */
+    TS_SINK: z.enum(['file', 'firehose']).default('file'),
+    /** Firehose delivery stream name (with `TS_SINK=firehose`). */
+    TS_FIREHOSE_STREAM: z.string().min(1).max(64).optional(),
+    /** Which key provider wraps data keys. */
+    TS_KEY_PROVIDER: z.enum(['local', 'kms']).default('local'),
+    /** KMS key id, ARN or `alias/...` (with `TS_KEY_PROVIDER=kms`). */
+    TS_KMS_KEY_ID: z.string().min(1).max(2048).optional(),
+    /** Which directory holds accounts and keys. */
+    TS_DIRECTORY: z.enum(['file', 'dynamodb']).default('file'),
+    /** DynamoDB table name (with `TS_DIRECTORY=dynamodb`). */
+    TS_TABLE_NAME: z.string().min(3).max(255).optional(),
+    /** Directory for local files: segments, spool, key file, directory file. */
+    TS_DATA_DIR: z.string().min(1).default('.data'),
+    /** Where the disk spool lives (defaults to `<TS_DATA_DIR>/spool`; `/tmp/spool` on Lambda). */
+    TS_SPOOL_DIR: z.string().min(1).optional(),
+    /** Serve `/snippet.js`, `/config/*.json` and `/demo` (embedded defaults only). */
+    TS_LOCAL_MODE: bool.default(false),
+    /** pino log level. */
+    TS_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Emit CloudWatch Embedded Metric Format lines. */
+    TS_METRICS_EMF: bool.default(false),
+    /**
+     * Which proxy's headers give the client IP and country: `cloudfront` (CloudFront-Viewer-Address and
+     * CloudFront-Viewer-Country), `google-lb` (the entry the Google load balancer appends to
+     * X-Forwarded-For, and the X-Client-Geo-Country it sets), or `none` (the socket's address, no country).
+     * Only a header the proxy itself sets is read, never one a client could send.
+     */
+    TS_TRUST_PROXY: z
+      .enum(TRUSTED_PROXIES, {
+        error: (issue) =>
+          issue.input === 'true'
+            ? `must name the proxy in front of the service: ${TRUSTED_PROXIES.join(', ')}`
+            : `must be one of ${TRUSTED_PROXIES.join(', ')}`,
+      })
+      .default('none'),
+    /**
+     * Shared secret that the CDN adds as `x-origin-verify`; when set, requests without it get 403, so the
+     * origin answers only traffic that came through the CDN.
+     */
+    TS_ORIGIN_SECRET: z.string().min(16).max(256).optional(),
+    /**
+     * Secrets Manager id (name or ARN) of the origin secret, read once at start-up; how deployed functions get
+     * it, so the value never appears in a template or the function's configuration.
+     */
+    TS_ORIGIN_SECRET_ID: z.string().min(1).max(2048).optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.TS_SINK === 'firehose' && !env.TS_FIREHOSE_STREAM)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TS_FIREHOSE_STREAM'],
+        message: 'is required when TS_SINK=firehose',
+      });
+    if (env.TS_KEY_PROVIDER === 'kms' && !env.TS_KMS_KEY_ID)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TS_KMS_KEY_ID'],
+        message: 'is required when TS_KEY_PROVIDER=kms',
+      });
+    if (env.TS_ORIGIN_SECRET && env.TS_ORIGIN_SECRET_ID)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TS_ORIGIN_SECRET_ID'],
+        message: 'must not be set together with TS_ORIGIN_SECRET',
+      });
+    if (env.TS_DIRECTORY === 'dynamodb' && !env.TS_TABLE_NAME)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TS_TABLE_NAME'],
+        message: 'is required when TS_DIRECTORY=dynamodb',
+      });
+  });
+
+/** The raw environment variables, as a construct sets them (all strings). */
+export type IngestEnvInput = z.input<typeof ingestEnvSchema>;
+/** The parsed environment. */
+export type IngestEnv = z.output<typeof ingestEnvSchema>;
+
+/**
+ * Parses the environment.
+ * @throws Error naming every missing or malformed variable
+ */
+export function parseIngestEnv(env: NodeJS.ProcessEnv | Record<string, string | undefined>): IngestEnv {
+  return parseServiceEnv(ingestEnvSchema, env, 'ingest');
+}

@@ -1,0 +1,33 @@
+/** Names of resources that several parts of the platform find by name. */
+import { PRODUCT, type Location, type Stage } from './definition';
+
+/**
+ * Names of resources, derived from stage and location so every part agrees on them.
+ * Names are lowercase and short enough for S3 (63) and Firehose (64).
+ */
+export const names = {
+  /** Prefix of every resource of a stage. */
+  prefix: (stage: Stage): string => `${PRODUCT}-${stage}`,
+  /** The directory table (a global table: one name in every region). */
+  directoryTable: (stage: Stage): string => `${PRODUCT}-${stage}-directory`,
+  /** The regional event delivery stream. */
+  eventStream: (stage: Stage, location: Location): string => `${PRODUCT}-${stage}-${location}-events`,
+  /** The regional KMS key alias, without the `alias/` prefix. */
+  keyAlias: (stage: Stage, location: Location): string => `${PRODUCT}/${stage}/${location}/data`,
+  /**
+   * The regional event bucket (objects under `account=<id>/dt=<day>/`), which the purge job of every
+   * location deletes from. S3 bucket names are global across all AWS accounts, so the name carries the
+   * account: deterministic for the platform, never taken by someone else's bucket.
+   * @param account the 12-digit AWS account id (a CDK token at synth)
+   */
+  eventBucket: (stage: Stage, location: Location, account: string): string =>
+    `${PRODUCT}-${stage}-${location}-events-${account}`,
+  /**
+   * The purge receipts bucket (S3 Object Lock, compliance mode), one per stage, in the stack that holds the
+   * directory table (the primary location's). Named with the account for the same reason as
+   * {@link names.eventBucket}.
+   * @param account the 12-digit AWS account id (a CDK token at synth)
+   */
+  purgeReceiptsBucket: (stage: Stage, account: string): string =>
+    `${PRODUCT}-${stage}-purge-receipts-${account}`,
+};
