@@ -66,10 +66,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { REGIONS, type Location, type Stage } from '../platform';
 import { assertMotoInstalled, motoClientConfig, startMoto, type MotoServer } from '../tooling/moto';
+import { REPO_ROOT } from '../infra/build/paths';
+import { UsageError, parseCommandLine } from '../services/shared/cli';
 import {
-  REPO_ROOT,
-  UsageError,
-  parseCommandLine,
   formatLintMatches,
   formatNagFindings,
   formatSeconds,

@@ -13,12 +13,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { App } from 'aws-cdk-lib';
+import { REPO_ROOT } from '../infra/build/paths';
 import { STAGES, type Stage } from '../platform';
-
-/** The repository root. */
-export const REPO_ROOT = resolve(__dirname, '..');
+import { UsageError, parseCommandLine, parseFlags } from '../services/shared/cli';
 
 /** cfn-lint's configuration: the one place where ignored checks are listed, each with its reason. */
 export const CFN_LINT_CONFIG = resolve(REPO_ROOT, '.cfnlintrc.yaml');
@@ -39,38 +37,6 @@ cfn-lint on every template (zero errors allowed; ignored checks are listed in .c
   --out <dir>      cloud assembly directory (default: cdk.out)
   --help           show this help`;
 
-/** A command-line mistake; the message is meant for the user, followed by the usage. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
-/**
- * The start of every script's `main`: parses the command line, printing the usage on `--help` or after a
- * mistake. Resolves with the arguments, or with the exit code when the script has nothing more to do.
- */
-export function parseCommandLine<T extends { readonly help?: boolean }>(
-  argv: readonly string[],
-  parse: (argv: readonly string[]) => T,
-  usage: string,
-): T | number {
-  let args: T;
-  try {
-    args = parse(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`${err.message}\n\n${usage}`);
-    return 2;
-  }
-  if (args.help) {
-    console.log(usage);
-    return 0;
-  }
-  return args;
-}
-
 /** Reads `--stage` (validated against the platform's stages) from the command line. */
 export function parseStageArg(value: string | undefined): Stage {
   const stage = value ?? 'dev';
@@ -88,21 +54,11 @@ export interface SynthArgs {
 
 /** Parses the command line of `npm run synth`. @throws UsageError on an unknown flag or a bad value */
 export function parseSynthArgs(argv: readonly string[]): SynthArgs {
-  let values: { stage?: string; out?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        stage: { type: 'string', short: 's' },
-        out: { type: 'string', short: 'o' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseFlags(argv, {
+    stage: { type: 'string', short: 's' },
+    out: { type: 'string', short: 'o' },
+    help: { type: 'boolean', short: 'h' },
+  });
   return {
     stage: parseStageArg(values.stage),
     outdir: resolve(values.out ?? resolve(REPO_ROOT, 'cdk.out')),

@@ -3,8 +3,8 @@
  * `.data/`, a local master key created 0600, a seeded demo account, campaign and API key, and the snippet,
  * campaign config and a demo page served the way the CDN serves them.
  */
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
+import { UsageError, parseCommandLine, parseFlags, wholeNumber } from '../../shared/cli';
 import { parseIngestEnv } from '../../../platform/contracts/ingest-env';
 import { LocalDirectory } from '../../shared/directory/local-directory';
 import { seedDemo } from './local/seed';
@@ -24,49 +24,29 @@ export interface LocalArgs {
   readonly dataDir: string;
 }
 
-/** Parses the command line; throws an Error whose message is meant for the user. */
-export function parseLocalArgs(argv: readonly string[]): LocalArgs | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'data-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n\n${USAGE}`);
-  }
-  if (values.help) return 'help';
-  const portText = values.port ?? '8080';
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port < 1 || port > 65535)
-    throw new Error(`--port must be a whole number from 1 to 65535, got "${portText}"\n\n${USAGE}`);
+/**
+ * Parses the command line.
+ * @throws UsageError naming the flag
+ */
+export function parseLocalArgs(argv: readonly string[]): LocalArgs & { readonly help: boolean } {
+  const values = parseFlags(argv, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'data-dir': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  const port = wholeNumber('--port', values.port ?? '8080', 1, 65535);
   const host = values.host ?? '127.0.0.1';
   if (!/^[A-Za-z0-9.:[\]-]+$/.test(host))
-    throw new Error(`--host must be an address or host name, got "${host}"\n\n${USAGE}`);
+    throw new UsageError(`--host must be an address or host name, got "${host}"`);
   const dataDir = values['data-dir'] ?? '.data';
-  if (dataDir.trim() === '') throw new Error(`--data-dir must not be empty\n\n${USAGE}`);
-  return { port, host, dataDir: resolve(dataDir) };
+  if (dataDir.trim() === '') throw new UsageError('--data-dir must not be empty');
+  return { port, host, dataDir: resolve(dataDir), help: values.help === true };
 }
 
 async function main(): Promise<void> {
-  let args: LocalArgs | 'help';
-  try {
-    args = parseLocalArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error((err as Error).message);
-    process.exit(2);
-  }
-  if (args === 'help') {
-    console.log(USAGE);
-    return;
-  }
+  const args = parseCommandLine(process.argv.slice(2), parseLocalArgs, USAGE);
+  if (typeof args === 'number') process.exit(args);
   const env = parseIngestEnv({
     ...process.env,
     TS_STAGE: 'local',

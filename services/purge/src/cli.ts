@@ -8,8 +8,8 @@
  * again to continue).
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { LOCATIONS, PRIMARY_LOCATION, STAGES, names, type Location, type Stage } from '../../../platform';
+import { UsageError, parseFlags } from '../../shared/cli';
 import { PurgeRequestError } from './core/errors';
 import type { PurgeRunReport } from './core/purge-job';
 import { eventBucketVariable, parsePurgeEnv } from '../../../platform/contracts/purge-env';
@@ -55,42 +55,24 @@ export interface PurgeArgs {
   readonly json: boolean;
 }
 
-/** A usage error: the message is meant for the user. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
 /**
  * Parses the command line.
  * @throws UsageError naming what is wrong
  */
 export function parsePurgeArgs(argv: readonly string[]): PurgeArgs | 'help' {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'dry-run': { type: 'boolean' },
-        run: { type: 'boolean' },
-        now: { type: 'string' },
-        reason: { type: 'string' },
-        'data-dir': { type: 'string' },
-        stage: { type: 'string' },
-        locations: { type: 'string' },
-        account: { type: 'string' },
-        'time-budget': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseFlags(argv, {
+    'dry-run': { type: 'boolean' },
+    run: { type: 'boolean' },
+    now: { type: 'string' },
+    reason: { type: 'string' },
+    'data-dir': { type: 'string' },
+    stage: { type: 'string' },
+    locations: { type: 'string' },
+    account: { type: 'string' },
+    'time-budget': { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return 'help';
   const modes = [
     values['dry-run'] && 'dry-run',

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { REGIONS } from '../../../platform';
+import { UsageError } from '../../../services/shared/cli';
 import {
   CFN_LINT_CONFIG,
-  UsageError,
   formatNagFindings,
   formatTimings,
   ignoredLintChecks,
