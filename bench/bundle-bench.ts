@@ -1,5 +1,5 @@
 /**
- * Section 3: the Lambda bundle (DESIGN §11 "bundle"): its minified size, and how long a fresh node process
+ * Section 3: the Lambda bundle (the bar "bundle"): its minified size, and how long a fresh node process
  * takes to `require` it, which is what a cold start pays before the handler runs.
  */
 import { spawnSync } from 'node:child_process';

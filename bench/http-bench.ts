@@ -1,5 +1,5 @@
 /**
- * Section 1: throughput and latency of the pixel endpoint against two baselines (DESIGN §11 "ingest
+ * Section 1: throughput and latency of the pixel endpoint against two baselines (the bar "ingest
  * speed"), each server in its own child process, loaded by autocannon over loopback from this process.
  *
  * Rounds are interleaved (node, express, ingest, node, ...) so that drift of the machine (thermal, other
@@ -24,6 +24,7 @@ import { onExitCleanup } from './lib/cleanup';
 import { cpuSnapshot, othersShare } from './lib/machine-load';
 import { atLeast, atMost, heading, info, median, num, table, type Figure } from './lib/report';
 import { INGEST_IP_RATE_PER_SECOND } from './servers/child-protocol';
+import { BROWSER_USER_AGENT } from '../tooling/user-agent';
 
 /** Settings of {@link runHttpBench}. */
 export interface HttpBenchOptions {
@@ -42,10 +43,6 @@ export interface HttpBenchOptions {
 export const PIXEL_PATH =
   `/p.gif?a=${DEMO_ACCOUNT_ID}&c=${DEMO_CAMPAIGN_ID}&e=impression` +
   '&u=https%3A%2F%2Fshop.example%2Fp%2F1&cid=abc123';
-
-/** A current desktop Chrome: not a bot to `isbot`, so every hit runs the whole pipeline. */
-export const BROWSER_USER_AGENT =
-  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 
 const SECTION = 'http';
 const SERVERS = [

@@ -1,5 +1,5 @@
 /**
- * Section 2: KMS calls under load (DESIGN §11 "KMS use"). The real DataKeyService, KmsKeyProvider and
+ * Section 2: KMS calls under load (the bar "KMS use"). The real DataKeyService, KmsKeyProvider and
  * DynamoDirectory talk to a real moto_server; personal fields of many hits over a few accounts are sealed
  * with realistic concurrency, and the provider calls are counted where the service counts them (Metrics).
  */
@@ -13,7 +13,7 @@ import { KmsKeyProvider } from '../services/ingest/src/crypto/kms-key-provider';
 import { DynamoDirectory, directoryTableDefinition } from '../services/shared/directory/dynamo-directory';
 import { Metrics } from '../services/ingest/src/metrics';
 import { motoClientConfig, startMoto } from '../tooling/moto';
-import { BROWSER_USER_AGENT } from './http-bench';
+import { BROWSER_USER_AGENT } from '../tooling/user-agent';
 import { onExitCleanup } from './lib/cleanup';
 import { atMost, heading, info, num, type Figure } from './lib/report';
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: measures the figures of DESIGN §11 that need a benchmark (ingest speed, KMS use, bundle)
+ * `npm run bench`: measures the figures that need a benchmark (the bars are in the README's Benchmark section) (ingest speed, KMS use, bundle)
  * and prints them next to their bars. It never fails on a missed bar, since timings depend on the machine;
  * it exits non-zero only when a section could not run.
  *
@@ -36,7 +36,7 @@ async function main(): Promise<number> {
     `Trackstack benchmark — node ${process.version}, ${availableParallelism()} cores ` +
       `(${cpus()[0]?.model ?? 'unknown CPU'}), ${new Date().toISOString()}, load average ${loadAverage()}`,
   );
-  console.log('Figures are printed, never asserted: compare them with the bars of DESIGN §11.');
+  console.log('Figures are printed, never asserted: compare them with the bars in the README.');
 
   const sections: Array<[string, () => Promise<Figure[]>]> = [
     [

@@ -7,7 +7,7 @@
 /** Product name, used as the prefix of every resource name. */
 export const PRODUCT = 'trackstack';
 
-/** The three serving locations of the platform (DESIGN §3). */
+/** The three serving locations of the platform. */
 export const LOCATIONS = ['americas', 'europe', 'apac'] as const;
 /** One of the serving locations. */
 export type Location = (typeof LOCATIONS)[number];
@@ -45,7 +45,7 @@ export const STAGES = ['dev', 'staging', 'prod'] as const;
 /** One deployment stage. */
 export type Stage = (typeof STAGES)[number];
 
-/** Data retention promises (DESIGN §0, §7), in days after an account's `expiredAt`. */
+/** Data retention promises, in days after an account's `expiredAt`. */
 export const RETENTION = {
   /** An expired account becomes eligible for purge this many days after expiry. */
   purgeEligibleAfterDays: 45,
@@ -76,7 +76,7 @@ export const RETENTION = {
   receiptRetentionDays: 2557,
 } as const;
 
-/** Limits of the ingest service (DESIGN §4). */
+/** Limits of the ingest service. */
 export const LIMITS = {
   /** Events in one `/collect` batch. */
   maxEventsPerBatch: 50,

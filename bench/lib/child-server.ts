@@ -7,9 +7,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { READY_PREFIX, STATS_PREFIX, type ReadyMessage } from '../servers/child-protocol';
 import { onExitCleanup } from './cleanup';
-
-/** Root of the repository: children run from there so `--import tsx` and relative imports resolve. */
-export const REPO_ROOT = resolve(__dirname, '..', '..');
+import { REPO_ROOT } from '../../infra/build/paths';
 
 /** A running server child. */
 export interface ChildServer {

@@ -1,6 +1,6 @@
 /**
  * Baseline (b): a bare express 5 app with one route returning the service's 43-byte GIF, written the way
- * an express app usually is (`res.send`, default settings). DESIGN §11 measures the pixel path against it.
+ * an express app usually is (`res.send`, default settings). The benchmark measures the pixel path against it.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

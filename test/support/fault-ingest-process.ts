@@ -7,9 +7,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SPOOL_FILE_SUFFIX } from '../../services/ingest/src/sinks/spool';
 import { freePort } from '../../tooling/moto';
+import { REPO_ROOT } from '../../infra/build/paths';
 
-const ROOT = join(__dirname, '..', '..');
-const ENTRY = join(ROOT, 'services', 'ingest', 'src', 'local.ts');
+const ENTRY = join(REPO_ROOT, 'services', 'ingest', 'src', 'local.ts');
 const OUTPUT_TAIL_CHARS = 256 * 1024;
 
 /** How a child process ended. */
@@ -70,7 +70,7 @@ async function spawnOnce(dataDir: string, port: number, options: SpawnIngestOpti
     process.execPath,
     ['--import', 'tsx', ENTRY, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir],
     {
-      cwd: ROOT,
+      cwd: REPO_ROOT,
       env: { ...process.env, TS_LOG_LEVEL: 'warn', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -12,10 +12,6 @@ import type {
 import { publishCampaignConfig } from '../../services/ingest/src/local/seed';
 import type { StoredEvent } from '../../services/ingest/src/pipeline/pipeline';
 
-/** A current desktop Chrome: not a bot to `isbot`, so hits carrying it run the whole pipeline. */
-export const BROWSER_UA =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
-
 /** An active account, with optional overrides. */
 export function accountRecord(accountId: string, overrides: Partial<AccountRecord> = {}): AccountRecord {
   return {

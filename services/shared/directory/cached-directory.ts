@@ -3,7 +3,7 @@
  * a short, bounded time, so a hit costs no directory read while a status change still reaches every
  * instance promptly.
  *
- * The promise this module keeps (DESIGN §4, §8): a cached status is trusted for at most
+ * The promise this module keeps: a cached status is trusted for at most
  * `LIMITS.keyStatusCacheSeconds` (60 s), counted from the moment the directory was read, and the cache
  * refuses any longer setting. So once an API key is revoked or an account expires in the directory, every
  * instance in every region refuses it within 60 s (plus the table's replication lag), with no call between

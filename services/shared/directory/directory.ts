@@ -1,5 +1,5 @@
 /**
- * The account directory: accounts, API keys, campaigns and wrapped data keys (DESIGN §2). DynamoDB on
+ * The account directory: accounts, API keys, campaigns and wrapped data keys. DynamoDB on
  * AWS, Firestore on GCP, a local file on embedded defaults; all share the item layout in
  * `infra/platform.ts` (`DIRECTORY`).
  */

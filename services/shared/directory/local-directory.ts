@@ -1,5 +1,5 @@
 /**
- * The directory on embedded defaults (DESIGN §10): one JSON file of items laid out exactly like the
+ * The directory on embedded defaults: one JSON file of items laid out exactly like the
  * DynamoDB table (`pk`/`sk` from `DIRECTORY` in `infra/platform.ts`), so the purge job and the incident
  * CLI handle both stores with the same item logic.
  *

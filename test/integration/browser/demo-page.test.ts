@@ -10,10 +10,7 @@ import type { StoredEvent } from '../../../services/ingest/src/pipeline/pipeline
 import { readFileSinkEvents } from '../../../services/ingest/src/sinks/file-sink';
 import { launchChromium } from '../../support/browser';
 import { startIngest, type IngestHarness } from '../../support/ingest-harness';
-
-// A desktop Chrome user agent: the default "HeadlessChrome" one is, rightly, filtered as a bot.
-const UA =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+import { BROWSER_USER_AGENT } from '../../../tooling/user-agent';
 
 let h: IngestHarness;
 let browser: Browser;
@@ -45,7 +42,7 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, ms 
 }
 
 test('the demo page records a page view, a click beacon and an impression pixel', async () => {
-  const context = await browser.newContext({ userAgent: UA });
+  const context = await browser.newContext({ userAgent: BROWSER_USER_AGENT });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -71,13 +68,16 @@ test('the demo page records a page view, a click beacon and an impression pixel'
   });
   expect(events.click.consent).toBe('full');
   const pii = await h.server.runtime.dataKeys.decryptFields(h.seed.accountId, events.click.pii!);
-  expect(pii).toMatchObject({ userAgent: UA });
+  expect(pii).toMatchObject({ userAgent: BROWSER_USER_AGENT });
   expect(errors).toEqual([]);
   await context.close();
 });
 
 test('a browser that sends Global Privacy Control is counted without personal fields', async () => {
-  const context = await browser.newContext({ userAgent: UA, extraHTTPHeaders: { 'Sec-GPC': '1' } });
+  const context = await browser.newContext({
+    userAgent: BROWSER_USER_AGENT,
+    extraHTTPHeaders: { 'Sec-GPC': '1' },
+  });
   const page = await context.newPage();
   await page.goto(`${h.url}/demo`);
   await page.waitForFunction(() => document.getElementById('log')?.textContent?.includes('config loaded'));
@@ -120,7 +120,7 @@ test("a customer's page: its query string is not stored in clear, and only the c
     campaign: { allowedOrigins: ['https://elsewhere.example'] },
     dataDir: h.dataDir,
   });
-  const context = await browser.newContext({ userAgent: UA });
+  const context = await browser.newContext({ userAgent: BROWSER_USER_AGENT });
   try {
     const refused = () => h.server.runtime.metrics.snapshot()['rejects.origin_not_allowed'] ?? 0;
     const refusedBefore = refused();

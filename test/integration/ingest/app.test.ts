@@ -8,9 +8,7 @@ import { PIXEL_GIF } from '../../../services/ingest/src/http/respond';
 import { startIngest, type IngestHarness } from '../../support/ingest-harness';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-
-const UA =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
+import { BROWSER_USER_AGENT } from '../../../tooling/user-agent';
 
 let h: IngestHarness;
 let pixel: string;
@@ -41,7 +39,9 @@ describe('health', () => {
 
 describe('GET /p.gif', () => {
   test('answers the 43-byte GIF and stores the hit with personal fields encrypted', async () => {
-    const res = await fetch(`${pixel}&e=impression&cid=click-1`, { headers: { 'user-agent': UA } });
+    const res = await fetch(`${pixel}&e=impression&cid=click-1`, {
+      headers: { 'user-agent': BROWSER_USER_AGENT },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/gif');
     expect(res.headers.get('x-request-id')).toBeTruthy();
@@ -56,15 +56,19 @@ describe('GET /p.gif', () => {
       source: 'pixel',
     });
     const raw = JSON.stringify(ev);
-    expect(raw).not.toContain(UA);
+    expect(raw).not.toContain(BROWSER_USER_AGENT);
     expect(raw).not.toContain('click-1');
     const pii = await h.server.runtime.dataKeys.decryptFields(h.seed.accountId, ev!.pii!);
-    expect(pii).toEqual({ ip: expect.stringMatching(/127\.0\.0\.1/), userAgent: UA, clickId: 'click-1' });
+    expect(pii).toEqual({
+      ip: expect.stringMatching(/127\.0\.0\.1/),
+      userAgent: BROWSER_USER_AGENT,
+      clickId: 'click-1',
+    });
   });
 
   test('Do-Not-Track drops personal fields but counts the hit anonymously', async () => {
     const res = await fetch(`${pixel}&e=click&n=dnt-check&cid=secret-click`, {
-      headers: { 'user-agent': UA, dnt: '1' },
+      headers: { 'user-agent': BROWSER_USER_AGENT, dnt: '1' },
     });
     expect(res.status).toBe(200);
     const ev = (await stored()).find((e) => e.name === 'dnt-check');
@@ -86,7 +90,7 @@ describe('GET /p.gif', () => {
     });
     expect(bot.status).toBe(200);
     const unknown = await fetch(`${h.url}/p.gif?a=acc_nosuchaccount&c=cmp_spring`, {
-      headers: { 'user-agent': UA },
+      headers: { 'user-agent': BROWSER_USER_AGENT },
     });
     expect(unknown.status).toBe(200);
     expect((await stored()).length).toBe(before);
@@ -108,7 +112,7 @@ describe('POST /collect', () => {
   test('a JSON batch is stored and counted', async () => {
     const res = await fetch(`${h.url}/collect`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': UA },
+      headers: { 'content-type': 'application/json', 'user-agent': BROWSER_USER_AGENT },
       body: batch([
         { type: 'click', name: 'json-1' },
         { type: 'click', name: 'json-2' },
@@ -124,7 +128,7 @@ describe('POST /collect', () => {
   test('a text/plain beacon body is accepted', async () => {
     const res = await fetch(`${h.url}/collect`, {
       method: 'POST',
-      headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
+      headers: { 'content-type': 'text/plain;charset=UTF-8', 'user-agent': BROWSER_USER_AGENT },
       body: batch([{ type: 'pageview', name: 'beacon-1' }]),
     });
     expect(res.status).toBe(202);
@@ -310,10 +314,12 @@ describe('the express app alone (as Lambda runs it)', () => {
     const { port } = server.address() as AddressInfo;
     try {
       const url = `http://127.0.0.1:${port}/p.gif?a=${h.seed.accountId}&c=${h.seed.campaignId}`;
-      const given = await fetch(url, { headers: { 'x-request-id': 'req-abc-123', 'user-agent': UA } });
+      const given = await fetch(url, {
+        headers: { 'x-request-id': 'req-abc-123', 'user-agent': BROWSER_USER_AGENT },
+      });
       expect(given.status).toBe(200);
       expect(given.headers.get('x-request-id')).toBe('req-abc-123');
-      const made = await fetch(url, { headers: { 'user-agent': UA } });
+      const made = await fetch(url, { headers: { 'user-agent': BROWSER_USER_AGENT } });
       expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     } finally {
       await new Promise((r) => server.close(r));

@@ -25,9 +25,8 @@ import { createRuntime } from '../../../services/ingest/src/runtime';
 import { startServer, type RunningServer } from '../../../services/ingest/src/server';
 import { motoEndpoint } from '../../support/env';
 import { motoClientConfig } from '../../../tooling/moto';
+import { BROWSER_USER_AGENT } from '../../../tooling/user-agent';
 
-const UA =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 const suffix = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 const names = {
   bucket: `events-${suffix}`,
@@ -125,7 +124,7 @@ test('a hit reaches the bucket through Firehose, and its personal fields decrypt
     {
       headers: {
         'x-origin-verify': ORIGIN_SECRET,
-        'user-agent': UA,
+        'user-agent': BROWSER_USER_AGENT,
         'cloudfront-viewer-address': '198.51.100.7:51234',
         'cloudfront-viewer-country': 'FR',
       },
@@ -148,7 +147,7 @@ test('a hit reaches the bucket through Firehose, and its personal fields decrypt
   });
   expect(await reader.decryptFields(seed.accountId, ev!.pii!)).toEqual({
     ip: '198.51.100.7',
-    userAgent: UA,
+    userAgent: BROWSER_USER_AGENT,
     clickId: 'gclid-9',
   });
   await expect(reader.decryptFields('acc_someoneelse', ev!.pii!)).rejects.toThrow();

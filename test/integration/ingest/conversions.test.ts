@@ -23,9 +23,10 @@ import { readFileSinkEvents } from '../../../services/ingest/src/sinks/file-sink
 import type { SinkRecord } from '../../../services/ingest/src/sinks/sink';
 import { startServer } from '../../../services/ingest/src/server';
 import { motoEndpoint } from '../../support/env';
-import { BROWSER_UA, addAccount, parseEvents } from '../../support/ingest-factories';
+import { addAccount, parseEvents } from '../../support/ingest-factories';
 import { startIngest, type IngestHarness } from '../../support/ingest-harness';
 import { motoClientConfig } from '../../../tooling/moto';
+import { BROWSER_USER_AGENT } from '../../../tooling/user-agent';
 
 describe('over HTTP on embedded defaults', () => {
   let h: IngestHarness;
@@ -40,7 +41,7 @@ describe('over HTTP on embedded defaults', () => {
   };
   const pixel = (query: string) =>
     fetch(`${h.url}/p.gif?a=${h.seed.accountId}&c=${h.seed.campaignId}&${query}`, {
-      headers: { 'user-agent': BROWSER_UA },
+      headers: { 'user-agent': BROWSER_USER_AGENT },
     });
   const postback = (query: string) =>
     fetch(`${h.url}/postback?campaignId=${h.seed.campaignId}&${query}`, {
@@ -136,7 +137,12 @@ function twoInstances(directories: readonly [Directory, Directory], dataDir: str
 }
 
 const server: HitContext = { source: 'postback', requestId: 'r', noConsent: false, authenticated: true };
-const browser: HitContext = { source: 'pixel', requestId: 'r', noConsent: false, userAgent: BROWSER_UA };
+const browser: HitContext = {
+  source: 'pixel',
+  requestId: 'r',
+  noConsent: false,
+  userAgent: BROWSER_USER_AGENT,
+};
 const conversion = (accountId: string, clickId: string) =>
   ({ accountId, campaignId: 'cmp_spring', type: 'conversion', clickId, value: 12 }) as const;
 

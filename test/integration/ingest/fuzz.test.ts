@@ -1,5 +1,5 @@
 /**
- * Fault test of the DESIGN §11 bar "20,000 malformed requests: zero 5xx, zero crashes, bounded memory".
+ * Fault test of the bar "20,000 malformed requests: zero 5xx, zero crashes, bounded memory".
  *
  * The real service runs as a child process (`local.ts` on embedded defaults) in a temporary data dir, and
  * takes a seeded-random stream of malformed requests: raw garbage over TCP (for bytes no HTTP client would
@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { gzipSync, deflateSync } from 'node:zlib';
 import { DEMO_ACCOUNT_ID, DEMO_CAMPAIGN_ID } from '../../../services/ingest/src/local/seed';
 import { spawnIngest, vmRssKb, type IngestProcess } from '../../support/fault-ingest-process';
+import { BROWSER_USER_AGENT } from '../../../tooling/user-agent';
 
 const TOTAL = Number(process.env.FUZZ_REQUESTS ?? 20_000);
 const CONCURRENCY = 32;
@@ -108,8 +109,6 @@ interface Env {
 const PRINTABLE =
   '!"#$&\'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~';
 const TOKEN = 'abcdefghijklmnopqrstuvwxyz0123456789-_.~';
-const UA =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 
 const BAD_ENCODINGS = [
   '%',
@@ -238,7 +237,7 @@ function malformedQuery(rng: Rng): string {
 
 /** Random request headers: consent signals, cookie junk, huge user agents and the like. */
 function fuzzHeaders(rng: Rng): OutgoingHttpHeaders {
-  const h: OutgoingHttpHeaders = { 'user-agent': UA };
+  const h: OutgoingHttpHeaders = { 'user-agent': BROWSER_USER_AGENT };
   if (rng.bool(0.5)) return h;
   const n = rng.range(1, 6);
   for (let i = 0; i < n; i++) {
@@ -268,7 +267,7 @@ function fuzzHeaders(rng: Rng): OutgoingHttpHeaders {
       }
       case 3:
         h['user-agent'] = rng.pick([
-          `${UA} ${'A'.repeat(rng.range(1000, 8000))}`,
+          `${BROWSER_USER_AGENT} ${'A'.repeat(rng.range(1000, 8000))}`,
           'Googlebot/2.1 (+http://www.google.com/bot.html)',
           '',
           rng.str(rng.range(1, 2000), PRINTABLE),
@@ -603,7 +602,7 @@ function hugeQuery(rng: Rng): HttpCase {
     category: 'huge-query',
     method: post ? 'POST' : 'GET',
     path: `${path}?${q}`,
-    headers: { 'user-agent': UA, ...(post ? { 'content-type': 'application/json' } : {}) },
+    headers: { 'user-agent': BROWSER_USER_AGENT, ...(post ? { 'content-type': 'application/json' } : {}) },
     body: post ? Buffer.from('{}') : undefined,
   };
 }
@@ -647,7 +646,7 @@ function collectWrongTypes(rng: Rng, env: Env): HttpCase {
       headers: {
         'content-type': 'application/json',
         authorization: `Bearer ${env.apiKey}`,
-        'user-agent': UA,
+        'user-agent': BROWSER_USER_AGENT,
       },
       body,
     };
@@ -747,7 +746,7 @@ function collectDeep(rng: Rng, env: Env): HttpCase {
     method: 'POST',
     path: toPostback ? '/postback' : '/collect',
     headers: {
-      'user-agent': UA,
+      'user-agent': BROWSER_USER_AGENT,
       'content-type': toPostback ? 'application/json' : rng.pick(['application/json', 'text/plain']),
       ...(toPostback ? { authorization: `Bearer ${env.apiKey}` } : {}),
     },
@@ -783,7 +782,7 @@ function collectOversized(rng: Rng): HttpCase {
     method: 'POST',
     path: toPostback ? '/postback' : '/collect',
     headers: {
-      'user-agent': UA,
+      'user-agent': BROWSER_USER_AGENT,
       'content-type': rng.pick(['application/json', 'text/plain']),
       ...(chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': body.length }),
     },
@@ -915,7 +914,7 @@ function templates(): Buffer[] {
     events: [{ type: 'click', name: 'raw' }],
   });
   return [
-    `GET /p.gif?a=${DEMO_ACCOUNT_ID}&c=${DEMO_CAMPAIGN_ID}&n=raw HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: ${UA}\r\n\r\n`,
+    `GET /p.gif?a=${DEMO_ACCOUNT_ID}&c=${DEMO_CAMPAIGN_ID}&n=raw HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: ${BROWSER_USER_AGENT}\r\n\r\n`,
     `POST /collect HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
     `POST /collect HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`,
     'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
@@ -1005,7 +1004,9 @@ function rawBadTarget(rng: Rng): RawCase {
   const data = Buffer.concat([
     Buffer.from(`${method} `),
     target,
-    Buffer.from(` ${version}\r\nHost: 127.0.0.1\r\nUser-Agent: ${UA}\r\nContent-Length: 2\r\n\r\n{}`),
+    Buffer.from(
+      ` ${version}\r\nHost: 127.0.0.1\r\nUser-Agent: ${BROWSER_USER_AGENT}\r\nContent-Length: 2\r\n\r\n{}`,
+    ),
   ]);
   return { kind: 'raw', category: 'raw-bad-target', data, close: 'end' };
 }

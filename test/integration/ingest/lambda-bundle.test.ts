@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { buildIngest } from '../../../infra/build/bundle';
 import { LocalDirectory } from '../../../services/shared/directory/local-directory';
 import { DEMO_ACCOUNT_ID, DEMO_CAMPAIGN_ID, seedDemo } from '../../../services/ingest/src/local/seed';
+import { BROWSER_USER_AGENT } from '../../../tooling/user-agent';
 
 let dir: string;
 let bundle: { file: string; bytes: number };
@@ -53,7 +54,7 @@ function urlEvent(
     rawPath: path,
     rawQueryString: query,
     headers: {
-      'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36',
+      'user-agent': BROWSER_USER_AGENT,
       host: 'abc.lambda-url.eu-west-1.on.aws',
       ...headers,
     },

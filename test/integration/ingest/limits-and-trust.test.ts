@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { createLogger } from '../../../services/shared/logger';
 import { TokenBucketLimiter } from '../../../services/ingest/src/pipeline/limits';
 import { readFileSinkEvents } from '../../../services/ingest/src/sinks/file-sink';
-import { BROWSER_UA, addAccount, parseEvents } from '../../support/ingest-factories';
+import { addAccount, parseEvents } from '../../support/ingest-factories';
 import { startIngest, type IngestHarness } from '../../support/ingest-harness';
+import { BROWSER_USER_AGENT } from '../../../tooling/user-agent';
 
 const collect = (url: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${url}/collect`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'user-agent': BROWSER_UA, ...headers },
+    headers: { 'content-type': 'application/json', 'user-agent': BROWSER_USER_AGENT, ...headers },
     body: JSON.stringify(body),
   });
 
@@ -68,7 +69,10 @@ describe('hits and keys', () => {
   });
   afterAll(() => h.close());
 
-  const viewer = (ip: string) => ({ 'cloudfront-viewer-address': `${ip}:443`, 'user-agent': BROWSER_UA });
+  const viewer = (ip: string) => ({
+    'cloudfront-viewer-address': `${ip}:443`,
+    'user-agent': BROWSER_USER_AGENT,
+  });
 
   test('a hit without a user agent, or with a blank one, is counted as a non-browser and not stored', async () => {
     const before = (await stored(h)).length;
@@ -115,7 +119,7 @@ describe('hits and keys', () => {
     // header CloudFront never sets decide nothing: the hop CloudFront appended does, and no country.
     const bare = await fetch(`${h.url}/p.gif?a=acc_demoaccount&c=cmp_demo-campaign&n=forged-xff`, {
       headers: {
-        'user-agent': BROWSER_UA,
+        'user-agent': BROWSER_USER_AGENT,
         'x-forwarded-for': '6.6.6.6, 198.51.100.24',
         'x-client-geo-country': 'KP',
       },
@@ -268,7 +272,7 @@ describe('logs', () => {
         `/postback?campaignId=cmp_demo-campaign&clickId=l2&key=${h.seed.apiKey}%zz`,
         `/p.gif?a=acc_demoaccount&c=cmp_demo-campaign&key=${h.seed.apiKey}`,
       ])
-        await fetch(`${h.url}${path}`, { headers: { 'user-agent': BROWSER_UA } });
+        await fetch(`${h.url}${path}`, { headers: { 'user-agent': BROWSER_USER_AGENT } });
       await fetch(`${h.url}/postback`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${h.seed.apiKey}` },

@@ -7,8 +7,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readFileSinkEvents } from '../../../services/ingest/src/sinks/file-sink';
-import { BROWSER_UA, addAccount, parseEvents } from '../../support/ingest-factories';
+import { addAccount, parseEvents } from '../../support/ingest-factories';
 import { startIngest, type IngestHarness } from '../../support/ingest-harness';
+import { BROWSER_USER_AGENT } from '../../../tooling/user-agent';
 
 let h: IngestHarness;
 beforeAll(async () => {
@@ -31,7 +32,7 @@ describe('page URLs and referrers', () => {
     fetch(
       `${h.url}/p.gif?a=${h.seed.accountId}&c=${h.seed.campaignId}&n=${name}` +
         `&u=${encodeURIComponent(PAGE)}&r=${encodeURIComponent(REFERRER)}`,
-      { headers: { 'user-agent': BROWSER_UA, ...headers } },
+      { headers: { 'user-agent': BROWSER_USER_AGENT, ...headers } },
     );
 
   test('without consent, nothing past the path is stored, in clear or encrypted', async () => {
@@ -64,7 +65,7 @@ describe('page URLs and referrers', () => {
     const res = await fetch(
       `${h.url}/p.gif?a=${h.seed.accountId}&c=${h.seed.campaignId}&n=userinfo` +
         `&u=${encodeURIComponent('https://bob:hunter2@shop.example/a')}`,
-      { headers: { 'user-agent': BROWSER_UA, dnt: '1' } },
+      { headers: { 'user-agent': BROWSER_USER_AGENT, dnt: '1' } },
     );
     expect(res.status).toBe(200);
     const ev = await find('userinfo');
@@ -79,7 +80,7 @@ describe('page URLs and referrers', () => {
     const page = 'https://shop.example/p?ref=partner7&aff_id=9&utm_source=x&q=private';
     const res = await fetch(
       `${h.url}/p.gif?a=${acc.accountId}&c=${acc.campaignId}&n=own-params&u=${encodeURIComponent(page)}`,
-      { headers: { 'user-agent': BROWSER_UA } },
+      { headers: { 'user-agent': BROWSER_USER_AGENT } },
     );
     expect(res.status).toBe(200);
     expect((await find('own-params'))?.params).toEqual({ ref: 'partner7', aff_id: '9' });
@@ -94,7 +95,7 @@ describe('the opt-out cookie', () => {
   ])('%s withholds consent', async (label, cookie) => {
     const name = `cookie-${label.split(' ')[0]!.replace(/,/g, '')}`;
     const res = await fetch(`${h.url}/p.gif?a=${h.seed.accountId}&c=${h.seed.campaignId}&n=${name}&cid=c-1`, {
-      headers: { 'user-agent': BROWSER_UA, cookie },
+      headers: { 'user-agent': BROWSER_USER_AGENT, cookie },
     });
     expect(res.status).toBe(200);
     const ev = await find(name);
@@ -113,7 +114,7 @@ describe("a campaign's allowed origins", () => {
   const beacon = (name: string, headers: Record<string, string>) =>
     fetch(`${h.url}/collect`, {
       method: 'POST',
-      headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_UA, ...headers },
+      headers: { 'content-type': 'text/plain', 'user-agent': BROWSER_USER_AGENT, ...headers },
       body: JSON.stringify({ accountId: shop.accountId, campaignId: shop.campaignId, type: 'click', name }),
     });
 
@@ -138,7 +139,7 @@ describe("a campaign's allowed origins", () => {
   test('the pixel checks the Referer; the iframe tag checks the page that embeds it', async () => {
     const pixel = (name: string, referer: string) =>
       fetch(`${h.url}/p.gif?a=${shop.accountId}&c=${shop.campaignId}&n=${name}`, {
-        headers: { 'user-agent': BROWSER_UA, referer },
+        headers: { 'user-agent': BROWSER_USER_AGENT, referer },
       });
     expect((await pixel('px-ok', 'https://shop.example/')).status).toBe(200);
     expect((await pixel('px-evil', 'https://evil.example/')).status).toBe(200);

@@ -1,5 +1,5 @@
 /**
- * Fault test of the DESIGN §11 bar "SIGTERM: zero lost". The real service runs as a child process on
+ * Fault test of the bar "SIGTERM: zero lost". The real service runs as a child process on
  * embedded defaults; 64 keep-alive clients fire valid hits (`/p.gif` and `/collect`), each event with a
  * unique name, and the child gets SIGTERM while requests are in flight. It must exit 0, and every event it
  * acknowledged (200 GIF, 202 with everything stored) must be in the file sink, or in the spool, which a
@@ -22,14 +22,13 @@ import {
   type ChildExit,
   type IngestProcess,
 } from '../../support/fault-ingest-process';
+import { BROWSER_USER_AGENT } from '../../../tooling/user-agent';
 
 const CLIENTS = 64;
 // Stay clear of the per-IP burst (ten seconds' worth of the rate): a throttled pixel still answers 200.
 const MAX_REQUESTS_PER_CLIENT = LIMITS.ipRatePerSecond * 10 - 100;
 /** Acknowledged events before the signal: enough that the load is flowing at full concurrency. */
 const ACKS_BEFORE_SIGNAL = 1500;
-const UA =
-  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 
 interface Answer {
   readonly status?: number;
@@ -125,7 +124,7 @@ test('SIGTERM under load: exit 0 and every acknowledged event stored', async () 
               localAddress,
               'GET',
               `/p.gif?a=${DEMO_ACCOUNT_ID}&c=${DEMO_CAMPAIGN_ID}&e=click&n=${base}`,
-              { 'user-agent': UA },
+              { 'user-agent': BROWSER_USER_AGENT },
             )
           : await send(
               agent,
@@ -134,7 +133,7 @@ test('SIGTERM under load: exit 0 and every acknowledged event stored', async () 
               'POST',
               '/collect',
               {
-                'user-agent': UA,
+                'user-agent': BROWSER_USER_AGENT,
                 'content-type': r % 4 === 1 ? 'text/plain;charset=UTF-8' : 'application/json',
               },
               JSON.stringify({

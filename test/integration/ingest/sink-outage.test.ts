@@ -1,5 +1,5 @@
 /**
- * Fault test of the DESIGN §11 bar "sink down: zero acknowledged events lost". A moto_server of this test's
+ * Fault test of the bar "sink down: zero acknowledged events lost". A moto_server of this test's
  * own is stopped while records stream through BufferedSink → FirehoseSink, and started again on the same
  * port; every acknowledged record must be in the bucket at the end, exactly once.
  */

@@ -2,13 +2,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Metrics } from '../../../services/ingest/src/metrics';
+import { BufferedSink, type BufferedSinkOptions } from '../../../services/ingest/src/sinks/buffered-sink';
 import {
-  BufferedSink,
   InvalidPartitionError,
   RecordTooLargeError,
   SinkUnavailableError,
-  type BufferedSinkOptions,
-} from '../../../services/ingest/src/sinks/buffered-sink';
+} from '../../../services/ingest/src/sinks/errors';
 import type { Sink, SinkRecord } from '../../../services/ingest/src/sinks/sink';
 import { DiskSpool } from '../../../services/ingest/src/sinks/spool';
 

@@ -1,5 +1,5 @@
 /**
- * Per-account data keys and the encryption of personal fields (DESIGN §2, §4).
+ * Per-account data keys and the encryption of personal fields.
  *
  * Each account has one AES-256 data key per location, stored in the directory wrapped by that location's
  * master key. Unwrapped keys are kept in memory for a bounded time and count, and concurrent misses for

@@ -1,5 +1,5 @@
 /**
- * The regional AWS KMS key as the master key (DESIGN §4). Data keys are generated and unwrapped by KMS
+ * The regional AWS KMS key as the master key. Data keys are generated and unwrapped by KMS
  * with `{ accountId }` as encryption context, so CloudTrail records which account each call served and
  * the key policy can condition on it; a wrapped key copied to another account's record does not unwrap.
  */

@@ -1,6 +1,6 @@
 /**
  * The embedded-defaults master key: 32 random bytes in a file that only the owner can read, standing in
- * for the regional KMS key on a developer machine (DESIGN §4, §10). Not for production: the key sits on
+ * for the regional KMS key on a developer machine. Not for production: the key sits on
  * the same disk as the data it protects.
  */
 import { randomBytes } from 'node:crypto';

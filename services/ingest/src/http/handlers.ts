@@ -22,7 +22,7 @@ import {
   userAgentOf,
   withholdsConsent,
 } from './request-context';
-import { RecordTooLargeError } from '../sinks/buffered-sink';
+import { RecordTooLargeError } from '../sinks/errors';
 import { sendError, sendInvalid, sendPixel } from './respond';
 
 /** Settings of the HTTP layer. */

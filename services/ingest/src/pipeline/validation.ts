@@ -1,5 +1,5 @@
 /**
- * Validation of every field a hit may carry (DESIGN §4). A malformed hit is answered with 400 and a JSON
+ * Validation of every field a hit may carry. A malformed hit is answered with 400 and a JSON
  * error naming the field; nothing here throws for client input.
  */
 import { z } from 'zod';

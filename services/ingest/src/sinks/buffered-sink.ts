@@ -16,45 +16,16 @@ import { backoffMs, sleep } from '../../../shared/backoff';
 import type { Logger } from '../../../shared/logger';
 import type { Metrics } from '../metrics';
 import type { Sink, SinkRecord } from './sink';
-import { SpoolCorruptError, type DiskSpool, type SpoolEntry } from './spool';
-
-/** Thrown synchronously by {@link BufferedSink.enqueue} for a record above the sink's record limit. */
-export class RecordTooLargeError extends RangeError {
-  constructor(
-    /** Size of the refused record. */
-    public readonly bytes: number,
-    /** The limit it broke. */
-    public readonly limit: number,
-  ) {
-    super(`record of ${bytes} bytes exceeds the sink limit of ${limit} bytes`);
-    this.name = 'RecordTooLargeError';
-  }
-}
-
-/**
- * Thrown synchronously by {@link BufferedSink.enqueue} for a record whose partition could not become a
- * storage path. Refused up front because such a record would be retried, spooled and drained forever.
- */
-export class InvalidPartitionError extends TypeError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidPartitionError';
-  }
-}
-
-/** Rejection of {@link BufferedSink.enqueue} when neither the sink nor the spool took the record: answer 503. */
-export class SinkUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SinkUnavailableError';
-  }
-}
-
-/** Partition values every sink can turn into a path: `account=<accountId>/dt=<yyyy-mm-dd>`. */
-export const PARTITION_PATTERNS = {
-  accountId: /^[A-Za-z0-9_-]{1,128}$/,
-  dt: /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/,
-} as const;
+import { callSink, type SinkCallResult } from './sink-call';
+import {
+  InvalidPartitionError,
+  PARTITION_PATTERNS,
+  RecordTooLargeError,
+  SinkUnavailableError,
+} from './errors';
+import { PendingQueue, type Batch } from './pending-queue';
+import type { DiskSpool } from './spool';
+import { drainSpoolOnce } from './spool-drain';
 
 /** Retry of one batch against the sink before it is spooled. */
 export interface RetryOptions {
@@ -108,14 +79,6 @@ export interface BufferedSinkOptions {
   readonly droppedAccounts?: (accountIds: readonly string[]) => Promise<ReadonlySet<string>>;
 }
 
-interface Batch {
-  records: SinkRecord[];
-  resolves: Array<() => void>;
-  rejects: Array<(err: Error) => void>;
-  /** Sequence number (count of earlier enqueues) of the first record; {@link BufferedSink.flush} uses it. */
-  readonly startSeq: number;
-}
-
 interface FlushWaiter {
   readonly seq: number;
   readonly resolve: () => void;
@@ -144,13 +107,7 @@ export class BufferedSink {
   private readonly closeBudgetMs: number;
   private readonly droppedAccounts: BufferedSinkOptions['droppedAccounts'];
 
-  // Pending records in three parallel arrays from `head` on, so an enqueue allocates nothing but its promise.
-  private qRecords: SinkRecord[] = [];
-  private qResolves: Array<() => void> = [];
-  private qRejects: Array<(err: Error) => void> = [];
-  private head = 0;
-  private pendingBytes = 0;
-  private enqueued = 0;
+  private readonly queue = new PendingQueue();
 
   private readonly inFlight = new Set<Batch>();
   private waiters: FlushWaiter[] = [];
@@ -199,7 +156,7 @@ export class BufferedSink {
 
   /** Records waiting for a batch slot. */
   get pendingRecords(): number {
-    return this.qRecords.length - this.head;
+    return this.queue.length;
   }
 
   /** Records in the spool. */
@@ -227,17 +184,11 @@ export class BufferedSink {
       );
     }
     if (this.closing) return Promise.reject(new SinkUnavailableError('sink is closing'));
-    if (this.pendingBytes + size > this.maxPendingBytes) {
-      return Promise.reject(
-        new SinkUnavailableError(`sink buffer full (${this.pendingBytes} bytes waiting)`),
-      );
+    if (this.queue.bytes + size > this.maxPendingBytes) {
+      return Promise.reject(new SinkUnavailableError(`sink buffer full (${this.queue.bytes} bytes waiting)`));
     }
     return new Promise<void>((resolve, reject) => {
-      this.qRecords.push(record);
-      this.qResolves.push(resolve);
-      this.qRejects.push(reject);
-      this.pendingBytes += size;
-      this.enqueued += 1;
+      this.queue.push(record, resolve, reject);
       this.schedule();
     });
   }
@@ -247,7 +198,7 @@ export class BufferedSink {
    * wait for the spool to drain. Keeps the process alive while it waits, although every timer is unref'd.
    */
   async flush(): Promise<void> {
-    const target = this.enqueued;
+    const target = this.queue.total;
     if (this.lowestUnsettled() >= target) return;
     const keepAlive = setInterval(noop, 60_000);
     try {
@@ -342,12 +293,12 @@ export class BufferedSink {
   }
 
   private batchIsFull(): boolean {
-    return this.pendingRecords >= this.maxBatchRecords || this.pendingBytes >= this.maxBatchBytes;
+    return this.queue.length >= this.maxBatchRecords || this.queue.bytes >= this.maxBatchBytes;
   }
 
   private pump(): void {
     while (this.inFlight.size < this.maxInFlight && this.pendingRecords > 0) {
-      const batch = this.cut();
+      const batch = this.queue.cut(this.maxBatchRecords, this.maxBatchBytes);
       this.inFlight.add(batch);
       void this.run(batch).then(() => {
         this.inFlight.delete(batch);
@@ -355,56 +306,6 @@ export class BufferedSink {
         this.pump();
       });
     }
-  }
-
-  /** Takes the next batch off the pending queue, within the sink's limits (always at least one record). */
-  private cut(): Batch {
-    const startSeq = this.enqueued - this.pendingRecords;
-    const available = this.pendingRecords;
-    if (this.head === 0 && available <= this.maxBatchRecords && this.pendingBytes <= this.maxBatchBytes) {
-      // The common case: everything pending is one batch; hand the arrays over instead of copying.
-      const batch: Batch = {
-        records: this.qRecords,
-        resolves: this.qResolves,
-        rejects: this.qRejects,
-        startSeq,
-      };
-      this.qRecords = [];
-      this.qResolves = [];
-      this.qRejects = [];
-      this.pendingBytes = 0;
-      return batch;
-    }
-    let n = 0;
-    let bytes = 0;
-    while (n < available && n < this.maxBatchRecords) {
-      const size = this.qRecords[this.head + n]!.data.length;
-      if (n > 0 && bytes + size > this.maxBatchBytes) break;
-      bytes += size;
-      n += 1;
-    }
-    const end = this.head + n;
-    const batch: Batch = {
-      records: this.qRecords.slice(this.head, end),
-      resolves: this.qResolves.slice(this.head, end),
-      rejects: this.qRejects.slice(this.head, end),
-      startSeq,
-    };
-    this.head = end;
-    this.pendingBytes -= bytes;
-    if (this.head === this.qRecords.length) {
-      this.qRecords = [];
-      this.qResolves = [];
-      this.qRejects = [];
-      this.head = 0;
-    } else if (this.head >= 4096 && this.head * 2 >= this.qRecords.length) {
-      // Drop the consumed prefix now and then, so the arrays stay proportional to what is pending.
-      this.qRecords = this.qRecords.slice(this.head);
-      this.qResolves = this.qResolves.slice(this.head);
-      this.qRejects = this.qRejects.slice(this.head);
-      this.head = 0;
-    }
-    return batch;
   }
 
   /** Delivers one batch to the sink or, failing that, the spool. Never rejects. */
@@ -470,44 +371,13 @@ export class BufferedSink {
     this.startDrainer(this.drainInitialMs);
   }
 
-  /**
-   * One sink call with a time limit. `failed` is the sorted, de-duplicated indexes the sink did not take,
-   * or undefined when the call failed as a whole.
-   */
-  private async attempt(records: readonly SinkRecord[]): Promise<{ failed?: number[]; error?: unknown }> {
-    const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const call = this.sink.putBatch(records);
-      const indexes = await Promise.race([
-        call,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(new Error(`${this.sink.name} sink did not answer within ${this.attemptTimeoutMs} ms`)),
-            this.attemptTimeoutMs,
-          );
-          timer.unref();
-        }),
-      ]);
-      this.metrics?.sinkLatency(performance.now() - started);
-      if (indexes.length === 0) return { failed: indexes };
-      // Trust nothing about the sink's list: drop out-of-range entries and duplicates, sort.
-      const flags = new Uint8Array(records.length);
-      for (const i of indexes) if (Number.isInteger(i) && i >= 0 && i < records.length) flags[i] = 1;
-      const failed: number[] = [];
-      for (let i = 0; i < flags.length; i++) if (flags[i]) failed.push(i);
-      return { failed };
-    } catch (error) {
-      this.metrics?.sinkLatency(performance.now() - started);
-      return { error };
-    } finally {
-      clearTimeout(timer);
-    }
+  /** One sink call with the attempt time limit (see {@link callSink}). */
+  private attempt(records: readonly SinkRecord[]): Promise<SinkCallResult> {
+    return callSink(this.sink, records, this.attemptTimeoutMs, this.metrics);
   }
 
   private lowestUnsettled(): number {
-    let lowest = this.enqueued - this.pendingRecords;
+    let lowest = this.queue.total - this.queue.length;
     for (const batch of this.inFlight) if (batch.startSeq < lowest) lowest = batch.startSeq;
     return lowest;
   }
@@ -565,90 +435,24 @@ export class BufferedSink {
     }
   }
 
-  /**
-   * Sends the oldest spool file, or with `coalesce` as many of the oldest as make one full batch, to the
-   * sink. True when they are all gone (delivered, or set aside as corrupt). When only part was taken, the
-   * rest is re-spooled as a new file before the old ones are removed, so nothing is sent twice.
-   */
+  /** One round of the drain (see {@link drainSpoolOnce}). */
   private async drainRound(coalesce: boolean): Promise<boolean> {
-    const entries: SpoolEntry[] = [];
-    let planned = 0;
-    for (const entry of this.spool.list(coalesce ? 256 : 1)) {
-      if (entries.length > 0 && planned + entry.records > this.maxBatchRecords) break;
-      entries.push(entry);
-      planned += entry.records;
-    }
-    const read: SinkRecord[] = [];
-    const sources: string[] = [];
-    for (const entry of entries) {
-      try {
-        for (const r of await this.spool.read(entry.id)) read.push(r);
-        sources.push(entry.id);
-      } catch (err) {
-        if (!(err instanceof SpoolCorruptError)) {
-          this.log?.error({ err, id: entry.id }, 'spool read failed');
-          if (sources.length === 0) return false;
-          break;
-        }
-        this.log?.error({ err, id: entry.id }, 'corrupt spool file set aside');
-        await this.spool.quarantine(entry.id).catch(noop);
-        this.updateDepth();
-      }
-    }
-    let records = read;
-    if (this.droppedAccounts && records.length > 0) {
-      let dropped: ReadonlySet<string>;
-      try {
-        dropped = await this.droppedAccounts([...new Set(records.map((r) => r.accountId))]);
-      } catch (err) {
-        this.log?.error({ err }, 'could not check the accounts of spooled records; keeping them spooled');
-        return false;
-      }
-      if (dropped.size > 0) {
-        records = records.filter((r) => !dropped.has(r.accountId));
-        this.metrics?.spoolDropped(read.length - records.length);
-        this.log?.info(
-          { records: read.length - records.length, accounts: [...dropped] },
-          'dropped spooled records of purged accounts',
-        );
-      }
-    }
-    const failedRecords: SinkRecord[] = [];
-    let accepted = 0;
-    let wholeFailed = false;
-    // Files written under other limits (an earlier run, another sink) are cut to fit this sink.
-    for (let start = 0; start < records.length;) {
-      let end = start;
-      let bytes = 0;
-      while (end < records.length && end - start < this.maxBatchRecords) {
-        const size = records[end]!.data.length;
-        if (end > start && bytes + size > this.maxBatchBytes) break;
-        bytes += size;
-        end += 1;
-      }
-      const chunk = records.slice(start, end);
-      start = end;
-      // After a whole-call failure the sink is down: keep the rest for the next probe instead of hammering.
-      const result = wholeFailed ? {} : await this.attempt(chunk);
-      if (result.failed === undefined) {
-        wholeFailed = true;
-        for (const r of chunk) failedRecords.push(r);
-      } else {
-        accepted += chunk.length - result.failed.length;
-        for (const i of result.failed) failedRecords.push(chunk[i]!);
-      }
-    }
-    if (failedRecords.length > 0 && accepted === 0) return false;
     try {
-      if (failedRecords.length > 0) await this.spool.append(failedRecords);
-      for (const id of sources) await this.spool.remove(id);
-    } catch (err) {
-      this.log?.error({ err, files: sources.length }, 'spool update after drain failed');
-      return false;
+      return await drainSpoolOnce(
+        {
+          spool: this.spool,
+          maxBatchRecords: this.maxBatchRecords,
+          maxBatchBytes: this.maxBatchBytes,
+          send: (records) => this.attempt(records),
+          droppedAccounts: this.droppedAccounts,
+          metrics: this.metrics,
+          logger: this.log,
+        },
+        coalesce,
+      );
     } finally {
       this.updateDepth();
     }
-    return failedRecords.length === 0;
   }
 
   private drainSleep(ms: number): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * The local sink of the embedded default (DESIGN §10): segment files laid out like the cloud event store,
+ * The local sink of the embedded default: segment files laid out like the cloud event store,
  * `<rootDir>/account=<accountId>/dt=<yyyy-mm-dd>/<segment>.ndjson`, one record per line.
  *
  * Durability: a record counts as in the sink once the fs write of its bytes has completed (the data is in

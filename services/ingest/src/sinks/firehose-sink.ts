@@ -1,6 +1,6 @@
 /**
  * The AWS sink: Kinesis Data Firehose `PutRecordBatch` into the regional delivery stream, which delivers
- * to the event store bucket (DESIGN §2). The records' partition is not sent separately: the stream
+ * to the event store bucket. The records' partition is not sent separately: the stream
  * derives `account=/dt=` from each record's JSON (dynamic partitioning), so only `data` goes out.
  */
 import {

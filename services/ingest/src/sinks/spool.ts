@@ -1,6 +1,6 @@
 /**
  * The disk spool: where batches go while the sink is down, so that a hit can still be acknowledged
- * (DESIGN §4: "acknowledged only once it is in the sink or in the spool").
+ * ("acknowledged only once it is in the sink or in the spool").
  *
  * One file per batch, written atomically (temp file, fsync, rename, fsync of the directory), so a file
  * either exists whole or not at all and a crash can never leave half a batch that looks complete. File
