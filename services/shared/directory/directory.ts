@@ -1,7 +1,7 @@
 /**
  * The account directory: accounts, API keys, campaigns and wrapped data keys. DynamoDB on
  * AWS, Firestore on GCP, a local file on embedded defaults; all share the item layout in
- * `infra/platform.ts` (`DIRECTORY`).
+ * `platform/` (`DIRECTORY`).
  */
 
 import { ID_PATTERNS, LIMITS, parseIsoInstant } from '../../../platform';

@@ -1,6 +1,6 @@
 /**
  * The directory on AWS: the DynamoDB global table `names.directoryTable(stage)`, replicated to every
- * location, with the item layout of `DIRECTORY` in `infra/platform.ts` shared with the local file store.
+ * location, with the item layout of `DIRECTORY` in `platform/` shared with the local file store.
  */
 import {
   DescribeTableCommand,

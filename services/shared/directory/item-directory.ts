@@ -1,5 +1,5 @@
 /**
- * What every directory store shares: the item layout of `DIRECTORY` in `infra/platform.ts` (the DynamoDB
+ * What every directory store shares: the item layout of `DIRECTORY` in `platform/layout.ts` (the DynamoDB
  * table and the local file hold the very same items), and the typed record methods built on three
  * item-level primitives that each store implements.
  */

@@ -1,6 +1,6 @@
 /**
  * The directory on embedded defaults: one JSON file of items laid out exactly like the
- * DynamoDB table (`pk`/`sk` from `DIRECTORY` in `infra/platform.ts`), so the purge job and the incident
+ * DynamoDB table (`pk`/`sk` from `DIRECTORY` in `platform/`), so the purge job and the incident
  * CLI handle both stores with the same item logic.
  *
  * Several processes share the file (the service, `npm run incident`, `npm run purge`), so every write
