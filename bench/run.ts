@@ -1,26 +1,70 @@
 /**
- * `npm run bench`: measures the figures that need a benchmark (the bars are in the README's Benchmark section) (ingest speed, KMS use, bundle)
- * and prints them next to their bars. It never fails on a missed bar, since timings depend on the machine;
- * it exits non-zero only when a section could not run.
+ * `npm run bench`: measures the figures that need a benchmark (ingest speed, KMS use, bundle) and prints
+ * them next to their bars (the README's Benchmark section). It never fails on a missed bar, since timings
+ * depend on the machine; it exits non-zero only when a section could not run, and 2 on a bad flag.
  *
- * Environment:
- * - `BENCH_ROUND_SECONDS` (default 5), `BENCH_ROUNDS` (default 3): length and count of the HTTP rounds.
- * - `BENCH_CPU_PROF=<dir>`: the ingest child writes a V8 CPU profile there (open it in Chrome DevTools).
- * - `BENCH_ONLY=http,kms,bundle`: run only some sections.
+ * Flags (each may also come from its environment variable, the flag winning):
+ * - `--rounds N` (`BENCH_ROUNDS`, default 3), `--round-seconds N` (`BENCH_ROUND_SECONDS`, default 5): count
+ *   and length of the HTTP rounds.
+ * - `--cpu-prof DIR` (`BENCH_CPU_PROF`): the ingest child writes a V8 CPU profile there (open it in Chrome
+ *   DevTools).
+ * - `--only http,kms,bundle` (`BENCH_ONLY`): run only some sections.
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
+import { UsageError, parseCommandLine, parseFlags, wholeNumber } from '../services/shared/cli';
 import { runBundleBench } from './bundle-bench';
 import { runHttpBench } from './http-bench';
 import { runKmsBench } from './kms-bench';
 import { failed, printSummary, type Figure } from './lib/report';
 
-function numberFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return value;
+const SECTIONS = ['http', 'kms', 'bundle'] as const;
+
+const USAGE = `Usage: npm run bench [-- --rounds N] [--round-seconds N] [--only ${SECTIONS.join(',')}] [--cpu-prof DIR]
+
+  --rounds N          measured HTTP rounds per server (default 3; env BENCH_ROUNDS)
+  --round-seconds N   length of a measured round (default 5; env BENCH_ROUND_SECONDS)
+  --only LIST         sections to run, comma-separated (default all; env BENCH_ONLY)
+  --cpu-prof DIR      the ingest child writes a V8 CPU profile into DIR (env BENCH_CPU_PROF)
+  --help              show this message`;
+
+/** What the command line (and the environment) ask for. */
+interface BenchArgs {
+  readonly rounds: number;
+  readonly roundSeconds: number;
+  readonly only: ReadonlySet<string>;
+  readonly cpuProfDir?: string;
+  readonly help: boolean;
+}
+
+function parseBenchArgs(argv: readonly string[]): BenchArgs {
+  const values = parseFlags(argv, {
+    rounds: { type: 'string' },
+    'round-seconds': { type: 'string' },
+    only: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  const env = process.env;
+  const only = (values.only ?? env.BENCH_ONLY ?? SECTIONS.join(',')).split(',').map((x) => x.trim());
+  const unknown = only.filter((x) => !(SECTIONS as readonly string[]).includes(x));
+  if (unknown.length > 0)
+    throw new UsageError(
+      `--only takes a comma-separated list of ${SECTIONS.join(', ')}; got "${unknown.join(',')}"`,
+    );
+  const cpuProf = values['cpu-prof'] ?? env.BENCH_CPU_PROF;
+  return {
+    rounds: wholeNumber('--rounds', values.rounds ?? env.BENCH_ROUNDS ?? '3', 1, 100),
+    roundSeconds: wholeNumber(
+      '--round-seconds',
+      values['round-seconds'] ?? env.BENCH_ROUND_SECONDS ?? '5',
+      1,
+      600,
+    ),
+    only: new Set(only),
+    ...(cpuProf ? { cpuProfDir: resolve(cpuProf) } : {}),
+    help: values.help === true,
+  };
 }
 
 function loadAverage(): string {
@@ -30,7 +74,9 @@ function loadAverage(): string {
 }
 
 async function main(): Promise<number> {
-  const only = new Set((process.env.BENCH_ONLY ?? 'http,kms,bundle').split(',').map((s) => s.trim()));
+  const args = parseCommandLine(process.argv.slice(2), parseBenchArgs, USAGE);
+  if (typeof args === 'number') return args;
+  const only = args.only;
   const started = Date.now();
   console.log(
     `Trackstack benchmark — node ${process.version}, ${availableParallelism()} cores ` +
@@ -43,11 +89,11 @@ async function main(): Promise<number> {
       'http',
       () =>
         runHttpBench({
-          rounds: numberFromEnv('BENCH_ROUNDS', 3),
-          roundSeconds: numberFromEnv('BENCH_ROUND_SECONDS', 5),
+          rounds: args.rounds,
+          roundSeconds: args.roundSeconds,
           warmupSeconds: 1,
           connections: 64,
-          cpuProfDir: process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined,
+          cpuProfDir: args.cpuProfDir,
         }),
     ],
     ['kms', () => runKmsBench({ hits: 100_000, accounts: 10, concurrency: 500 })],

@@ -24,7 +24,7 @@ export const INGEST_BUNDLE_OPTIONS = {
 } as const;
 
 /**
- * Keeps the bundle small (DESIGN §11: ≤ 1 MB) without changing behaviour:
+ * Keeps the bundle small (the bar is 1 MB) without changing behaviour:
  * - zod ships every locale's error messages; the service speaks English only.
  * - iconv-lite's CJK tables serve charsets that the service refuses with 415 before any body is decoded
  *   (see `requireContentType` in `app.ts`), so they can never be reached.

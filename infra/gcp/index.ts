@@ -1,7 +1,7 @@
 /**
  * The Pulumi program for GCP. It validates the stack's configuration against the shared platform
- * definition and exports the regions it will serve; the GCP resources themselves (DESIGN §6) arrive with
- * the GCP issue and will be added here as ComponentResources.
+ * definition and exports the regions it will serve; the GCP resources (docs/architecture.md, "Adding a
+ * cloud") will be added here as ComponentResources.
  */
 import { REGIONS } from '../../platform';
 import { loadConfig } from './config';
