@@ -6,21 +6,16 @@
  *
  * The first block tests the moto adjustments and the template resolver on small templates, without moto.
  */
-import {
-  MOTO_IGNORED_PROPERTIES,
-  NOT_PROVEN,
-  TemplateResolver,
-  deployLocal,
-  formatDeployLocalReport,
-  motoCloudFormationTypes,
-  parseDeployLocalArgs,
-  patchTemplateForMoto,
-  type CfnTemplate,
-  type DeployLocalResult,
-  type DeployedStack,
-} from '../../../scripts/deploy-local';
 import { DIRECTORY, RETENTION } from '../../../platform';
-import { assertCfnLintInstalled } from '../../../scripts/synth';
+import { MOTO_IGNORED_PROPERTIES } from '../../../scripts/deploy-local/check-list';
+import { parseDeployLocalArgs } from '../../../scripts/deploy-local/cli';
+import { deployLocal, type DeployLocalResult } from '../../../scripts/deploy-local/deploy';
+import { patchTemplateForMoto } from '../../../scripts/deploy-local/moto-patch';
+import { motoCloudFormationTypes } from '../../../scripts/deploy-local/moto-types';
+import { NOT_PROVEN, formatDeployLocalReport } from '../../../scripts/deploy-local/report';
+import { TemplateResolver } from '../../../scripts/deploy-local/template-resolver';
+import type { CfnTemplate, DeployedStack } from '../../../scripts/deploy-local/template';
+import { assertCfnLintInstalled } from '../../../scripts/synth/cfn-lint';
 import { assertMotoInstalled } from '../../../tooling/moto';
 
 const place = { account: '000000000000', region: 'eu-west-1', stackName: 'S' };

@@ -8,17 +8,13 @@ import { Stack } from 'aws-cdk-lib';
 import { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { REGIONS } from '../../../platform';
 import { UsageError } from '../../../services/shared/cli';
-import {
-  CFN_LINT_CONFIG,
-  formatNagFindings,
-  formatTimings,
-  ignoredLintChecks,
-  lintTemplates,
-  parseSynthArgs,
-  synthStage,
-  type SynthResult,
-} from '../../../scripts/synth';
-import { scratchDir, withEnv } from '../../support/cdk-env';
+import { withEnv } from '../../../scripts/shared/env';
+import { formatTimings } from '../../../scripts/shared/steps';
+import { CFN_LINT_CONFIG, ignoredLintChecks, lintTemplates } from '../../../scripts/synth/cfn-lint';
+import { parseSynthArgs } from '../../../scripts/synth/cli';
+import { formatNagFindings } from '../../../scripts/synth/nag-report';
+import { synthStage, type SynthResult } from '../../../scripts/synth/synthesize';
+import { scratchDir } from '../../support/cdk-env';
 
 jest.setTimeout(180_000);
 
