@@ -25,7 +25,7 @@ export const NOT_PROVEN = [
     'the ARM64 runtime, cold start, concurrency limits and timeouts are not exercised.',
   'The purge function is created, not run: its schedule is deployed but never fires, Lambda retries and ' +
     'dead-letter delivery are not exercised, and only the names in its environment are checked against the ' +
-    'deployed buckets and tables (the purge job itself is tested against moto in test/purge).',
+    'deployed buckets and tables (the purge job itself is tested against moto in test/integration/purge).',
   'Firehose is a stand-in created from the template: dynamic partitioning (account=/dt= prefixes), ' +
     'compression, buffering, KMS encryption of the stream and error output are not applied by moto.',
   'The directory is one table per region, not a global table: replication between regions, and the ' +

@@ -10,7 +10,7 @@
  * Rate limits do not mask anything here: malformed hits are refused before the per-IP limiter is consulted
  * (`IngestHandlers.pixel`, the `/collect` route), and a 429 is not a 5xx anyway.
  *
- * Reproduce a run with `FUZZ_SEED=<seed printed by the run> npx jest test/ingest/fuzz.test.ts`.
+ * Reproduce a run with `FUZZ_SEED=<seed printed by the run> npx jest test/integration/ingest/fuzz.test.ts`.
  */
 import { Agent, request, type OutgoingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';

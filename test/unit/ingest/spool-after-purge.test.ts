@@ -1,7 +1,7 @@
 /**
  * Events spooled to disk while the sink was down drain later, maybe after their account was purged. The
  * service must drop those at drain time (and the purge sweeps the account's prefixes once more, see
- * test/purge), or a purged account's events would come back.
+ * test/unit/purge), or a purged account's events would come back.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
