@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { LOCATIONS, PRIMARY_LOCATION, STAGES, names, type Location, type Stage } from '../../../platform';
 import { UsageError, parseFlags } from '../../shared/cli';
 import { PurgeRequestError } from './core/errors';
-import type { PurgeRunReport } from './core/purge-job';
+import type { PurgeRunReport } from './core/run-report';
 import { eventBucketVariable, parsePurgeEnv } from '../../../platform/contracts/purge-env';
 import { formatReport } from './report';
 import { LocalStoreMissingError, createPurgeRuntime, purgeLogger, type PurgeRuntimeOptions } from './runtime';
@@ -28,7 +28,7 @@ const USAGE = `Usage: npm run purge -- (--dry-run | --run | --now <accountId> --
   --data-dir <path>         the local store of npm run local (default .data); it must exist
   --stage <dev|staging|prod>
                             run against AWS with the ambient credentials instead: the table, event
-                            buckets and receipts bucket named in infra/platform.ts (TS_TABLE_NAME,
+                            buckets and receipts bucket named in platform/names.ts (TS_TABLE_NAME,
                             TS_EVENT_BUCKET_<LOCATION>, TS_RECEIPTS_BUCKET override them)
   --locations <list>        with --stage: the locations the stage deploys, comma-separated (default
                             all three); an account counts as purged once every one is emptied

@@ -10,7 +10,7 @@
  */
 import { METRIC_DIMENSIONS, metricsNamespace } from '../../../platform';
 import { purgeMetricsEmf } from './core/metrics';
-import type { PurgeRunReport } from './core/purge-job';
+import type { PurgeRunReport } from './core/run-report';
 import { parsePurgeEnv } from '../../../platform/contracts/purge-env';
 import { createPurgeRuntime, purgeLogger, type PurgeRuntime } from './runtime';
 

@@ -1,6 +1,6 @@
 /** Human-readable rendering of a purge run's report, for the CLI. */
 import type { PurgeCounts } from './core/model';
-import type { AccountOutcome, PurgeRunReport } from './core/purge-job';
+import type { AccountOutcome, PurgeRunReport } from './core/run-report';
 import type { SweepOutcome } from './core/sweep';
 
 /** Renders counts on one line per store. */

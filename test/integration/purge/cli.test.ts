@@ -7,7 +7,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { publishCampaignConfig } from '../../../services/ingest/src/local/seed';
 import { parsePurgeArgs, runPurgeCli, cliEnvironment } from '../../../services/purge/src/cli';
-import type { PurgeRunReport } from '../../../services/purge/src/core/purge-job';
+import type { PurgeRunReport } from '../../../services/purge/src/core/run-report';
 import type { PurgeReceipt } from '../../../services/purge/src/core/model';
 import { localWorld, type LocalWorld } from '../../support/purge-local';
 import { treeSnapshot } from '../../support/purge-world';

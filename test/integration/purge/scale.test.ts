@@ -1,5 +1,5 @@
 /**
- * The scale bar of DESIGN §11: 100,000 object versions of one account deleted with at most 101
+ * The purge's scale bar: 100,000 object versions of one account deleted with at most 101
  * DeleteObjects calls, never more than 1,000 keys in one (moto accepts more; S3 refuses them), and not
  * one object of another account touched. The calls are counted on the wire by a middleware on the real
  * S3 client the job uses. See `purge-moto.ts` for the two test-only changes of this moto_server.

@@ -1,13 +1,19 @@
 /**
- * When an account may, and must, be purged (DESIGN §0, §7): eligible at `expiredAt + 45 days`, gone by
- * `expiredAt + 90 days`, alarm at `expiredAt + 80 days`. Computed on epoch milliseconds, so in UTC with
- * no time zone or daylight-saving shift anywhere; a day is exactly 86,400,000 ms.
+ * When an account may, and must, be purged (see `services/purge/README.md`): eligible at
+ * `expiredAt + 45 days`, gone by `expiredAt + 90 days`, alarm at `expiredAt + 80 days`. Computed on epoch
+ * milliseconds, so in UTC with no time zone or daylight-saving shift anywhere; a day is exactly
+ * 86,400,000 ms.
  */
 import { ID_PATTERNS, LIMITS, RETENTION, parseIsoInstant } from '../../../../platform';
 import type { AccountState } from './model';
 
 /** Milliseconds in a day. */
 export const DAY_MS = 86_400_000;
+
+/** Days as the report and the metrics give them: to the hundredth. */
+export function reportedDays(days: number): number {
+  return Math.round(days * 100) / 100;
+}
 
 /**
  * Parses an ISO-8601 instant strictly: a date alone is midnight UTC; a date-time must carry `Z` or an

@@ -6,7 +6,7 @@
  */
 import { PURGE_METRICS } from '../../../../platform';
 import { emfDocument } from '../../../shared/emf';
-import type { PurgeMetrics } from './purge-job';
+import type { PurgeMetrics } from './run-report';
 
 // Every figure of a run has a published name.
 const NAMES: Readonly<Record<keyof PurgeMetrics, string>> = PURGE_METRICS;

@@ -1,6 +1,6 @@
 /**
- * The purge job's vocabulary (DESIGN §7): account states as the job sees them, the progress it persists
- * so that a killed run is finished by the next, the counts it reports and the receipt it leaves behind.
+ * The purge job's vocabulary: account states as the job sees them, the progress it persists so that a
+ * killed run is finished by the next, the counts it reports and the receipt it leaves behind.
  *
  * Nothing here knows which cloud (or local folder) holds the data; the stores are reached through the
  * ports in `ports.ts`.

@@ -162,12 +162,12 @@ export interface PublishedConfigStore {
   removeAccount(accountId: string): Promise<void>;
 }
 
-/** A point in an account's purge at which the job has just persisted something, or is about to. */
-export type PurgeCheckpointName =
+/**
+ * The checkpoints the purge and the sweep of a purged account both pass, as the same code passes them
+ * (`progress-ledger.ts`): the purge under these names, the sweep with `sweep:` before them.
+ */
+export type SharedCheckpointName =
   | 'claimed'
-  | 'shred:pending'
-  | 'shred:deleted'
-  | 'shred:done'
   | 'objects:pending'
   | 'objects:deleted'
   | 'objects:committed'
@@ -177,23 +177,14 @@ export type PurgeCheckpointName =
   | 'directory:deleted'
   | 'directory:done'
   | 'receipt:prepared'
-  | 'receipt:written'
-  | 'purged';
+  | 'receipt:written';
+
+/** A point in an account's purge at which the job has just persisted something, or is about to. */
+export type PurgeCheckpointName =
+  SharedCheckpointName | 'shred:pending' | 'shred:deleted' | 'shred:done' | 'purged';
 
 /** A point in a purged account's sweep at which the job has just persisted something, or is about to. */
-export type SweepCheckpointName =
-  | 'sweep:claimed'
-  | 'sweep:directory:pending'
-  | 'sweep:directory:deleted'
-  | 'sweep:directory:done'
-  | 'sweep:objects:pending'
-  | 'sweep:objects:deleted'
-  | 'sweep:objects:committed'
-  | 'sweep:objects:location-done'
-  | 'sweep:objects:done'
-  | 'sweep:receipt:prepared'
-  | 'sweep:receipt:written'
-  | 'swept';
+export type SweepCheckpointName = `sweep:${SharedCheckpointName}` | 'swept';
 
 /** Any checkpoint of a purge or a sweep. */
 export type CheckpointName = PurgeCheckpointName | SweepCheckpointName;
