@@ -117,3 +117,8 @@ export function parseServiceEnv<S extends z.ZodType>(
     throw new Error(`Invalid ${label} environment:\n  ${formatZodIssues(result.error).join('\n  ')}`);
   return result.data;
 }
+
+/** Names a variable in a service environment's cross-field check (a zod `superRefine`). */
+export function envIssue(ctx: z.RefinementCtx, variable: string, message: string): void {
+  ctx.addIssue({ code: 'custom', path: [variable], message });
+}

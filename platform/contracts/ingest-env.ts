@@ -3,7 +3,7 @@
  * construct (and the Pulumi component) to build the function's environment, so the two cannot drift.
  */
 import { z } from 'zod';
-import { parseServiceEnv } from '../config';
+import { envIssue, parseServiceEnv } from '../config';
 import { LOCATIONS, STAGES } from '../definition';
 
 /** The proxies whose client-address headers the service can be told to trust (see `TS_TRUST_PROXY`). */
@@ -69,29 +69,13 @@ export const ingestEnvSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.TS_SINK === 'firehose' && !env.TS_FIREHOSE_STREAM)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['TS_FIREHOSE_STREAM'],
-        message: 'is required when TS_SINK=firehose',
-      });
+      envIssue(ctx, 'TS_FIREHOSE_STREAM', 'is required when TS_SINK=firehose');
     if (env.TS_KEY_PROVIDER === 'kms' && !env.TS_KMS_KEY_ID)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['TS_KMS_KEY_ID'],
-        message: 'is required when TS_KEY_PROVIDER=kms',
-      });
+      envIssue(ctx, 'TS_KMS_KEY_ID', 'is required when TS_KEY_PROVIDER=kms');
     if (env.TS_ORIGIN_SECRET && env.TS_ORIGIN_SECRET_ID)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['TS_ORIGIN_SECRET_ID'],
-        message: 'must not be set together with TS_ORIGIN_SECRET',
-      });
+      envIssue(ctx, 'TS_ORIGIN_SECRET_ID', 'must not be set together with TS_ORIGIN_SECRET');
     if (env.TS_DIRECTORY === 'dynamodb' && !env.TS_TABLE_NAME)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['TS_TABLE_NAME'],
-        message: 'is required when TS_DIRECTORY=dynamodb',
-      });
+      envIssue(ctx, 'TS_TABLE_NAME', 'is required when TS_DIRECTORY=dynamodb');
   });
 
 /** The raw environment variables, as a construct sets them (all strings). */

@@ -7,7 +7,7 @@
  * tokens, and S3 or DynamoDB refuse a malformed name at the first call anyway.
  */
 import { z } from 'zod';
-import { parseServiceEnv } from '../config';
+import { envIssue, parseServiceEnv } from '../config';
 import { LOCATIONS, PRIMARY_LOCATION, REGIONS, RETENTION, STAGES, type Location } from '../definition';
 
 /** The variable that names a location's event bucket, e.g. `TS_EVENT_BUCKET_EUROPE`. */
@@ -80,34 +80,22 @@ export const purgeEnvSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.TS_DIRECTORY === 'dynamodb' && !env.TS_TABLE_NAME)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['TS_TABLE_NAME'],
-        message: 'is required when TS_DIRECTORY=dynamodb',
-      });
+      envIssue(ctx, 'TS_TABLE_NAME', 'is required when TS_DIRECTORY=dynamodb');
     if (env.TS_OBJECT_STORE === 's3') {
       for (const l of LOCATIONS) {
         const variable = eventBucketVariable(l);
         if (env.TS_LOCATIONS.includes(l) && !env[variable])
-          ctx.addIssue({
-            code: 'custom',
-            path: [variable],
-            message: `is required when TS_OBJECT_STORE=s3 and TS_LOCATIONS includes ${l}`,
-          });
+          envIssue(ctx, variable, `is required when TS_OBJECT_STORE=s3 and TS_LOCATIONS includes ${l}`);
         if (!env.TS_LOCATIONS.includes(l) && env[variable])
-          ctx.addIssue({
-            code: 'custom',
-            path: [variable],
-            message: `is set but TS_LOCATIONS (${env.TS_LOCATIONS.join(',')}) does not include ${l}`,
-          });
+          envIssue(
+            ctx,
+            variable,
+            `is set but TS_LOCATIONS (${env.TS_LOCATIONS.join(',')}) does not include ${l}`,
+          );
       }
     }
     if (env.TS_RECEIPT_STORE === 's3' && !env.TS_RECEIPTS_BUCKET)
-      ctx.addIssue({
-        code: 'custom',
-        path: ['TS_RECEIPTS_BUCKET'],
-        message: 'is required when TS_RECEIPT_STORE=s3',
-      });
+      envIssue(ctx, 'TS_RECEIPTS_BUCKET', 'is required when TS_RECEIPT_STORE=s3');
   });
 
 /** The raw environment variables, as a construct sets them (all strings). */
