@@ -2,6 +2,32 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * Imports of a dependency's internals: a path into its `lib/`, `dist/`, `src/` or `build/` folder
+ * (`cdk-nag/lib/utils/…`, `aws-cdk-lib/aws-iam/lib/…`, `@scope/pkg/dist/…`). Relative paths are not
+ * concerned: they start with a dot.
+ */
+const DEEP_DEPENDENCY_IMPORTS = {
+  regex: '^(?:@[^/.][^/]*/)?[^/.][^/]*(?:/[^/]+)*/(?:lib|dist|src|build)(?:/|$)',
+  message:
+    'Import a dependency through its public entry points only (its package.json "exports", or the index it ' +
+    'documents). Its lib/, dist/, src/ and build/ folders are internals that any release may move or ' +
+    'change without notice (cdk-nag 3 exports nothing below lib/index); use the public API, or write the ' +
+    'small helper in this repository.',
+};
+
+/**
+ * The infrastructure sits below the services' code and the tools: it names bundle entry points through
+ * `infra/build/bundle.ts` and never imports a service's source, a script, a tool, a benchmark or a test.
+ */
+const INFRA_UPWARD_IMPORTS = {
+  regex: '(?:^|/)(?:services/[^/]+/src|scripts|tooling|bench|test)(?:/|$)',
+  message:
+    'infra/ and policies/ sit below the services, tooling, scripts, bench and test layers: depend on ' +
+    "platform/ (names, layout, metrics, the services' environment contracts in platform/contracts) and " +
+    'name bundle entry points through infra/build/bundle.ts.',
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', 'dist/', '.data/', 'coverage/', '.tmp/'] },
   js.configs.recommended,
@@ -13,6 +39,16 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
       eqeqeq: ['error', 'always'],
+    },
+  },
+  {
+    rules: { 'no-restricted-imports': ['error', { patterns: [DEEP_DEPENDENCY_IMPORTS] }] },
+  },
+  {
+    // A later entry replaces the rule's options for these files, so the dependency rule is repeated.
+    files: ['infra/**/*.ts', 'policies/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [DEEP_DEPENDENCY_IMPORTS, INFRA_UPWARD_IMPORTS] }],
     },
   },
   {

@@ -7,8 +7,8 @@
  */
 import { Stack, Validations } from 'aws-cdk-lib';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 import type { IConstruct } from 'constructs';
+import { flattenReference } from './cfn';
 
 /** Rule-id prefixes of the cdk-nag packs attached to every stack. */
 export const PACKS = {
@@ -70,7 +70,7 @@ export function acknowledgeRegionalEventBucket(bucket: IConstruct): void {
  * statement it concerns.
  */
 export function acknowledgeWildcardResource(policy: IConstruct, resource: string, reason: string): void {
-  const flat = flattenCfnReference(Stack.of(policy).resolve(resource));
+  const flat = flattenReference(Stack.of(policy).resolve(resource));
   acknowledge(policy, `${PACKS.awsSolutions}-IAM5[Resource::${flat}]`, reason);
 }
 

@@ -2,7 +2,6 @@
  * Reading synthesized CloudFormation from inside a cdk-nag rule.
  */
 import { Stack, type CfnResource } from 'aws-cdk-lib';
-import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference';
 
 /**
  * The resource's properties as they will appear in the template, raw overrides included.
@@ -38,7 +37,38 @@ export function statementsOf(document: unknown): PolicyStatementJson[] {
 /** A value or list of values as a list of flat strings (references become `<LogicalId.Attr>`). */
 export function flatList(value: unknown): string[] {
   if (value === undefined) return [];
-  return (Array.isArray(value) ? value : [value]).map((v) => flattenCfnReference(v));
+  return (Array.isArray(value) ? value : [value]).map((v) => flattenReference(v));
+}
+
+/**
+ * A resolved CloudFormation value as one flat string, the way cdk-nag writes it into finding ids such as
+ * `AwsSolutions-IAM5[Resource::<Bucket1234.Arn>/*]`: `Fn::Join` joined, `Fn::Sub` with `${…}` written
+ * `<…>`, `Ref` as `<LogicalId>`, `Fn::GetAtt` as `<LogicalId.Attribute>`, `Fn::ImportValue` as its name,
+ * anything else as JSON.
+ *
+ * cdk-nag does this in a module it does not export (`lib/utils/flatten-cfn-reference`), so it is written
+ * out here rather than imported from its internals, which any release may move. Finding ids must match
+ * cdk-nag's exactly for an acknowledgement to apply: test/unit/infra/aws/cfn.test.ts compares the two on
+ * real findings, and the compliance test fails on any acknowledgement that no longer silences a finding.
+ */
+export function flattenReference(value: unknown): string {
+  if (value === undefined) return '';
+  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/}/g, '>');
+  if (typeof value === 'object' && value !== null) {
+    const intrinsic = value as Record<string, unknown>;
+    if (intrinsic['Fn::Join']) {
+      const [delimiter, items] = intrinsic['Fn::Join'] as [string, unknown[]];
+      return items.map(flattenReference).join(delimiter);
+    }
+    if (intrinsic['Fn::Sub']) return flattenReference(intrinsic['Fn::Sub']);
+    if (intrinsic['Fn::GetAtt']) {
+      const [resource, attribute] = intrinsic['Fn::GetAtt'] as [unknown, unknown];
+      return `<${flattenReference(resource)}.${flattenReference(attribute)}>`;
+    }
+    if (intrinsic['Fn::ImportValue']) return flattenReference(intrinsic['Fn::ImportValue']);
+    if (intrinsic.Ref) return `<${flattenReference(intrinsic.Ref)}>`;
+  }
+  return JSON.stringify(value);
 }
 
 /** Whether an IAM action pattern (with `*` and `?` wildcards, case-insensitive) matches an action. */

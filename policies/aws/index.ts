@@ -1,5 +1,5 @@
 /**
- * The compliance packs of the AWS platform (DESIGN §9).
+ * The compliance packs of the AWS platform (the README's AWS section, "Compliance").
  */
 import type { IPolicyValidationPlugin } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks } from 'cdk-nag';

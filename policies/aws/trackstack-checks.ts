@@ -27,7 +27,7 @@ export class TrackstackChecks extends NagPack {
     this.applyRule({
       info: 'The KMS key policy lets administrators decrypt: account-wide or public principals get cryptographic actions outside DynamoDB and Secrets Manager, or unconfined kms:CreateGrant.',
       explanation:
-        'No human role may decrypt stored events (DESIGN §0). Administrators manage keys; only service roles, and services acting through kms:ViaService for data that holds no events, use them.',
+        'No human role may decrypt stored events. Administrators manage keys; only service roles, and services acting through kms:ViaService for data that holds no events, use them.',
       level: NagMessageLevel.ERROR,
       rule: kmsKeyAdminCannotDecrypt,
       node,
@@ -35,7 +35,7 @@ export class TrackstackChecks extends NagPack {
     this.applyRule({
       info: 'The IAM role has no permissions boundary.',
       explanation:
-        'Every role the platform creates carries the stack’s permissions boundary, so that no policy can grant it more than the services the platform uses (DESIGN §5).',
+        'Every role the platform creates carries the stack’s permissions boundary, so that no policy can grant it more than the services the platform uses.',
       level: NagMessageLevel.ERROR,
       rule: iamRoleHasPermissionsBoundary,
       node,
@@ -50,7 +50,7 @@ export class TrackstackChecks extends NagPack {
     });
     this.applyRule({
       info: 'The Lambda function does not run on arm64.',
-      explanation: 'Functions run on ARM64 for cost (DESIGN §5); use TrackstackFunction for every function.',
+      explanation: 'Functions run on ARM64 for cost; use TrackstackFunction for every function.',
       level: NagMessageLevel.ERROR,
       rule: lambdaFunctionArm64,
       node,

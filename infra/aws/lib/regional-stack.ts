@@ -2,29 +2,19 @@
  * The regional stack: everything one location needs to take hits and store events.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import {
-  type Location,
-  LOCATIONS,
-  metricsNamespace,
-  names,
-  REGIONS,
-  RETENTION,
-  type StageConfig,
-} from '../../../platform';
-import {} from '../../../services/purge/src/core/receipt';
+import { type Location, LOCATIONS, names, REGIONS, RETENTION, type StageConfig } from '../../../platform';
 import { AlarmTopic } from './constructs/alarm-topic';
-import { DirectoryTable } from './constructs/directory-table';
+import { DirectoryTable, type IDirectoryTable } from './constructs/directory-table';
 import { EventStore } from './constructs/event-store';
 import { EventStream } from './constructs/event-stream';
 import { IngestAlarms } from './constructs/ingest-alarms';
 import { IngestService } from './constructs/ingest-service';
 import { PermissionsBoundary } from './constructs/permissions-boundary';
 import { PurgeAlarms } from './constructs/purge-alarms';
-import { PurgeReceipts } from './constructs/purge-receipts';
+import { type IPurgeReceipts, PurgeReceipts } from './constructs/purge-receipts';
 import { PurgeService } from './constructs/purge-service';
 import { RegionalKey } from './constructs/regional-key';
 import { awsNames } from './naming';
@@ -63,7 +53,7 @@ export class RegionalStack extends Stack {
   /** The Firehose stream into the event bucket. */
   public readonly eventStream: EventStream;
   /** The directory table: the global table in the home location, a reference to the replica elsewhere. */
-  public readonly directoryTable: dynamodb.ITableV2;
+  public readonly directoryTable: IDirectoryTable;
   /** The global table construct, in the home location's stack only. */
   public readonly directory?: DirectoryTable;
   /** The ingest function, its Function URL and the origin secret. */
@@ -131,9 +121,9 @@ export class RegionalStack extends Stack {
         replicaKeyArns,
         recoveryPeriodInDays: config.directoryRecoveryDays,
       });
-      this.directoryTable = this.directory.table;
+      this.directoryTable = this.directory;
     } else {
-      this.directoryTable = dynamodb.TableV2.fromTableName(this, 'Directory', tableName);
+      this.directoryTable = DirectoryTable.fromTableName(this, 'Directory', tableName);
     }
 
     this.ingest = new IngestService(this, 'Ingest', {
@@ -156,20 +146,27 @@ export class RegionalStack extends Stack {
     });
     this.alarms = new IngestAlarms(this, 'Alarms', {
       topic: this.alarmTopic.topic,
-      function: this.ingest.function.function,
+      ingest: this.ingest,
       eventStream: this.eventStream,
-      metricsNamespace: metricsNamespace(stage),
-      location,
     });
 
-    // The purge job (DESIGN §7): receipts go to one bucket beside the directory table.
+    // The purge job (the README's AWS section): receipts go to one bucket beside the directory table.
     const receiptRetentionDays = RETENTION.receiptRetentionDays;
+    const receiptsBucketName = names.purgeReceiptsBucket(stage, this.account);
+    let receipts: IPurgeReceipts;
     if (location === props.directoryHome) {
       this.purgeReceipts = new PurgeReceipts(this, 'PurgeReceipts', {
-        bucketName: names.purgeReceiptsBucket(stage, this.account),
+        bucketName: receiptsBucketName,
         encryptionKey,
         accessLogBucket: this.eventStore.accessLogBucket,
         retentionDays: receiptRetentionDays,
+      });
+      receipts = this.purgeReceipts;
+    } else {
+      receipts = PurgeReceipts.fromBucketName(this, 'PurgeReceipts', {
+        bucketName: receiptsBucketName,
+        region: REGIONS[props.directoryHome].aws,
+        keyAlias: `alias/${names.keyAlias(stage, props.directoryHome)}`,
       });
     }
     this.purge = new PurgeService(this, 'Purge', {
@@ -178,8 +175,7 @@ export class RegionalStack extends Stack {
       locations: config.locations,
       encryptionKey,
       directoryTable: this.directoryTable,
-      receiptsLocation: props.directoryHome,
-      receiptsKey: this.purgeReceipts ? encryptionKey : undefined,
+      receipts,
       receiptRetentionDays,
       schedule: purgeSchedule(location),
       logGroupName: awsNames.logGroup(stage, location, 'purge'),
@@ -189,17 +185,13 @@ export class RegionalStack extends Stack {
     this.purgeReceipts?.allowWriters(
       config.locations.map((l) =>
         l === location
-          ? this.purge.function.role
+          ? this.purge.function.grantPrincipal
           : new iam.ArnPrincipal(PurgeService.roleArn(this, stage, l)),
       ),
     );
     this.purgeAlarms = new PurgeAlarms(this, 'PurgeAlarms', {
       topic: this.alarmTopic.topic,
-      function: this.purge.function.function,
-      deadLetterQueue: this.purge.deadLetterQueue,
-      schedule: this.purge.schedule,
-      metricsNamespace: metricsNamespace(stage),
-      location,
+      purge: this.purge,
     });
 
     new CfnOutput(this, 'IngestOriginUrl', {

@@ -25,7 +25,8 @@ export interface ContextSource {
 }
 
 // CloudWatch Logs accepts only these retention periods; "never expire" is left out on purpose, because the
-// compliance packs require a retention and DESIGN §0 promises that data does not outlive its purpose.
+// compliance packs require a retention and the platform promises that data does not outlive its purpose
+// (the README's "Privacy and security").
 const LOG_RETENTION_DAYS: readonly number[] = Object.values(RetentionDays).filter(
   (d): d is number => typeof d === 'number' && d !== RetentionDays.INFINITE,
 );

@@ -1,5 +1,6 @@
 /**
- * Rule: no administrator can use a KMS key to decrypt (DESIGN §0: no human role can decrypt stored events).
+ * Rule: no administrator can use a KMS key to decrypt, so no human role can decrypt stored events (the
+ * README's AWS section, "Compliance").
  */
 import { Stack, type CfnResource } from 'aws-cdk-lib';
 import { CfnKey } from 'aws-cdk-lib/aws-kms';

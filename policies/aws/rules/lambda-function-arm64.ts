@@ -1,5 +1,5 @@
 /**
- * Rule: Lambda functions run on ARM64 (DESIGN §5).
+ * Rule: Lambda functions run on ARM64 (the README's AWS section, "Compliance").
  */
 import type { CfnResource } from 'aws-cdk-lib';
 import { CfnFunction } from 'aws-cdk-lib/aws-lambda';

@@ -1,5 +1,5 @@
 /**
- * Rule: every IAM role carries a permissions boundary (DESIGN §5).
+ * Rule: every IAM role carries a permissions boundary (the README's AWS section, "Stacks" and "Compliance").
  */
 import type { CfnResource } from 'aws-cdk-lib';
 import { CfnRole } from 'aws-cdk-lib/aws-iam';

@@ -2,7 +2,7 @@
  * The regional event store: the bucket the event stream delivers into, and the bucket that receives its
  * server access logs.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -12,6 +12,7 @@ import {
   acknowledgeAccessLogBucket,
   acknowledgeRegionalEventBucket,
 } from '../../../../policies/aws/acknowledgements';
+import { grantOnPrincipal } from '../grants';
 
 // Parts of an upload that never completed hold storage without holding an event; a week covers any retry.
 const ABORT_INCOMPLETE_UPLOADS_AFTER = Duration.days(7);
@@ -52,6 +53,42 @@ export interface EventStoreProps {
  * encryption is SSE-KMS; access logs hold request metadata, never event contents.
  */
 export class EventStore extends Construct {
+  /**
+   * ARN of the objects under every account's prefix (`account=*`) of an event bucket, by the bucket's name.
+   */
+  public static accountObjectsArn(scope: Construct, bucketName: string): string {
+    return `arn:${Stack.of(scope).partition}:s3:::${bucketName}/${EVENT_OBJECTS.accountKey}*`;
+  }
+
+  /**
+   * Lets the grantee empty accounts' prefixes in the named event buckets: list object versions for
+   * `account=` prefixes only, and delete object versions under `account=` only (DeleteObjects checks
+   * `DeleteObject` for every key and `DeleteObjectVersion` for a versioned one, so both are confined there).
+   * Never the error output, never a bucket setting.
+   *
+   * Static, and by name: the purge job of every location empties the event bucket of every location, most
+   * of them in other regions, where they cannot be referenced; the names are `names.eventBucket`.
+   */
+  public static grantPurgeAccounts(
+    scope: Construct,
+    grantee: iam.IGrantable,
+    bucketNames: readonly string[],
+  ): iam.Grant {
+    const partition = Stack.of(scope).partition;
+    return grantOnPrincipal(grantee, {
+      sid: 'ListAccountObjectVersions',
+      actions: ['s3:ListBucketVersions'],
+      resourceArns: bucketNames.map((name) => `arn:${partition}:s3:::${name}`),
+      conditions: { StringLike: { 's3:prefix': `${EVENT_OBJECTS.accountKey}*` } },
+    }).combine(
+      grantOnPrincipal(grantee, {
+        sid: 'DeleteAccountObjectVersions',
+        actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+        resourceArns: bucketNames.map((name) => EventStore.accountObjectsArn(scope, name)),
+      }),
+    );
+  }
+
   /** The bucket that holds events under `account=<id>/dt=<yyyy-mm-dd>/`. */
   public readonly bucket: s3.Bucket;
   /** The bucket that holds the event bucket's server access logs. */

@@ -10,17 +10,17 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledgeBucketObjectAccess } from '../../../../policies/aws/acknowledgements';
-import { EncryptedLogGroup } from './encrypted-log-group';
-import {} from './event-store';
 import { EVENT_OBJECTS } from '../../../../platform';
+import { acknowledgeBucketObjectAccess } from '../../../../policies/aws/acknowledgements';
+import { grantOnPrincipal } from '../grants';
+import { EncryptedLogGroup } from './encrypted-log-group';
 
 /** Dynamic partitioning needs buffers of at least 64 MiB. */
 const MIN_PARTITIONED_BUFFER = Size.mebibytes(64);
 
 /**
  * The object key prefix: `account=<id>/dt=<yyyy-mm-dd>/`, both taken from the stored event's JSON
- * (`accountId`, `dt`), so the purge can delete an account's data by prefix (DESIGN §2, §7).
+ * (`accountId`, `dt`), so the purge can delete an account's data by prefix (`EVENT_OBJECTS` in `platform/`).
  */
 export const EVENT_PREFIX = 'account=!{partitionKeyFromQuery:account}/dt=!{partitionKeyFromQuery:dt}/';
 /** The JQ query that extracts the partition keys from each record. */
@@ -122,6 +122,8 @@ export class EventStream extends Construct {
     });
 
     const bucket = props.destinationBucket;
+    // Written out: `bucket.grantReadWrite(role)`, what aws-cdk-lib's own S3 destination grants, would add
+    // s3:DeleteObject* and the key's use without kms:ViaService.
     this.policy = new iam.ManagedPolicy(this, 'Policy', {
       description: `What Firehose may do to deliver ${props.deliveryStreamName}`,
       roles: [this.role],
@@ -229,6 +231,19 @@ export class EventStream extends Construct {
     this.deliveryStreamArn = this.deliveryStream.attrArn;
   }
 
+  /**
+   * Lets the grantee write records into the stream: `PutRecordBatch`, and `DescribeDeliveryStream` for its
+   * readiness check. Unlike aws-cdk-lib's `DeliveryStream.grantPutRecords`, not `PutRecord`, which the
+   * ingest service never calls.
+   */
+  public grantPutRecords(grantee: iam.IGrantable): iam.Grant {
+    return grantOnPrincipal(grantee, {
+      sid: 'PutEvents',
+      actions: ['firehose:DescribeDeliveryStream', 'firehose:PutRecordBatch'],
+      resourceArns: [this.deliveryStreamArn],
+    });
+  }
+
   /** A Firehose metric of this stream, e.g. `DeliveryToS3.Success` or `DeliveryToS3.DataFreshness`. */
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
@@ -237,6 +252,16 @@ export class EventStream extends Construct {
       dimensionsMap: { DeliveryStreamName: this.deliveryStreamName },
       ...props,
     });
+  }
+
+  /** The share of deliveries into S3 that succeeded (`DeliveryToS3.Success`, 0 to 1). */
+  public metricDeliveryToS3Success(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('DeliveryToS3.Success', props);
+  }
+
+  /** Age in seconds of the oldest record not yet delivered into S3 (`DeliveryToS3.DataFreshness`). */
+  public metricDeliveryToS3DataFreshness(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('DeliveryToS3.DataFreshness', props);
   }
 
   private formatStreamArn(): string {

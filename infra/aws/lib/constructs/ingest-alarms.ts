@@ -4,11 +4,10 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { INGEST_METRICS, METRIC_DIMENSIONS, type Location } from '../../../../platform';
 import type { EventStream } from './event-stream';
+import type { IngestService } from './ingest-service';
 
 const PERIOD = Duration.minutes(5);
 // A condition that lasts three periods is an outage of the stream, not a blip.
@@ -18,14 +17,10 @@ const SUSTAINED_PERIODS = 3;
 export interface IngestAlarmsProps {
   /** Where alarms notify. */
   readonly topic: sns.ITopic;
-  /** The ingest function. */
-  readonly function: lambda.IFunction;
+  /** The ingest service: its function and its own (EMF) metrics. */
+  readonly ingest: IngestService;
   /** The event stream the function writes into. */
   readonly eventStream: EventStream;
-  /** The namespace of the service's own (EMF) metrics: `trackstack/<stage>`. */
-  readonly metricsNamespace: string;
-  /** The location, the `Location` dimension of the service's metrics. */
-  readonly location: Location;
 }
 
 /**
@@ -47,10 +42,11 @@ export class IngestAlarms extends Construct {
   constructor(scope: Construct, id: string, props: IngestAlarmsProps) {
     super(scope, id);
     const stream = props.eventStream;
+    const fn = props.ingest.function.function;
 
     this.functionErrors = new cloudwatch.Alarm(this, 'FunctionErrors', {
       alarmDescription: 'The ingest function failed invocations; client input never causes this.',
-      metric: props.function.metricErrors({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
+      metric: fn.metricErrors({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -58,7 +54,7 @@ export class IngestAlarms extends Construct {
     });
     this.functionThrottles = new cloudwatch.Alarm(this, 'FunctionThrottles', {
       alarmDescription: 'The ingest function was throttled: raise its reserved concurrency.',
-      metric: props.function.metricThrottles({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
+      metric: fn.metricThrottles({ period: PERIOD, statistic: cloudwatch.Stats.SUM }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -66,7 +62,7 @@ export class IngestAlarms extends Construct {
     });
     this.deliveryFailures = new cloudwatch.Alarm(this, 'DeliveryFailures', {
       alarmDescription: 'Firehose is failing to deliver events into the event bucket.',
-      metric: stream.metric('DeliveryToS3.Success', { period: PERIOD, statistic: cloudwatch.Stats.AVERAGE }),
+      metric: stream.metricDeliveryToS3Success({ period: PERIOD, statistic: cloudwatch.Stats.AVERAGE }),
       threshold: 1,
       evaluationPeriods: SUSTAINED_PERIODS,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -74,10 +70,7 @@ export class IngestAlarms extends Construct {
     });
     this.deliveryFreshness = new cloudwatch.Alarm(this, 'DeliveryFreshness', {
       alarmDescription: 'Events wait in Firehose far longer than its buffering interval.',
-      metric: stream.metric('DeliveryToS3.DataFreshness', {
-        period: PERIOD,
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
+      metric: stream.metricDeliveryToS3DataFreshness({ period: PERIOD, statistic: cloudwatch.Stats.MAXIMUM }),
       threshold: stream.bufferingInterval.toSeconds() * 3,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -85,13 +78,7 @@ export class IngestAlarms extends Construct {
     });
     this.spoolBacklog = new cloudwatch.Alarm(this, 'SpoolBacklog', {
       alarmDescription: 'Ingest instances hold events in their disk spool because the stream refuses them.',
-      metric: new cloudwatch.Metric({
-        namespace: props.metricsNamespace,
-        metricName: INGEST_METRICS.spoolDepth,
-        dimensionsMap: { [METRIC_DIMENSIONS.location]: props.location },
-        period: PERIOD,
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
+      metric: props.ingest.metricSpoolDepth({ period: PERIOD, statistic: cloudwatch.Stats.MAXIMUM }),
       threshold: 0,
       evaluationPeriods: SUSTAINED_PERIODS,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,

@@ -3,18 +3,26 @@
  * request came through the CDN.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { DIRECTORY_PARTITIONS, type Location, type Stage } from '../../../../platform';
+import {
+  INGEST_METRICS,
+  type Location,
+  METRIC_DIMENSIONS,
+  metricsNamespace,
+  type Stage,
+} from '../../../../platform';
 import { ingestEnvSchema, type IngestEnvInput } from '../../../../platform/contracts/ingest-env';
 import {
   acknowledgeOriginSecretRotation,
   acknowledgePublicFunctionUrl,
 } from '../../../../policies/aws/acknowledgements';
+import { withSid } from '../grants';
+import type { IDirectoryTable } from './directory-table';
 import type { EventStream } from './event-stream';
 import { TrackstackFunction } from './trackstack-function';
 
@@ -32,7 +40,7 @@ export interface IngestServiceProps {
   /** The stream the function writes events into. */
   readonly eventStream: EventStream;
   /** The directory table (this region's replica). */
-  readonly directoryTable: dynamodb.ITableV2;
+  readonly directoryTable: IDirectoryTable;
   /** Name of the secret that the CDN sends as `x-origin-verify`. */
   readonly originSecretName: string;
   /** Name of the function's log group. */
@@ -62,12 +70,16 @@ export class IngestService extends Construct {
   public readonly functionUrl: lambda.FunctionUrl;
   /** The shared secret the CDN sends as `x-origin-verify`. */
   public readonly originSecret: secretsmanager.Secret;
+  private readonly stage: Stage;
+  private readonly location: Location;
 
   constructor(scope: Construct, id: string, props: IngestServiceProps) {
     super(scope, id);
     const stack = Stack.of(this);
     const key = props.encryptionKey;
     const stream = props.eventStream;
+    this.stage = props.stage;
+    this.location = props.location;
 
     this.originSecret = new secretsmanager.Secret(this, 'OriginSecret', {
       secretName: props.originSecretName,
@@ -103,82 +115,55 @@ export class IngestService extends Construct {
       logGroupName: props.logGroupName,
       logRetentionDays: props.logRetentionDays,
     });
-    const role = this.function.role;
+    const fn = this.function;
 
-    // The table is a global table replica: the role may use the one in its own region only.
-    const tableArn = stack.formatArn({
-      service: 'dynamodb',
-      resource: 'table',
-      resourceName: props.directoryTable.tableName,
-    });
-    const dataKeyPartitions = `${DIRECTORY_PARTITIONS.dataKey}*`;
-    const claimPartitions = `${DIRECTORY_PARTITIONS.dedup}*`;
-    const viaServices = [
-      `dynamodb.${stack.region}.amazonaws.com`,
-      `secretsmanager.${stack.region}.amazonaws.com`,
-    ];
-    for (const statement of [
-      new iam.PolicyStatement({
-        sid: 'PutEvents',
-        actions: ['firehose:DescribeDeliveryStream', 'firehose:PutRecordBatch'],
-        resources: [stream.deliveryStreamArn],
-      }),
+    stream.grantPutRecords(fn);
+    // Two of the key's statements are written out: aws-cdk-lib's key grants take no conditions, and these
+    // carry the encryption context (data keys) or the services (the table key, the secret) each use needs.
+    fn.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'WrapAccountDataKeys',
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: [key.keyArn],
         conditions: dataKeyConditions(),
       }),
-      new iam.PolicyStatement({
-        sid: 'CheckKey',
-        actions: ['kms:DescribeKey'],
-        resources: [key.keyArn],
-      }),
+    );
+    withSid('CheckKey', key.grant(fn, 'kms:DescribeKey'));
+    fn.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'DecryptTableKeyAndSecretThroughServices',
         actions: ['kms:Decrypt'],
         resources: [key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': viaServices } },
-      }),
-      // Accounts, campaigns and API keys are read on the hot path: reads span the whole table.
-      new iam.PolicyStatement({
-        sid: 'ReadDirectory',
-        actions: ['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:Query'],
-        resources: [tableArn],
-      }),
-      // The function writes two kinds of item, each in partitions of its own kind, with conditional puts:
-      // an account's wrapped data key and a conversion claim. It can never write an account, a campaign
-      // or an API key, so a compromised function cannot re-enable a revoked key or an expired account.
-      new iam.PolicyStatement({
-        sid: 'StoreDataKeysAndConversionClaims',
-        actions: ['dynamodb:PutItem'],
-        resources: [tableArn],
         conditions: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [dataKeyPartitions, claimPartitions] },
+          StringEquals: {
+            'kms:ViaService': [
+              `dynamodb.${stack.region}.amazonaws.com`,
+              `secretsmanager.${stack.region}.amazonaws.com`,
+            ],
+          },
         },
       }),
-      // A claim is released when its event could not be stored, so a retry is not taken for a duplicate.
-      new iam.PolicyStatement({
-        sid: 'ReleaseConversionClaims',
-        actions: ['dynamodb:DeleteItem'],
-        resources: [tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [claimPartitions] } },
-      }),
+    );
+    props.directoryTable.grantReadItems(fn);
+    // A compromised function can never write an account, a campaign or an API key, so it cannot re-enable a
+    // revoked key or an expired account.
+    props.directoryTable.grantWriteDataKeysAndClaims(fn);
+    // Written out: `secret.grantRead(fn)` would add secretsmanager:DescribeSecret, and a key-policy statement
+    // of its own; the function only reads the value, and the key statement above covers Secrets Manager.
+    fn.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'ReadOriginSecret',
         actions: ['secretsmanager:GetSecretValue'],
         resources: [this.originSecret.secretArn],
       }),
-    ]) {
-      this.function.addToRolePolicy(statement);
-    }
+    );
 
     // The key policy names the role too, under the same encryption-context condition, so neither an IAM
     // policy change nor a forged key id can widen what the role may unwrap.
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'IngestWrapsAccountDataKeys',
-        principals: [role],
+        principals: [fn.grantPrincipal],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
         conditions: dataKeyConditions(),
@@ -187,23 +172,36 @@ export class IngestService extends Construct {
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'IngestDescribesKey',
-        principals: [role],
+        principals: [fn.grantPrincipal],
         actions: ['kms:DescribeKey'],
         resources: ['*'],
       }),
     );
 
-    this.functionUrl = this.function.function.addFunctionUrl({
+    this.functionUrl = fn.function.addFunctionUrl({
       authType: lambda.FunctionUrlAuthType.NONE,
       invokeMode: lambda.InvokeMode.BUFFERED,
     });
-    acknowledgePublicFunctionUrl(this.function.function);
+    acknowledgePublicFunctionUrl(fn.function);
+  }
+
+  /**
+   * Events that instances hold in their disk spool because the stream refuses them (`SpoolDepth`, the
+   * service's EMF metric in `trackstack/<stage>`, dimension `Location`).
+   */
+  public metricSpoolDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: metricsNamespace(this.stage),
+      metricName: INGEST_METRICS.spoolDepth,
+      dimensionsMap: { [METRIC_DIMENSIONS.location]: this.location },
+      ...props,
+    });
   }
 }
 
 /**
- * Data keys are generated and unwrapped with `{ accountId }` as encryption context (DESIGN §4): require
- * exactly that context key, present.
+ * Data keys are generated and unwrapped with `{ accountId }` as encryption context (the README's "What
+ * happens to a hit", step 7): require exactly that context key, present.
  */
 function dataKeyConditions(): Record<string, Record<string, unknown>> {
   return {

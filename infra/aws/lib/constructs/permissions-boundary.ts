@@ -7,8 +7,6 @@ import { Construct } from 'constructs';
 import { EVENT_OBJECTS, type Location, names, RECEIPTS, REGIONS, type Stage } from '../../../../platform';
 import { acknowledgeBoundaryCeiling } from '../../../../policies/aws/acknowledgements';
 import { awsNames } from '../naming';
-import {} from './purge-receipts';
-import {} from './purge-service';
 import { FIREHOSE_S3_DELIVERY_ACTIONS } from './event-stream';
 
 /** Properties of {@link PermissionsBoundary}. */

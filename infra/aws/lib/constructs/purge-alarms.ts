@@ -1,16 +1,13 @@
 /**
- * Alarms of a location's purge job: the 90-day promise (DESIGN §0, §7) and the job itself.
+ * Alarms of a location's purge job: the 90-day deletion promise (the README's AWS section) and the job itself.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type * as events from 'aws-cdk-lib/aws-events';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC_DIMENSIONS, RETENTION, type Location } from '../../../../platform';
-import { PURGE_METRICS } from '../../../../platform';
+import { RETENTION } from '../../../../platform';
+import type { PurgeService } from './purge-service';
 
 /** Consecutive days without a run's metrics before the job counts as stopped. */
 export const PURGE_SILENT_DAYS = 2;
@@ -19,16 +16,8 @@ export const PURGE_SILENT_DAYS = 2;
 export interface PurgeAlarmsProps {
   /** Where alarms notify. */
   readonly topic: sns.ITopic;
-  /** The purge function. */
-  readonly function: lambda.IFunction;
-  /** The function's (and its schedule's) dead-letter queue. */
-  readonly deadLetterQueue: sqs.IQueue;
-  /** The daily rule that starts the function. */
-  readonly schedule: events.IRule;
-  /** The namespace of the job's EMF metrics: `trackstack/<stage>`. */
-  readonly metricsNamespace: string;
-  /** The location, the `Location` dimension of the job's metrics. */
-  readonly location: Location;
+  /** The purge job: its function, schedule, dead-letter queue and own (EMF) metrics. */
+  readonly purge: PurgeService;
 }
 
 /**
@@ -56,20 +45,13 @@ export class PurgeAlarms extends Construct {
 
   constructor(scope: Construct, id: string, props: PurgeAlarmsProps) {
     super(scope, id);
-    const jobMetric = (metricName: string, statistic: string, period: Duration) =>
-      new cloudwatch.Metric({
-        namespace: props.metricsNamespace,
-        metricName,
-        dimensionsMap: { [METRIC_DIMENSIONS.location]: props.location },
-        period,
-        statistic,
-      });
+    const { purge } = props;
 
     this.overdueAccounts = new cloudwatch.Alarm(this, 'OverdueAccounts', {
       alarmDescription:
         `An expired account is still not purged ${RETENTION.purgeAlarmAfterDays} days after it expired; ` +
         `the platform promises deletion by day ${RETENTION.purgeDeadlineDays}. See the purge function's logs.`,
-      metric: jobMetric(PURGE_METRICS.overdueAccounts, cloudwatch.Stats.MAXIMUM, Duration.hours(1)),
+      metric: purge.metricOverdueAccounts({ period: Duration.hours(1), statistic: cloudwatch.Stats.MAXIMUM }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -80,7 +62,10 @@ export class PurgeAlarms extends Construct {
       alarmDescription:
         `No purge run has published its metrics for ${PURGE_SILENT_DAYS} days: the daily job is not ` +
         'running or fails before it finishes, so overdue accounts would go unseen.',
-      metric: jobMetric(PURGE_METRICS.overdueAccounts, cloudwatch.Stats.SAMPLE_COUNT, Duration.days(1)),
+      metric: purge.metricOverdueAccounts({
+        period: Duration.days(1),
+        statistic: cloudwatch.Stats.SAMPLE_COUNT,
+      }),
       threshold: 1,
       evaluationPeriods: PURGE_SILENT_DAYS,
       datapointsToAlarm: PURGE_SILENT_DAYS,
@@ -90,7 +75,10 @@ export class PurgeAlarms extends Construct {
     this.functionErrors = new cloudwatch.Alarm(this, 'FunctionErrors', {
       alarmDescription:
         'A purge run failed: an account could not be purged (see the run in the logs); Lambda retries it.',
-      metric: props.function.metricErrors({ period: Duration.hours(1), statistic: cloudwatch.Stats.SUM }),
+      metric: purge.function.function.metricErrors({
+        period: Duration.hours(1),
+        statistic: cloudwatch.Stats.SUM,
+      }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -99,7 +87,7 @@ export class PurgeAlarms extends Construct {
     this.deadLetters = new cloudwatch.Alarm(this, 'DeadLetters', {
       alarmDescription:
         'A purge invocation failed every retry or could not be delivered; it waits in the dead-letter queue.',
-      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      metric: purge.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(5),
         statistic: cloudwatch.Stats.MAXIMUM,
       }),
@@ -110,10 +98,7 @@ export class PurgeAlarms extends Construct {
     });
     this.scheduleFailures = new cloudwatch.Alarm(this, 'ScheduleFailures', {
       alarmDescription: 'EventBridge could not invoke the purge function on its daily schedule.',
-      metric: new cloudwatch.Metric({
-        namespace: 'AWS/Events',
-        metricName: 'FailedInvocations',
-        dimensionsMap: { RuleName: props.schedule.ruleName },
+      metric: purge.metricScheduleFailedInvocations({
         period: Duration.hours(1),
         statistic: cloudwatch.Stats.SUM,
       }),

@@ -7,8 +7,102 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledgePurgeReceiptsBucket } from '../../../../policies/aws/acknowledgements';
 import { RECEIPTS } from '../../../../platform';
+import { acknowledgePurgeReceiptsBucket } from '../../../../policies/aws/acknowledgements';
+import { grantOnPrincipal } from '../grants';
+
+/**
+ * The purge receipts bucket as a purge job sees it: in this stack (the directory home's), or in the
+ * directory home's region, by name.
+ */
+export interface IPurgeReceipts {
+  /** The bucket's name, as given (a string that does not reference the bucket, for policies). */
+  readonly bucketName: string;
+  /** The bucket's region. */
+  readonly region: string;
+  /** ARN of every receipt object, by name: `arn:aws:s3:::<bucket>/receipts/*`. */
+  readonly receiptObjectsArn: string;
+  /**
+   * The key that encrypts the receipts, or, for a bucket in another region, where its id cannot be
+   * referenced, every key of that region (`key/*`): grants then name the key by its alias.
+   */
+  readonly keyArn: string;
+  /** Whether {@link keyArn} is a wildcard narrowed by the key's alias (a bucket in another region). */
+  readonly keyNamedByAlias: boolean;
+  /**
+   * Lets the grantee write receipts (`PutObject` with their retention), read them back and check the
+   * bucket's Object Lock, and use the key through S3 in the bucket's region for receipt objects only.
+   * Never a delete, never a lock change. The key's own policy must name the grantee as well (see
+   * `PurgeReceipts.allowWriters`).
+   */
+  grantWriteReceipts(grantee: iam.IGrantable): iam.Grant;
+}
+
+/** The grants of {@link IPurgeReceipts}, for the bucket and for a reference to it alike. */
+abstract class PurgeReceiptsBase extends Construct implements IPurgeReceipts {
+  public abstract readonly bucketName: string;
+  public abstract readonly region: string;
+  public abstract readonly keyArn: string;
+  public abstract readonly keyNamedByAlias: boolean;
+  /** Conditions that confine {@link keyArn} to the receipts key. */
+  protected abstract readonly keyConditions: Record<string, Record<string, unknown>>;
+
+  public get receiptObjectsArn(): string {
+    return `${this.bucketArn}/${RECEIPTS.prefix}*`;
+  }
+
+  public grantWriteReceipts(grantee: iam.IGrantable): iam.Grant {
+    const receiptObjects = this.receiptObjectsArn;
+    return grantOnPrincipal(grantee, {
+      sid: 'WriteReceipts',
+      actions: ['s3:PutObject', 's3:PutObjectRetention'],
+      resourceArns: [receiptObjects],
+    })
+      .combine(
+        // A run killed after writing a receipt reads it back to check that it is the same one.
+        grantOnPrincipal(grantee, {
+          sid: 'ReadReceipts',
+          actions: ['s3:GetObject'],
+          resourceArns: [receiptObjects],
+        }),
+      )
+      .combine(
+        grantOnPrincipal(grantee, {
+          sid: 'CheckReceiptsObjectLock',
+          actions: ['s3:GetBucketObjectLockConfiguration'],
+          resourceArns: [this.bucketArn],
+        }),
+      )
+      .combine(
+        // Written out: `key.grantEncryptDecrypt` would allow the key's direct use, for anything.
+        grantOnPrincipal(grantee, {
+          sid: 'EncryptReceiptsThroughS3',
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          resourceArns: [this.keyArn],
+          conditions: {
+            ...this.keyConditions,
+            StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` },
+            StringLike: { 'kms:EncryptionContext:aws:s3:arn': receiptObjects },
+          },
+        }),
+      );
+  }
+
+  /** The bucket's ARN, by name (not a reference, so that it reads the same in every region's policies). */
+  private get bucketArn(): string {
+    return `arn:${Stack.of(this).partition}:s3:::${this.bucketName}`;
+  }
+}
+
+/** Properties of {@link PurgeReceipts.fromBucketName}. */
+export interface PurgeReceiptsAttributes {
+  /** The bucket's name, `names.purgeReceiptsBucket(stage, account)`. */
+  readonly bucketName: string;
+  /** The bucket's region (the directory home's). */
+  readonly region: string;
+  /** The alias of the key that encrypts the receipts, with its `alias/` prefix. */
+  readonly keyAlias: string;
+}
 
 /** Properties of {@link PurgeReceipts}. */
 export interface PurgeReceiptsProps {
@@ -32,20 +126,35 @@ export interface PurgeReceiptsProps {
  * deleted or overwritten until its retention lapses; after that, lifecycle expires it.
  *
  * Writers are named with {@link allowWriters}: the key policy lets them use the key through S3 for receipt
- * objects only. Their IAM policies are their own (see `PurgeService`): PutObject (with the retention
- * headers), GetObject and GetBucketObjectLockConfiguration, never a delete.
+ * objects only. Their own policies get {@link grantWriteReceipts} (from any region, through
+ * {@link PurgeReceipts.fromBucketName}): PutObject (with the retention headers), GetObject and
+ * GetBucketObjectLockConfiguration, never a delete.
  */
-export class PurgeReceipts extends Construct {
+export class PurgeReceipts extends PurgeReceiptsBase {
+  /**
+   * The receipts bucket of the directory home's stack, seen from a stack in another region: by name, its
+   * key by alias. A key in another region cannot be referenced, and IAM cannot name a key by its alias, so
+   * grants name every key of that region and confine them to this one with `kms:ResourceAliases`.
+   */
+  public static fromBucketName(scope: Construct, id: string, attrs: PurgeReceiptsAttributes): IPurgeReceipts {
+    return new RemotePurgeReceipts(scope, id, attrs);
+  }
+
   /** The receipts bucket. */
   public readonly bucket: s3.Bucket;
-  /** The bucket's name, as given (a string that does not reference the bucket, for policies). */
   public readonly bucketName: string;
+  public readonly region: string;
+  public readonly keyArn: string;
+  public readonly keyNamedByAlias = false;
+  protected readonly keyConditions: Record<string, Record<string, unknown>> = {};
   private readonly encryptionKey: kms.IKey;
 
   constructor(scope: Construct, id: string, props: PurgeReceiptsProps) {
     super(scope, id);
     this.bucketName = props.bucketName;
+    this.region = Stack.of(this).region;
     this.encryptionKey = props.encryptionKey;
+    this.keyArn = props.encryptionKey.keyArn;
     const retention = Duration.days(props.retentionDays);
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
@@ -78,11 +187,6 @@ export class PurgeReceipts extends Construct {
     acknowledgePurgeReceiptsBucket(this.bucket);
   }
 
-  /** ARN of every receipt object, by name: `arn:aws:s3:::<bucket>/receipts/*`. */
-  public get receiptObjectsArn(): string {
-    return `arn:${Stack.of(this).partition}:s3:::${this.bucketName}/${RECEIPTS.prefix}*`;
-  }
-
   /**
    * Lets the principals (the purge roles of every location, named by ARN when they live in another
    * region) generate and decrypt data keys with the bucket's key, through S3 in this region, for receipt
@@ -97,10 +201,32 @@ export class PurgeReceipts extends Construct {
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
         conditions: {
-          StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` },
+          StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` },
           StringLike: { 'kms:EncryptionContext:aws:s3:arn': this.receiptObjectsArn },
         },
       }),
     );
+  }
+}
+
+/** The receipts bucket in another region, by name, and its key by alias. */
+class RemotePurgeReceipts extends PurgeReceiptsBase {
+  public readonly bucketName: string;
+  public readonly region: string;
+  public readonly keyArn: string;
+  public readonly keyNamedByAlias = true;
+  protected readonly keyConditions: Record<string, Record<string, unknown>>;
+
+  constructor(scope: Construct, id: string, attrs: PurgeReceiptsAttributes) {
+    super(scope, id);
+    this.bucketName = attrs.bucketName;
+    this.region = attrs.region;
+    this.keyArn = Stack.of(this).formatArn({
+      service: 'kms',
+      region: attrs.region,
+      resource: 'key',
+      resourceName: '*',
+    });
+    this.keyConditions = { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': attrs.keyAlias } };
   }
 }

@@ -1,9 +1,9 @@
 /**
- * The purge job of one location (DESIGN §7): the function, its daily schedule, its dead-letter queue, and a
- * role that may delete only what an expired account owns.
+ * The purge job of one location (the README's AWS section, "Purge function"): the function, its daily
+ * schedule, its dead-letter queue, and a role that may delete only what an expired account owns.
  */
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,12 +11,11 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
-  DIRECTORY_PARTITIONS,
-  EVENT_OBJECTS,
   type Location,
+  METRIC_DIMENSIONS,
+  metricsNamespace,
   names,
-  RECEIPTS,
-  REGIONS,
+  PURGE_METRICS,
   type Stage,
 } from '../../../../platform';
 import {
@@ -30,7 +29,9 @@ import {
   acknowledgeRemoteReceiptsKey,
 } from '../../../../policies/aws/acknowledgements';
 import { awsNames } from '../naming';
-import {} from './purge-receipts';
+import type { IDirectoryTable } from './directory-table';
+import { EventStore } from './event-store';
+import type { IPurgeReceipts } from './purge-receipts';
 import { TrackstackFunction } from './trackstack-function';
 
 /** Longest one invocation of the purge function may run (Lambda's maximum). */
@@ -53,14 +54,12 @@ export interface PurgeServiceProps {
   /** The regional key: the directory replica's and the dead-letter queue's key. */
   readonly encryptionKey: kms.IKey;
   /** The directory table (this region's replica). */
-  readonly directoryTable: dynamodb.ITableV2;
-  /** The location whose stack holds the receipts bucket (the directory home). */
-  readonly receiptsLocation: Location;
+  readonly directoryTable: IDirectoryTable;
   /**
-   * The receipts bucket's key, when the receipts bucket is in this stack.
-   * @default - the key of `receiptsLocation`, found by its alias
+   * The receipts bucket: the construct in the directory home's stack, `PurgeReceipts.fromBucketName`
+   * elsewhere.
    */
-  readonly receiptsKey?: kms.IKey;
+  readonly receipts: IPurgeReceipts;
   /** Days each receipt is locked (`TS_RECEIPT_RETENTION_DAYS`). */
   readonly receiptRetentionDays: number;
   /** When the job runs. */
@@ -99,16 +98,16 @@ export class PurgeService extends Construct {
   public readonly deadLetterQueue: sqs.Queue;
   /** The daily EventBridge rule. */
   public readonly schedule: events.Rule;
+  private readonly stage: Stage;
+  private readonly location: Location;
 
   constructor(scope: Construct, id: string, props: PurgeServiceProps) {
     super(scope, id);
     const stack = Stack.of(this);
     const { stage, location } = props;
     const key = props.encryptionKey;
-    const s3Arn = (resource: string) => `arn:${stack.partition}:s3:::${resource}`;
     const eventBucket = (l: Location) => names.eventBucket(stage, l, stack.account);
-    const receiptsBucket = names.purgeReceiptsBucket(stage, stack.account);
-    const receiptsRegion = REGIONS[props.receiptsLocation].aws;
+    const receipts = props.receipts;
 
     // Named resources: the key policy binds to them by ARN, which a reference would turn into a cycle.
     const queueName = awsNames.purgeDeadLetterQueue(stage, location);
@@ -133,8 +132,8 @@ export class PurgeService extends Construct {
       TS_OBJECT_STORE: 's3',
       ...Object.fromEntries(props.locations.map((l) => [eventBucketVariable(l), eventBucket(l)])),
       TS_RECEIPT_STORE: 's3',
-      TS_RECEIPTS_BUCKET: receiptsBucket,
-      TS_RECEIPTS_REGION: receiptsRegion,
+      TS_RECEIPTS_BUCKET: receipts.bucketName,
+      TS_RECEIPTS_REGION: receipts.region,
       TS_RECEIPT_RETENTION_DAYS: String(props.receiptRetentionDays),
       TS_TIME_BUDGET_SECONDS: String(PURGE_TIME_BUDGET.toSeconds()),
       TS_LOG_LEVEL: 'info',
@@ -156,125 +155,35 @@ export class PurgeService extends Construct {
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
     });
-    const role = this.function.role;
+    this.stage = stage;
+    this.location = location;
 
-    const tableArn = stack.formatArn({
-      service: 'dynamodb',
-      resource: 'table',
-      resourceName: props.directoryTable.tableName,
-    });
-    // Every partition kind that holds an account's items: the account and its campaigns, its API keys, its
-    // wrapped data keys (crypto-shredding deletes them first) and its conversion claims.
-    const ownedPartitions = [
-      DIRECTORY_PARTITIONS.account,
-      DIRECTORY_PARTITIONS.apiKey,
-      DIRECTORY_PARTITIONS.dataKey,
-      DIRECTORY_PARTITIONS.dedup,
-    ].map((prefix) => `${prefix}*`);
-    const accountPartitions = `${DIRECTORY_PARTITIONS.account}*`;
-    const eventBuckets = props.locations.map((l) => s3Arn(eventBucket(l)));
-    const eventObjects = props.locations.map((l) => s3Arn(`${eventBucket(l)}/${EVENT_OBJECTS.accountKey}*`));
-    const receiptObjects = s3Arn(`${receiptsBucket}/${RECEIPTS.prefix}*`);
-    const receiptsKeyStatement = props.receiptsKey
-      ? { resources: [props.receiptsKey.keyArn], aliasCondition: {} }
-      : {
-          // A key in another region cannot be referenced; its alias names it (IAM cannot name a key by alias).
-          resources: [
-            stack.formatArn({ service: 'kms', region: receiptsRegion, resource: 'key', resourceName: '*' }),
-          ],
-          aliasCondition: {
-            'ForAnyValue:StringEquals': {
-              'kms:ResourceAliases': `alias/${names.keyAlias(stage, props.receiptsLocation)}`,
-            },
-          },
-        };
-
-    for (const statement of [
-      new iam.PolicyStatement({
-        sid: 'ListAccountObjectVersions',
-        actions: ['s3:ListBucketVersions'],
-        resources: eventBuckets,
-        conditions: { StringLike: { 's3:prefix': `${EVENT_OBJECTS.accountKey}*` } },
-      }),
-      // DeleteObjects names a version of every key: S3 requires DeleteObject for any delete and
-      // DeleteObjectVersion for a versioned one, per key, so both are confined to the account= prefixes.
-      new iam.PolicyStatement({
-        sid: 'DeleteAccountObjectVersions',
-        actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
-        resources: eventObjects,
-      }),
-      // Scan lists accounts and finds an account's API keys; a scan has no partition key to condition on.
-      new iam.PolicyStatement({
-        sid: 'FindAccountsAndApiKeys',
-        actions: ['dynamodb:Scan'],
-        resources: [tableArn],
-      }),
-      new iam.PolicyStatement({
-        sid: 'ReadOwnedItems',
-        actions: ['dynamodb:GetItem', 'dynamodb:Query'],
-        resources: [tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ownedPartitions } },
-      }),
-      // The account record carries the purge's progress (conditional puts); BatchWriteItem deletes the
-      // account's items, API keys, data keys and conversion claims.
-      new iam.PolicyStatement({
-        sid: 'RecordProgressOnAccounts',
-        actions: ['dynamodb:PutItem'],
-        resources: [tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [accountPartitions] } },
-      }),
-      new iam.PolicyStatement({
-        sid: 'DeleteOwnedItems',
-        actions: ['dynamodb:BatchWriteItem'],
-        resources: [tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ownedPartitions } },
-      }),
+    // The event buckets of every location, in other regions too: by name (see `EventStore.grantPurgeAccounts`).
+    const eventBuckets = props.locations.map(eventBucket);
+    EventStore.grantPurgeAccounts(this, this.function, eventBuckets);
+    acknowledgeEventObjectPrefixes(
+      this.function.policy,
+      eventBuckets.map((b) => EventStore.accountObjectsArn(this, b)),
+    );
+    props.directoryTable.grantPurgeAccounts(this.function);
+    // Written out: aws-cdk-lib's table grants allow the table key's direct use, where DynamoDB alone needs it.
+    this.function.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'DecryptTableKeyThroughDynamoDb',
         actions: ['kms:Decrypt'],
         resources: [key.keyArn],
         conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com` } },
       }),
-      new iam.PolicyStatement({
-        sid: 'WriteReceipts',
-        actions: ['s3:PutObject', 's3:PutObjectRetention'],
-        resources: [receiptObjects],
-      }),
-      // A run killed after writing a receipt reads it back to check that it is the same one.
-      new iam.PolicyStatement({
-        sid: 'ReadReceipts',
-        actions: ['s3:GetObject'],
-        resources: [receiptObjects],
-      }),
-      new iam.PolicyStatement({
-        sid: 'CheckReceiptsObjectLock',
-        actions: ['s3:GetBucketObjectLockConfiguration'],
-        resources: [s3Arn(receiptsBucket)],
-      }),
-      new iam.PolicyStatement({
-        sid: 'EncryptReceiptsThroughS3',
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: receiptsKeyStatement.resources,
-        conditions: {
-          ...receiptsKeyStatement.aliasCondition,
-          StringEquals: { 'kms:ViaService': `s3.${receiptsRegion}.amazonaws.com` },
-          StringLike: { 'kms:EncryptionContext:aws:s3:arn': receiptObjects },
-        },
-      }),
-    ]) {
-      this.function.addToRolePolicy(statement);
-    }
-    acknowledgeEventObjectPrefixes(this.function.policy, eventObjects);
-    acknowledgeReceiptObjects(this.function.policy, receiptObjects);
-    if (!props.receiptsKey) {
-      acknowledgeRemoteReceiptsKey(this.function.policy, receiptsKeyStatement.resources[0]!);
-    }
+    );
+    receipts.grantWriteReceipts(this.function);
+    acknowledgeReceiptObjects(this.function.policy, receipts.receiptObjectsArn);
+    if (receipts.keyNamedByAlias) acknowledgeRemoteReceiptsKey(this.function.policy, receipts.keyArn);
 
     // The key policy names the role too: SQS uses the key with the sender's identity, for this queue only.
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'PurgeSendsDeadLettersThroughSqs',
-        principals: [role],
+        principals: [this.function.grantPrincipal],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
         conditions: {
@@ -311,6 +220,30 @@ export class PurgeService extends Construct {
         maxEventAge: Duration.hours(2),
       }),
     );
+  }
+
+  /**
+   * Accounts a run found still unpurged `RETENTION.purgeAlarmAfterDays` days after they expired
+   * (`PurgeOverdueAccounts`, the job's EMF metric in `trackstack/<stage>`, dimension `Location`), published
+   * once per run.
+   */
+  public metricOverdueAccounts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: metricsNamespace(this.stage),
+      metricName: PURGE_METRICS.overdueAccounts,
+      dimensionsMap: { [METRIC_DIMENSIONS.location]: this.location },
+      ...props,
+    });
+  }
+
+  /** Invocations of the function that the daily schedule could not make (`AWS/Events` `FailedInvocations`). */
+  public metricScheduleFailedInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/Events',
+      metricName: 'FailedInvocations',
+      dimensionsMap: { RuleName: this.schedule.ruleName },
+      ...props,
+    });
   }
 
   /** ARN of the function's role, built from its name (for policies in other regions). */

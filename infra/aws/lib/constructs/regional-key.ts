@@ -57,7 +57,8 @@ export interface RegionalKeyProps {
  * (its administrators) may manage the key but not use it, DynamoDB may use it for the directory's
  * replica, and every other user is added by the construct that needs it, naming the role or service.
  *
- * No human role can decrypt stored events (DESIGN §0): the only principals allowed cryptographic use are
+ * No human role can decrypt stored events (the README's Compliance section; the project's own rule
+ * `KMSKeyAdminCannotDecrypt` checks it): the only principals allowed cryptographic use are
  * service roles, services acting for this account through DynamoDB or Secrets Manager, and service
  * principals bound to this account's resources.
  */

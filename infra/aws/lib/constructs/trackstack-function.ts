@@ -21,6 +21,7 @@ import {
   acknowledgeXRayWrite,
 } from '../../../../policies/aws/acknowledgements';
 import { REPO_ROOT } from '../../../build/paths';
+import { withSid } from '../grants';
 import { EncryptedLogGroup } from './encrypted-log-group';
 
 /**
@@ -102,20 +103,27 @@ export interface TrackstackFunctionProps<TSchema extends EnvironmentSchema> {
  *
  * The code is the project's own esbuild bundle (`tsx scripts/build-ingest.ts --service <name>`), built
  * locally; Docker is never used, and a failed build fails synth. `NodejsFunction` is not used because it
- * cannot apply the esbuild plugin that keeps the ingest bundle under the 1 MB bar of DESIGN §11; this way
- * the deployed bundle is byte for byte the one the tests and `npm run bench` measure. The asset hash is
- * the bundle's, so an asset changes only when the bundle does.
+ * cannot apply the esbuild plugin that keeps the ingest bundle under its 1 MB budget (see the README's AWS
+ * section); this way the deployed bundle is byte for byte the one the tests and `npm run bench` measure.
+ * The asset hash is the bundle's (see {@link bundledCode}).
  *
- * Permissions: add them with {@link addToRolePolicy}. They go into {@link policy}, a customer-managed
- * policy, because the compliance packs refuse inline policies; the function is given the role without
- * policy updates, so nothing (not even a `grant*` call on the function) can add an inline policy behind
- * the construct's back.
+ * Permissions: the function is an `iam.IGrantable`, so grant them the way aws-cdk-lib's constructs do
+ * (`stream.grantPutRecords(fn)`, `directory.grantReadItems(fn)`); a statement that no construct's grant
+ * expresses goes in with {@link addToRolePolicy}. Either way it lands in {@link policy}, a customer-managed
+ * policy, because the compliance packs refuse inline policies. The Lambda function itself is given the
+ * role without policy updates, so nothing granted to `fn.function` rather than to `fn` (not even by
+ * aws-cdk-lib's own wiring) can add an inline policy behind the construct's back: such a grant is dropped.
  */
-export class TrackstackFunction<TSchema extends EnvironmentSchema> extends Construct {
+export class TrackstackFunction<TSchema extends EnvironmentSchema>
+  extends Construct
+  implements iam.IGrantable
+{
   /** The function. */
   public readonly function: lambda.Function;
   /** The function's execution role, used by this function only. */
   public readonly role: iam.Role;
+  /** The execution role: what is granted to the function goes into {@link policy}. */
+  public readonly grantPrincipal: iam.IPrincipal;
   /** The customer-managed policy that holds the role's permissions. */
   public readonly policy: iam.ManagedPolicy;
   /** The function's log group. */
@@ -134,31 +142,35 @@ export class TrackstackFunction<TSchema extends EnvironmentSchema> extends Const
       retentionDays: props.logRetentionDays,
     }).logGroup;
 
-    this.role = new iam.Role(this, 'Role', {
+    const role = new ExecutionRole(this, 'Role', {
       roleName: props.roleName,
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of the ${props.service} function`,
     });
+    this.role = role;
     this.policy = new iam.ManagedPolicy(this, 'Policy', {
       description: `What the ${props.service} function may do`,
-      roles: [this.role],
-      statements: [
-        new iam.PolicyStatement({
-          sid: 'WriteOwnLogs',
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [this.logGroup.logGroupArn],
-        }),
-        new iam.PolicyStatement({
-          sid: 'WriteTraces',
-          actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
-          resources: ['*'],
-        }),
-      ],
+      roles: [role],
     });
+    role.collectGrantsIn(this.policy);
+    this.grantPrincipal = role;
+
+    withSid('WriteOwnLogs', this.logGroup.grantWrite(this));
+    // X-Ray has no resource-level permissions, and no construct to grant them.
+    this.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteTraces',
+        actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+        resources: ['*'],
+      }),
+    );
     acknowledgeXRayWrite(this.policy);
+    // Written out: `dlq.grantSendMessages(this)` would add sqs:GetQueueAttributes and sqs:GetQueueUrl, and
+    // kms:Encrypt, kms:ReEncrypt* and kms:GenerateDataKey* on the queue's key without any condition, where
+    // Lambda only sends, through SQS, to this queue.
     const dlq = props.deadLetterQueue;
     if (dlq) {
-      this.policy.addStatements(
+      this.addToRolePolicy(
         new iam.PolicyStatement({
           sid: 'SendFailedInvocationsToDeadLetterQueue',
           actions: ['sqs:SendMessage'],
@@ -167,7 +179,7 @@ export class TrackstackFunction<TSchema extends EnvironmentSchema> extends Const
       );
       if (dlq.encryptionMasterKey) {
         // SQS generates (and, for its data key cache, decrypts) a data key with the sender's identity.
-        this.policy.addStatements(
+        this.addToRolePolicy(
           new iam.PolicyStatement({
             sid: 'EncryptDeadLettersThroughSqs',
             actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
@@ -215,6 +227,27 @@ export class TrackstackFunction<TSchema extends EnvironmentSchema> extends Const
   }
 }
 
+/**
+ * A role whose identity-based permissions all live in one customer-managed policy: what an `iam.Role` would
+ * put into its inline `DefaultPolicy` (every `grant*` that names the role) goes there instead.
+ */
+class ExecutionRole extends iam.Role {
+  private grantsPolicy?: iam.ManagedPolicy;
+
+  /** Sends every statement granted to the role from now on into `policy`. */
+  public collectGrantsIn(policy: iam.ManagedPolicy): void {
+    this.grantsPolicy = policy;
+  }
+
+  public override addToPrincipalPolicy(statement: iam.PolicyStatement): iam.AddToPrincipalPolicyResult {
+    if (!this.grantsPolicy) {
+      throw new Error(`[${this.node.path}] a permission was granted before the role's policy existed`);
+    }
+    this.grantsPolicy.addStatements(statement);
+    return { statementAdded: true, policyDependable: this.grantsPolicy };
+  }
+}
+
 function validateEnvironment<TSchema extends EnvironmentSchema>(
   scope: Construct,
   schema: TSchema,
@@ -239,11 +272,20 @@ const BUILD_SCRIPT = join(REPO_ROOT, 'scripts', 'build-ingest.ts');
 const builtBundles = new Map<ServiceName, string>();
 
 /**
- * The function's code: the service's bundle, built once per process by the project's build script and
- * copied into each asset directory (one synth bundles every regional stack, and a test file may synth
- * several apps).
+ * The function's code: the service's bundle, built once per process by the project's build script (or by
+ * `build`) and copied into each asset directory (one synth bundles every regional stack, and a test file
+ * may synth several apps).
+ *
+ * The asset hash is computed from that bundle (`AssetHashType.OUTPUT`), not from the asset's source
+ * directory: `services/<service>` is only where CDK starts, while the bundle also holds `services/shared`,
+ * `platform/` and the service's dependencies. A change anywhere in what the bundle is built from changes
+ * the asset exactly when it changes the bundle. (Within one process, the bundle is built once, and CDK
+ * stages an asset once per assembly directory: a synth sees the sources as they were at the first one.)
  */
-function bundledCode(service: ServiceName): lambda.Code {
+export function bundledCode(
+  service: ServiceName,
+  build: (service: ServiceName) => string = buildOnce,
+): lambda.Code {
   return lambda.Code.fromAsset(join(REPO_ROOT, 'services', service), {
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
@@ -253,7 +295,7 @@ function bundledCode(service: ServiceName): lambda.Code {
       command: ['tsx', 'scripts/build-ingest.ts', '--service', service, '--out', '/asset-output'],
       local: {
         tryBundle(outputDir: string): boolean {
-          cpSync(buildOnce(service), outputDir, { recursive: true });
+          cpSync(build(service), outputDir, { recursive: true });
           return true;
         },
       },

@@ -1,15 +1,20 @@
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, FileSystem, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { REGIONS } from '../../../../platform';
+import { INGEST_METRICS, REGIONS } from '../../../../platform';
 import { ingestEnvSchema } from '../../../../platform/contracts/ingest-env';
-import { NODE_RUNTIME, TrackstackFunction } from '../../../../infra/aws/lib/constructs/trackstack-function';
+import {
+  bundledCode,
+  NODE_RUNTIME,
+  TrackstackFunction,
+} from '../../../../infra/aws/lib/constructs/trackstack-function';
 
 const REGION = REGIONS.europe.aws;
 
@@ -98,6 +103,37 @@ describe('TrackstackFunction', () => {
     expect(Object.keys(template.findResources('AWS::IAM::Role'))).toHaveLength(1);
   });
 
+  test('an iam.IGrantable: a grant to the function lands in its customer-managed policy, for its own role', () => {
+    const scope = stack();
+    const key = new kms.Key(scope, 'Key');
+    const fn = new TrackstackFunction(scope, 'Fn', {
+      ...common,
+      encryptionKey: key,
+      environmentSchema: ingestEnvSchema,
+      environment: {},
+    });
+    expect(fn.grantPrincipal).toBe(fn.role);
+    const grant = key.grantDecrypt(fn);
+    expect(grant.success).toBe(true);
+    const template = Template.fromStack(scope);
+    expect(template.findResources('AWS::IAM::Policy')).toEqual({});
+    template.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      Roles: [{ Ref: scope.getLogicalId(fn.role.node.defaultChild as iam.CfnRole) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'kms:Decrypt',
+            Resource: { 'Fn::GetAtt': [scope.getLogicalId(key.node.defaultChild as kms.CfnKey), 'Arn'] },
+          }),
+        ]),
+      },
+    });
+    // The Lambda function waits for the policy, so the grant is in place before the first invocation.
+    template.hasResource('AWS::Lambda::Function', {
+      DependsOn: Match.arrayWith([scope.getLogicalId(fn.policy.node.defaultChild as iam.CfnManagedPolicy)]),
+    });
+  });
+
   test('a log retention CloudWatch Logs does not offer fails synth', () => {
     const scope = stack();
     expect(
@@ -159,5 +195,56 @@ describe('TrackstackFunction', () => {
       (m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY,
     );
     expect(JSON.stringify(acks)).not.toContain('LambdaDLQ');
+  });
+});
+
+describe('the asset of the function’s code', () => {
+  /**
+   * The S3 key of the code asset of a bundle, in an app with an assembly directory of its own: within one
+   * process, CDK stages an asset once per source, bundling options and assembly directory.
+   */
+  function objectKeyOf(bundle: string): string {
+    const app = new App({ outdir: mkdtempSync(join(outdir, 'app-')) });
+    const scope = new Stack(app, 'Test', { env: { account: '123456789012', region: REGION } });
+    return bundledCode('ingest', () => bundle).bind(scope).s3Location!.objectKey;
+  }
+
+  /** A bundle directory holding `index.js` with the given source. */
+  function bundleOf(source: string): string {
+    const dir = mkdtempSync(join(outdir, 'bundle-'));
+    writeFileSync(join(dir, 'index.js'), source);
+    return dir;
+  }
+
+  test('its hash follows the bundle, not the service directory that CDK starts from', () => {
+    const one = bundleOf('exports.handler = async () => 1;');
+    const same = mkdtempSync(join(outdir, 'bundle-'));
+    cpSync(one, same, { recursive: true });
+    const other = bundleOf('exports.handler = async () => 2;');
+    // Every bundle starts from services/ingest; only what the build put out tells them apart.
+    expect(objectKeyOf(one)).toBe(`${FileSystem.fingerprint(one)}.zip`);
+    expect(objectKeyOf(same)).toBe(objectKeyOf(one));
+    expect(objectKeyOf(other)).not.toBe(objectKeyOf(one));
+  });
+
+  test('the real bundle holds code from outside services/<service>, and the hash is that bundle’s', () => {
+    const scope = stack();
+    const fn = new TrackstackFunction(scope, 'Fn', {
+      ...common,
+      encryptionKey: new kms.Key(scope, 'Key'),
+      environmentSchema: ingestEnvSchema,
+      environment: {},
+    });
+    const assembly = (scope.node.root as App).synth();
+    const template = Template.fromStack(scope).toJSON();
+    const objectKey = template.Resources[
+      scope.getLogicalId(fn.function.node.defaultChild as lambda.CfnFunction)
+    ].Properties.Code.S3Key as string;
+    const hash = objectKey.replace(/\.zip$/, '');
+    const staged = join(assembly.directory, `asset.${hash}`);
+    expect(existsSync(staged)).toBe(true);
+    expect(FileSystem.fingerprint(staged)).toBe(hash);
+    // The metric name is written once, in platform/: a change there changes the bundle, hence the asset.
+    expect(readFileSync(join(staged, 'index.js'), 'utf8')).toContain(INGEST_METRICS.spoolDepth);
   });
 });
