@@ -2,7 +2,7 @@
  * Builds each Lambda service into one minified bundle with the local esbuild: `dist/<service>/index.js`
  * (the handler `index.handler`) plus its static files: the ingest service (and its snippet files) and the
  * purge job. The infrastructure names each service's entry point here and never imports its code; the
- * command line is `scripts/build-ingest.ts`.
+ * command line is `infra/build/cli.ts`.
  */
 import { build, type Plugin } from 'esbuild';
 import { cpSync, mkdirSync, statSync } from 'node:fs';

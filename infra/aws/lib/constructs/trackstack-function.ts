@@ -35,7 +35,7 @@ export type EnvironmentSchema = z.ZodType<unknown, Record<string, string | undef
 
 /** Properties of {@link TrackstackFunction}. */
 export interface TrackstackFunctionProps<TSchema extends EnvironmentSchema> {
-  /** Which bundle of `SERVICE_BUNDLES` (scripts/build-ingest.ts) the function runs. */
+  /** Which bundle of `SERVICE_BUNDLES` (infra/build/cli.ts) the function runs. */
   readonly service: ServiceName;
   /**
    * What the function does, shown in the console.
@@ -101,7 +101,7 @@ export interface TrackstackFunctionProps<TSchema extends EnvironmentSchema> {
  * with a fixed retention, X-Ray active tracing, reserved concurrency, a role of its own whose permissions
  * live in a customer-managed policy, and an environment validated at synth with the handler's own schema.
  *
- * The code is the project's own esbuild bundle (`tsx scripts/build-ingest.ts --service <name>`), built
+ * The code is the project's own esbuild bundle (`tsx infra/build/cli.ts --service <name>`), built
  * locally; Docker is never used, and a failed build fails synth. `NodejsFunction` is not used because it
  * cannot apply the esbuild plugin that keeps the ingest bundle under its 1 MB budget (see the README's AWS
  * section); this way the deployed bundle is byte for byte the one the tests and `npm run bench` measure.
@@ -268,7 +268,7 @@ function toLambdaEnvironment(environment: Record<string, string | undefined>): R
   return out;
 }
 
-const BUILD_SCRIPT = join(REPO_ROOT, 'scripts', 'build-ingest.ts');
+const BUILD_SCRIPT = join(REPO_ROOT, 'infra', 'build', 'cli.ts');
 const builtBundles = new Map<ServiceName, string>();
 
 /**
@@ -292,7 +292,7 @@ export function bundledCode(
       // Never pulled or run: local bundling either succeeds or throws, so CDK never falls back to Docker.
       image: DockerImage.fromRegistry('trackstack/local-bundling-only'),
       // Documents the build and makes CDK's asset cache key differ per service.
-      command: ['tsx', 'scripts/build-ingest.ts', '--service', service, '--out', '/asset-output'],
+      command: ['tsx', 'infra/build/cli.ts', '--service', service, '--out', '/asset-output'],
       local: {
         tryBundle(outputDir: string): boolean {
           cpSync(build(service), outputDir, { recursive: true });
