@@ -33,6 +33,16 @@ const common = {
   logRetentionDays: 30,
 };
 
+/** An ingest function with an empty environment, encrypted with `key`. */
+function ingestFunction(scope: Stack, key: kms.IKey): TrackstackFunction<typeof ingestEnvSchema> {
+  return new TrackstackFunction(scope, 'Fn', {
+    ...common,
+    encryptionKey: key,
+    environmentSchema: ingestEnvSchema,
+    environment: {},
+  });
+}
+
 describe('TrackstackFunction', () => {
   test('an environment the handler would refuse fails synth, naming the variable', () => {
     const scope = stack();
@@ -90,12 +100,7 @@ describe('TrackstackFunction', () => {
   test('grants go into its customer-managed policy, never an inline one', () => {
     const scope = stack();
     const key = new kms.Key(scope, 'Key');
-    const fn = new TrackstackFunction(scope, 'Fn', {
-      ...common,
-      encryptionKey: key,
-      environmentSchema: ingestEnvSchema,
-      environment: {},
-    });
+    const fn = ingestFunction(scope, key);
     key.grantDecrypt(fn.function);
     fn.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }));
     const template = Template.fromStack(scope);
@@ -106,12 +111,7 @@ describe('TrackstackFunction', () => {
   test('an iam.IGrantable: a grant to the function lands in its customer-managed policy, for its own role', () => {
     const scope = stack();
     const key = new kms.Key(scope, 'Key');
-    const fn = new TrackstackFunction(scope, 'Fn', {
-      ...common,
-      encryptionKey: key,
-      environmentSchema: ingestEnvSchema,
-      environment: {},
-    });
+    const fn = ingestFunction(scope, key);
     expect(fn.grantPrincipal).toBe(fn.role);
     const grant = key.grantDecrypt(fn);
     expect(grant.success).toBe(true);
@@ -229,12 +229,7 @@ describe('the asset of the function’s code', () => {
 
   test('the real bundle holds code from outside services/<service>, and the hash is that bundle’s', () => {
     const scope = stack();
-    const fn = new TrackstackFunction(scope, 'Fn', {
-      ...common,
-      encryptionKey: new kms.Key(scope, 'Key'),
-      environmentSchema: ingestEnvSchema,
-      environment: {},
-    });
+    const fn = ingestFunction(scope, new kms.Key(scope, 'Key'));
     const assembly = (scope.node.root as App).synth();
     const template = Template.fromStack(scope).toJSON();
     const objectKey = template.Resources[
