@@ -13,3 +13,5 @@ export * from './metrics';
 export * from './contracts/ingest-env';
 export * from './contracts/purge-env';
 export * from './contracts/origin';
+export * from './contracts/edge';
+export * from './contracts/campaign-config';

@@ -4,7 +4,7 @@
  * `platform/` (`DIRECTORY`).
  */
 
-import { ID_PATTERNS, LIMITS, parseIsoInstant } from '../../../platform';
+import { ID_PATTERNS, LIMITS, LOCATIONS, type Location, parseIsoInstant } from '../../../platform';
 
 /** The lifecycle states of an account. */
 export const ACCOUNT_STATUSES = ['active', 'expired', 'purged'] as const;
@@ -21,6 +21,11 @@ export interface AccountRecord {
   readonly purgedAt?: string;
   /** Where customer notifications go. */
   readonly contactEmail?: string;
+  /**
+   * The account's home location (data residency): its hits are only ever served and stored there. The edge
+   * routes them home (the edge store's `home:<accountId>`), and an ingest instance elsewhere refuses them.
+   */
+  readonly homeLocation?: Location;
   readonly createdAt: string;
 }
 
@@ -61,6 +66,8 @@ export function accountRecordProblems(account: AccountRecord, nowMs: number): st
         `expiredAt: must not be in the future (${account.expiredAt}): the purge counts its 45 to 90 days from it`,
       );
   }
+  if (account.homeLocation !== undefined && !(LOCATIONS as readonly string[]).includes(account.homeLocation))
+    problems.push(`homeLocation: must be one of ${LOCATIONS.join(', ')}`);
   return problems;
 }
 

@@ -1,0 +1,62 @@
+/**
+ * The contract of the edge (CloudFront, its routing function and key value store) with the services and
+ * tools that feed it: the keys of the edge store, the ids of the regional ingest origins, the health path,
+ * and the outputs of the edge stack that tools read. The routing function, the health check, the incident
+ * tooling and `publish-config` all agree through these names.
+ */
+import { PRODUCT, type Location, type Stage } from '../definition';
+
+/**
+ * Keys of the edge store (a CloudFront KeyValueStore on AWS; `<data dir>/edge-store.json` on embedded
+ * defaults). Keys are at most 512 bytes and values at most 1 KB in a KeyValueStore.
+ */
+export const EDGE_STORE = {
+  /** Locations currently routed around, comma-separated (e.g. `europe`); absent or empty when all are up. */
+  downKey: 'down',
+  /** An account's home location (data residency): `home:<accountId>` → a location. */
+  homeKey: (accountId: string): string => `home:${accountId}`,
+  /** A revoked API key: `revoked:<keyId>` → the ISO-8601 instant it was revoked. */
+  revokedKey: (keyId: string): string => `revoked:${keyId}`,
+} as const;
+
+/** Id of a location's ingest origin in the distribution; the routing function selects origins by it. */
+export function edgeOriginId(location: Location): string {
+  return `ingest-${location}`;
+}
+
+/**
+ * Path through the CDN to one location's readiness (`/readyz` of that location's origin), whatever the
+ * viewer's location: what the health check probes.
+ */
+export function edgeHealthPath(location: Location): string {
+  return `/_health/${location}`;
+}
+
+/** The query parameter every hit carries with its account id, so that the edge can route it. */
+export const EDGE_ACCOUNT_PARAM = 'a';
+
+/**
+ * The header that carries a body's SHA-256 (lowercase hex) on a POST through the CDN: Lambda accepts a POST
+ * signed by CloudFront's origin access control only with it.
+ */
+export const CONTENT_SHA256_HEADER = 'x-amz-content-sha256';
+
+/** The header that carries an API key through the CDN (origin access control signs `Authorization`). */
+export const API_KEY_HEADER = 'x-api-key';
+
+/** Name of the edge stack of a stage (in us-east-1). */
+export function edgeStackName(stage: Stage): string {
+  return `${PRODUCT[0]!.toUpperCase()}${PRODUCT.slice(1)}-${stage}-edge`;
+}
+
+/** Outputs of the edge stack that tools (`publish-config`, the incident tooling) read by name. */
+export const EDGE_STACK_OUTPUTS = {
+  /** The config bucket's name. */
+  configBucket: 'ConfigBucketName',
+  /** The distribution's id (for invalidations). */
+  distributionId: 'DistributionId',
+  /** The distribution's domain name (or the stage's custom domain). */
+  domainName: 'DistributionDomainName',
+  /** The ARN of the edge store (the CloudFront KeyValueStore). */
+  keyValueStoreArn: 'KeyValueStoreArn',
+} as const;
