@@ -15,3 +15,4 @@ export * from './contracts/purge-env';
 export * from './contracts/origin';
 export * from './contracts/edge';
 export * from './contracts/campaign-config';
+export * from './contracts/edge-health-env';

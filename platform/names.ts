@@ -30,4 +30,11 @@ export const names = {
    */
   purgeReceiptsBucket: (stage: Stage, account: string): string =>
     `${PRODUCT}-${stage}-purge-receipts-${account}`,
+  /**
+   * The edge's config bucket (the snippet and the published campaign configs), one per stage in the edge
+   * stack (us-east-1). Named with the account like {@link names.eventBucket}; the purge deletes an account's
+   * configs from it by this name.
+   * @param account the 12-digit AWS account id (a CDK token at synth)
+   */
+  configBucket: (stage: Stage, account: string): string => `${PRODUCT}-${stage}-config-${account}`,
 };

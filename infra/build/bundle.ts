@@ -61,6 +61,7 @@ export interface ServiceBundle {
 export const SERVICE_BUNDLES = {
   ingest: { entry: 'services/ingest/src/lambda.ts', assets: ['services/ingest/static'] },
   purge: { entry: 'services/purge/src/lambda.ts' },
+  'edge-health': { entry: 'services/edge-health/src/lambda.ts' },
 } as const satisfies Record<string, ServiceBundle>;
 
 /** Name of a deployable bundle. */
