@@ -36,6 +36,12 @@ export interface RegionalStackProps extends StackProps {
    * @default - none
    */
   readonly replicaLocations?: readonly Location[];
+  /**
+   * Accounts whose events must stay in one location (data residency), by account id; the ingest function
+   * refuses their hits in any other location.
+   * @default - none
+   */
+  readonly homeLocations?: Readonly<Record<string, Location>>;
 }
 
 /**
@@ -56,7 +62,7 @@ export class RegionalStack extends Stack {
   public readonly directoryTable: IDirectoryTable;
   /** The global table construct, in the home location's stack only. */
   public readonly directory?: DirectoryTable;
-  /** The ingest function, its Function URL and the origin secret. */
+  /** The ingest function and its Function URL, which only CloudFront distributions of the account may call. */
   public readonly ingest: IngestService;
   /** The topic every alarm of the stack notifies. */
   public readonly alarmTopic: AlarmTopic;
@@ -79,12 +85,15 @@ export class RegionalStack extends Stack {
       throw new Error(`[${this.node.path}] env.region must be ${REGIONS[location].aws} for ${location}`);
     }
     this.location = location;
+    // The CDN's config bucket (edge stack): the directory home's purge job deletes purged accounts' configs.
+    const configBucketName = names.configBucket(stage, this.account);
 
     this.permissionsBoundary = new PermissionsBoundary(this, 'PermissionsBoundary', {
       stage,
       location,
       locations: config.locations,
       receiptsLocation: props.directoryHome,
+      configBucketName: location === props.directoryHome ? configBucketName : undefined,
     });
     iam.PermissionsBoundary.of(this).apply(this.permissionsBoundary.policy);
 
@@ -132,7 +141,7 @@ export class RegionalStack extends Stack {
       encryptionKey,
       eventStream: this.eventStream,
       directoryTable: this.directoryTable,
-      originSecretName: awsNames.originSecret(stage, location),
+      homeLocations: props.homeLocations,
       logGroupName: awsNames.logGroup(stage, location, 'ingest'),
       logRetentionDays: config.logRetentionDays,
       memorySize: config.ingestMemoryMb,
@@ -180,6 +189,7 @@ export class RegionalStack extends Stack {
       schedule: purgeSchedule(location),
       logGroupName: awsNames.logGroup(stage, location, 'purge'),
       logRetentionDays: config.logRetentionDays,
+      configBucketName: location === props.directoryHome ? configBucketName : undefined,
     });
     // The purge roles of the other locations live in stacks deployed before this one (see app.ts).
     this.purgeReceipts?.allowWriters(
@@ -195,12 +205,8 @@ export class RegionalStack extends Stack {
     });
 
     new CfnOutput(this, 'IngestOriginUrl', {
-      description: 'Function URL of the ingest origin; the CDN must send x-origin-verify with the secret',
+      description: 'Function URL of the ingest origin (AWS_IAM): reachable only through CloudFront with OAC',
       value: this.ingest.functionUrl.url,
-    });
-    new CfnOutput(this, 'OriginSecretArn', {
-      description: 'Secret whose SecretString the CDN sends as the x-origin-verify header',
-      value: this.ingest.originSecret.secretArn,
     });
     new CfnOutput(this, 'IngestFunctionName', { value: this.ingest.function.function.functionName });
     new CfnOutput(this, 'EventBucketName', { value: this.eventStore.bucket.bucketName });

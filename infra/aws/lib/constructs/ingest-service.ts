@@ -1,13 +1,11 @@
 /**
- * The ingest service of one location: the function, its origin endpoint, and the secret that proves a
- * request came through the CDN.
+ * The ingest service of one location: the function, and its origin endpoint that only CloudFront can call.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Fn, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import {
   INGEST_METRICS,
@@ -17,10 +15,6 @@ import {
   type Stage,
 } from '../../../../platform';
 import { ingestEnvSchema, type IngestEnvInput } from '../../../../platform/contracts/ingest-env';
-import {
-  acknowledgeOriginSecretRotation,
-  acknowledgePublicFunctionUrl,
-} from '../../../../policies/aws/acknowledgements';
 import { withSid } from '../grants';
 import type { IDirectoryTable } from './directory-table';
 import type { EventStream } from './event-stream';
@@ -35,14 +29,12 @@ export interface IngestServiceProps {
   readonly stage: Stage;
   /** The location, passed to the handler. */
   readonly location: Location;
-  /** The regional key: wraps data keys, encrypts the secret and the logs. */
+  /** The regional key: wraps data keys and encrypts the logs. */
   readonly encryptionKey: kms.IKey;
   /** The stream the function writes events into. */
   readonly eventStream: EventStream;
   /** The directory table (this region's replica). */
   readonly directoryTable: IDirectoryTable;
-  /** Name of the secret that the CDN sends as `x-origin-verify`. */
-  readonly originSecretName: string;
   /** Name of the function's log group. */
   readonly logGroupName: string;
   /** Days the function's logs are kept. */
@@ -51,25 +43,39 @@ export interface IngestServiceProps {
   readonly memorySize: number;
   /** Reserved concurrency of the function. */
   readonly reservedConcurrentExecutions: number;
+  /**
+   * Accounts whose events must stay in one location (data residency), by account id: passed to the function
+   * as `TS_HOME_LOCATIONS`, so that a hit that reaches the wrong location is refused there too.
+   * @default - none: only the directory's account records name home locations
+   */
+  readonly homeLocations?: Readonly<Record<string, Location>>;
 }
 
 /**
- * The ingest function behind a Lambda Function URL.
+ * The ingest function behind a Lambda Function URL that only CloudFront can call.
  *
- * The URL uses `AuthType NONE` because CloudFront's origin access control signs requests to Lambda URLs
- * with SigV4, which needs the payload hash, and browsers' `sendBeacon` POSTs arrive without one. Instead,
- * the origin answers only the CDN: the CDN adds `x-origin-verify: <secret>` to every origin request, and
- * the function (which reads {@link originSecret} once per cold start, env `TS_ORIGIN_SECRET_ID`) answers
- * 403 without it. Contract for the edge stack: read this secret's `SecretString` in the origin's region
- * and send it as the custom origin header `x-origin-verify` to {@link functionUrl}.
+ * The URL uses `AuthType AWS_IAM`: Lambda refuses every request that is not signed by a principal allowed
+ * to invoke it, before the function runs. The one principal allowed is CloudFront, signing with origin
+ * access control (the edge stack's `FunctionUrlOrigin.withOriginAccessControl`), and only for the
+ * distributions of this account (the two Lambda permissions below). Browsers' POSTs pass because
+ * the snippet sends the body's SHA-256 as `x-amz-content-sha256`, which the signature needs.
+ *
+ * No shared-secret header: with IAM and origin access control, a request that did not come through a
+ * distribution of this account never reaches the code, so a secret checked by that code would add nothing
+ * an attacker could reach. (The service still supports `TS_ORIGIN_SECRET(_ID)` for clouds and hosts whose
+ * front door cannot sign requests.)
+ *
+ * Contract for the edge stack: {@link functionUrl} (or {@link functionUrlDomain}) as an origin with
+ * origin access control; CloudFront must forward the viewer's address and country
+ * (`TS_TRUST_PROXY=cloudfront`).
  */
 export class IngestService extends Construct {
   /** The ingest function. */
   public readonly function: TrackstackFunction<typeof ingestEnvSchema>;
-  /** The origin endpoint the CDN forwards hits to. */
+  /** The origin endpoint the CDN forwards hits to (`AuthType AWS_IAM`). */
   public readonly functionUrl: lambda.FunctionUrl;
-  /** The shared secret the CDN sends as `x-origin-verify`. */
-  public readonly originSecret: secretsmanager.Secret;
+  /** The Function URL's host name (`<id>.lambda-url.<region>.on.aws`), as a CloudFront origin names it. */
+  public readonly functionUrlDomain: string;
   private readonly stage: Stage;
   private readonly location: Location;
 
@@ -80,14 +86,6 @@ export class IngestService extends Construct {
     const stream = props.eventStream;
     this.stage = props.stage;
     this.location = props.location;
-
-    this.originSecret = new secretsmanager.Secret(this, 'OriginSecret', {
-      secretName: props.originSecretName,
-      description: 'Sent by the CDN as x-origin-verify; the ingest origin refuses requests without it',
-      encryptionKey: key,
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-    });
-    acknowledgeOriginSecretRotation(this.originSecret);
 
     const environment: IngestEnvInput = {
       TS_STAGE: props.stage,
@@ -101,7 +99,10 @@ export class IngestService extends Construct {
       TS_SPOOL_DIR: LAMBDA_SPOOL_DIR,
       TS_TRUST_PROXY: 'cloudfront',
       TS_METRICS_EMF: 'true',
-      TS_ORIGIN_SECRET_ID: this.originSecret.secretArn,
+      TS_HOME_LOCATIONS:
+        props.homeLocations && Object.keys(props.homeLocations).length > 0
+          ? JSON.stringify(props.homeLocations)
+          : undefined,
     };
     this.function = new TrackstackFunction(this, 'Function', {
       service: 'ingest',
@@ -119,7 +120,7 @@ export class IngestService extends Construct {
 
     stream.grantPutRecords(fn);
     // Two of the key's statements are written out: aws-cdk-lib's key grants take no conditions, and these
-    // carry the encryption context (data keys) or the services (the table key, the secret) each use needs.
+    // carry the encryption context (data keys) or the service (the table key) each use needs.
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         sid: 'WrapAccountDataKeys',
@@ -131,32 +132,16 @@ export class IngestService extends Construct {
     withSid('CheckKey', key.grant(fn, 'kms:DescribeKey'));
     fn.addToRolePolicy(
       new iam.PolicyStatement({
-        sid: 'DecryptTableKeyAndSecretThroughServices',
+        sid: 'DecryptTableKeyThroughDynamoDb',
         actions: ['kms:Decrypt'],
         resources: [key.keyArn],
-        conditions: {
-          StringEquals: {
-            'kms:ViaService': [
-              `dynamodb.${stack.region}.amazonaws.com`,
-              `secretsmanager.${stack.region}.amazonaws.com`,
-            ],
-          },
-        },
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com` } },
       }),
     );
     props.directoryTable.grantReadItems(fn);
     // A compromised function can never write an account, a campaign or an API key, so it cannot re-enable a
     // revoked key or an expired account.
     props.directoryTable.grantWriteDataKeysAndClaims(fn);
-    // Written out: `secret.grantRead(fn)` would add secretsmanager:DescribeSecret, and a key-policy statement
-    // of its own; the function only reads the value, and the key statement above covers Secrets Manager.
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadOriginSecret',
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [this.originSecret.secretArn],
-      }),
-    );
 
     // The key policy names the role too, under the same encryption-context condition, so neither an IAM
     // policy change nor a forged key id can widen what the role may unwrap.
@@ -179,10 +164,42 @@ export class IngestService extends Construct {
     );
 
     this.functionUrl = fn.function.addFunctionUrl({
-      authType: lambda.FunctionUrlAuthType.NONE,
+      authType: lambda.FunctionUrlAuthType.AWS_IAM,
       invokeMode: lambda.InvokeMode.BUFFERED,
     });
-    acknowledgePublicFunctionUrl(fn.function);
+    // `https://<domain>/`: the host is the third part when split on '/'.
+    this.functionUrlDomain = Fn.select(2, Fn.split('/', this.functionUrl.url));
+    this.allowCloudFront();
+  }
+
+  /**
+   * Lets CloudFront call the Function URL for the distributions of this account. Since late 2025 a Function
+   * URL needs both `lambda:InvokeFunctionUrl` and `lambda:InvokeFunction` (the latter only through the URL).
+   *
+   * Why every distribution of the account rather than the edge's one: the distribution lives in the edge
+   * stack (us-east-1), which needs this URL first, and a Lambda permission can only be created in the
+   * function's own region. A permission naming the distribution would need the distribution to exist
+   * before the regional stacks, which the distribution needs: a cycle. The wildcard means any CloudFront
+   * distribution of this AWS account can reach the origin, and only the account's own administrators can
+   * create one; no other account's distribution can (`SourceAccount` and the account in `SourceArn`).
+   */
+  private allowCloudFront(): void {
+    const stack = Stack.of(this);
+    const common = {
+      principal: new iam.ServicePrincipal('cloudfront.amazonaws.com'),
+      sourceAccount: stack.account,
+      sourceArn: `arn:${stack.partition}:cloudfront::${stack.account}:distribution/*`,
+    };
+    this.function.function.addPermission('CloudFrontInvokesUrl', {
+      ...common,
+      action: 'lambda:InvokeFunctionUrl',
+      functionUrlAuthType: lambda.FunctionUrlAuthType.AWS_IAM,
+    });
+    this.function.function.addPermission('CloudFrontInvokesThroughUrl', {
+      ...common,
+      action: 'lambda:InvokeFunction',
+      invokedViaFunctionUrl: true,
+    });
   }
 
   /**

@@ -4,7 +4,15 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { EVENT_OBJECTS, type Location, names, RECEIPTS, REGIONS, type Stage } from '../../../../platform';
+import {
+  CAMPAIGN_CONFIG,
+  EVENT_OBJECTS,
+  type Location,
+  names,
+  RECEIPTS,
+  REGIONS,
+  type Stage,
+} from '../../../../platform';
 import { acknowledgeBoundaryCeiling } from '../../../../policies/aws/acknowledgements';
 import { awsNames } from '../naming';
 import { FIREHOSE_S3_DELIVERY_ACTIONS } from './event-stream';
@@ -25,13 +33,20 @@ export interface PermissionsBoundaryProps {
    * @default - this location
    */
   readonly receiptsLocation?: Location;
+  /**
+   * The CDN's config bucket, when a role of the stack (the directory home's purge job) deletes purged
+   * accounts' configs from it.
+   * @default - none: no role of the stack may touch the config bucket
+   */
+  readonly configBucketName?: string;
 }
 
 /**
  * A customer-managed policy that caps what any role of the stack can do, whatever its own policies say:
  * only the actions the platform's services use, only on this stage's and location's resources in this
  * account and region, S3 buckets included, each named (the purge job also reaches the `account=` prefixes
- * of the stage's other event buckets, and the receipts bucket and its key in the directory home's region);
+ * of the stage's other event buckets, the receipts bucket and its key in the directory home's region, and,
+ * in the directory home, the `config/` objects of the CDN's config bucket);
  * and, should the allow list ever grow, never IAM, Organizations, key destruction, the weakening of the
  * event store or of Object Lock.
  * Apply it with `iam.PermissionsBoundary.of(stack).apply(policy)`.
@@ -63,12 +78,6 @@ export class PermissionsBoundary extends Construct {
       ArnFormat.COLON_RESOURCE_NAME,
     );
     const keys = arn('kms', 'key', '*');
-    const secrets = arn(
-      'secretsmanager',
-      'secret',
-      `${awsNames.secretPrefix(stage, location)}*`,
-      ArnFormat.COLON_RESOURCE_NAME,
-    );
     // The purge job's stores, by the names every location agrees on.
     const s3Arn = (resource: string) => `arn:${stack.partition}:s3:::${resource}`;
     const eventBuckets = locations.map((l) => names.eventBucket(stage, l, stack.account));
@@ -87,6 +96,8 @@ export class PermissionsBoundary extends Construct {
             resource: 'key',
             resourceName: '*',
           });
+    const configBucket = props.configBucketName ? s3Arn(props.configBucketName) : undefined;
+    const configObjects = configBucket ? `${configBucket}/${CAMPAIGN_CONFIG.root}*` : undefined;
 
     this.policy = new iam.ManagedPolicy(this, 'Policy', {
       description: `Permissions boundary of every role of ${names.prefix(stage)} in ${location}`,
@@ -168,17 +179,26 @@ export class PermissionsBoundary extends Construct {
               }),
             ]
           : []),
+        ...(configBucket && configObjects
+          ? [
+              new iam.PolicyStatement({
+                sid: 'ListPublishedConfigs',
+                actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+                resources: [configBucket],
+              }),
+              new iam.PolicyStatement({
+                sid: 'DeletePublishedConfigs',
+                actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+                resources: [configObjects],
+              }),
+            ]
+          : []),
         new iam.PolicyStatement({
           sid: 'SendToDeadLetterQueue',
           actions: ['sqs:SendMessage'],
           resources: [
             stack.formatArn({ service: 'sqs', resource: awsNames.purgeDeadLetterQueue(stage, location) }),
           ],
-        }),
-        new iam.PolicyStatement({
-          sid: 'ReadOwnSecrets',
-          actions: ['secretsmanager:GetSecretValue'],
-          resources: [secrets],
         }),
         // Denials come last and are redundant with the allow list today; they keep holding if it grows.
         new iam.PolicyStatement({
@@ -220,10 +240,10 @@ export class PermissionsBoundary extends Construct {
       logs,
       eventBucketObjects,
       keys,
-      secrets,
       eventObjects,
       receiptObjects,
       receiptsKeys,
+      configObjects,
     });
   }
 }

@@ -11,6 +11,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
+  CAMPAIGN_CONFIG,
   type Location,
   METRIC_DIMENSIONS,
   metricsNamespace,
@@ -24,10 +25,12 @@ import {
   type PurgeEnvInput,
 } from '../../../../platform/contracts/purge-env';
 import {
+  acknowledgeConfigObjects,
   acknowledgeEventObjectPrefixes,
   acknowledgeReceiptObjects,
   acknowledgeRemoteReceiptsKey,
 } from '../../../../policies/aws/acknowledgements';
+import { grantOnPrincipal } from '../grants';
 import { awsNames } from '../naming';
 import type { IDirectoryTable } from './directory-table';
 import { EventStore } from './event-store';
@@ -73,6 +76,13 @@ export interface PurgeServiceProps {
    * @default 512
    */
   readonly memorySize?: number;
+  /**
+   * The CDN's config bucket (`names.configBucket(stage, account)`, in the edge stack): when given, the job
+   * also deletes a purged account's published configs (`config/<accountId>/`) from it
+   * (`TS_CONFIG_BUCKET`). One location's job does it, the directory home's.
+   * @default - none: this location's job leaves the config bucket alone
+   */
+  readonly configBucketName?: string;
 }
 
 /**
@@ -89,7 +99,9 @@ export interface PurgeServiceProps {
  * - use the regional key only through DynamoDB (the table key) and SQS (its dead-letter queue), and the
  *   receipts bucket's key only through S3 for receipt objects; never directly, so it can never unwrap an
  *   account's data key: crypto-shredding deletes the wrapped keys, it never reads them;
- * - put, read back and check the Object Lock of receipts, never delete one.
+ * - put, read back and check the Object Lock of receipts, never delete one;
+ * - with `configBucketName`, list the versions of and delete the objects under `config/` in the CDN's
+ *   config bucket, never anything else there.
  */
 export class PurgeService extends Construct {
   /** The purge function. */
@@ -137,6 +149,7 @@ export class PurgeService extends Construct {
       TS_RECEIPT_RETENTION_DAYS: String(props.receiptRetentionDays),
       TS_TIME_BUDGET_SECONDS: String(PURGE_TIME_BUDGET.toSeconds()),
       TS_LOG_LEVEL: 'info',
+      TS_CONFIG_BUCKET: props.configBucketName,
     };
     this.function = new TrackstackFunction(this, 'Function', {
       service: 'purge',
@@ -178,6 +191,7 @@ export class PurgeService extends Construct {
     receipts.grantWriteReceipts(this.function);
     acknowledgeReceiptObjects(this.function.policy, receipts.receiptObjectsArn);
     if (receipts.keyNamedByAlias) acknowledgeRemoteReceiptsKey(this.function.policy, receipts.keyArn);
+    if (props.configBucketName) this.grantDeleteConfigs(props.configBucketName);
 
     // The key policy names the role too: SQS uses the key with the sender's identity, for this queue only.
     key.addToResourcePolicy(
@@ -244,6 +258,29 @@ export class PurgeService extends Construct {
       dimensionsMap: { RuleName: this.schedule.ruleName },
       ...props,
     });
+  }
+
+  /**
+   * Lets the function delete published configs from the CDN's config bucket: list (versions too) under
+   * `config/`, delete objects and their versions under `config/`. By the bucket's derived ARN: the bucket
+   * lives in the edge stack, which is deployed after the regional stacks (it needs their Function URLs), so
+   * it cannot be referenced from here.
+   */
+  private grantDeleteConfigs(bucketName: string): void {
+    const bucketArn = `arn:${Stack.of(this).partition}:s3:::${bucketName}`;
+    const objectsArn = `${bucketArn}/${CAMPAIGN_CONFIG.root}*`;
+    grantOnPrincipal(this.function, {
+      sid: 'ListPublishedConfigs',
+      actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+      resourceArns: [bucketArn],
+      conditions: { StringLike: { 's3:prefix': `${CAMPAIGN_CONFIG.root}*` } },
+    });
+    grantOnPrincipal(this.function, {
+      sid: 'DeletePublishedConfigs',
+      actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+      resourceArns: [objectsArn],
+    });
+    acknowledgeConfigObjects(this.function.policy, objectsArn);
   }
 
   /** ARN of the function's role, built from its name (for policies in other regions). */

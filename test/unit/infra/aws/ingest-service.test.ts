@@ -1,15 +1,19 @@
 /**
- * The ingest service (`IngestService`): the function, its origin and secret, its role, and what it adds to
- * the key policy, on a bare stack of a replica location (europe) with the key, the event store and stream,
- * and the directory replica. The stack outputs of the origin contract are tested in regional-stack.test.ts.
+ * The ingest service (`IngestService`): the function, its origin locked to CloudFront, its role, and what it
+ * adds to the key policy, on a bare stack of a replica location (europe) with the key, the event store and
+ * stream, and the directory replica. The stack outputs of the origin contract are tested in
+ * regional-stack.test.ts.
  */
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Template } from 'aws-cdk-lib/assertions';
 import { DIRECTORY, names, REGIONS } from '../../../../platform';
 import { parseIngestEnv } from '../../../../platform/contracts/ingest-env';
+import { DirectoryTable } from '../../../../infra/aws/lib/constructs/directory-table';
+import { IngestService } from '../../../../infra/aws/lib/constructs/ingest-service';
 import { NODE_RUNTIME } from '../../../../infra/aws/lib/constructs/trackstack-function';
 import {
   actions,
   bareIngest,
+  bareStorage,
   functionOf,
   iamPattern,
   type Json,
@@ -17,7 +21,6 @@ import {
   logicalIdOf,
   only,
   partitionsAllowed,
-  ref,
   rolePolicy,
   stageConfig,
   type StatementJson,
@@ -29,9 +32,11 @@ const EU = REGIONS.europe.aws;
 const outdir = temporaryOutdir('cdk-ingest');
 const config = stageConfig();
 let europe: Template;
+let built: ReturnType<typeof bareIngest>;
 
 beforeAll(() => {
-  europe = Template.fromStack(bareIngest('europe', outdir, config).stack);
+  built = bareIngest('europe', outdir, config);
+  europe = Template.fromStack(built.stack);
 });
 
 describe('ingest function', () => {
@@ -75,22 +80,84 @@ describe('ingest function', () => {
       TS_SPOOL_DIR: '/tmp/spool',
       TS_TRUST_PROXY: 'cloudfront',
       TS_METRICS_EMF: 'true',
-      TS_ORIGIN_SECRET_ID: ref(europe, 'AWS::SecretsManager::Secret'),
     });
+    // IAM and origin access control lock the origin: no shared secret on AWS, and no home locations unless
+    // the stage names some.
     expect(variables).not.toHaveProperty('TS_ORIGIN_SECRET');
+    expect(variables).not.toHaveProperty('TS_ORIGIN_SECRET_ID');
+    expect(variables).not.toHaveProperty('TS_HOME_LOCATIONS');
     const resolved = Object.fromEntries(
       Object.entries(variables).map(([k, v]) => [k, typeof v === 'string' ? v : `resolved-${k}`]),
     );
     expect(() => parseIngestEnv(resolved)).not.toThrow();
   });
 
-  test('the origin is a Function URL without IAM auth, guarded by a KMS-encrypted origin secret', () => {
-    europe.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE', InvokeMode: 'BUFFERED' });
-    europe.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: 'trackstack-dev/europe/origin-verify',
-      KmsKeyId: { 'Fn::GetAtt': [only(europe, 'AWS::KMS::Key').id, 'Arn'] },
-      GenerateSecretString: Match.objectLike({ PasswordLength: 64 }),
+  test('the origin is a Function URL with IAM auth, and no origin secret exists', () => {
+    europe.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'AWS_IAM',
+      InvokeMode: 'BUFFERED',
+      TargetFunctionArn: { 'Fn::GetAtt': [fn().id, 'Arn'] },
     });
+    expect(europe.findResources('AWS::SecretsManager::Secret')).toEqual({});
+  });
+
+  test('only CloudFront distributions of this account may call the URL: both permissions, both scoped', () => {
+    const permissions = Object.values(europe.findResources('AWS::Lambda::Permission')).map(
+      (r) => (r as { Properties: Json }).Properties,
+    );
+    // The region's partition is known at synth (aws), so CDK writes it as text.
+    const distributions = {
+      'Fn::Join': ['', ['arn:aws:cloudfront::', { Ref: 'AWS::AccountId' }, ':distribution/*']],
+    };
+    const scoped = {
+      FunctionName: { 'Fn::GetAtt': [fn().id, 'Arn'] },
+      Principal: 'cloudfront.amazonaws.com',
+      SourceAccount: { Ref: 'AWS::AccountId' },
+      SourceArn: distributions,
+    };
+    const byAction = (action: string) => permissions.filter((p) => p.Action === action);
+    expect(byAction('lambda:InvokeFunctionUrl')).toEqual([
+      { ...scoped, Action: 'lambda:InvokeFunctionUrl', FunctionUrlAuthType: 'AWS_IAM' },
+    ]);
+    expect(byAction('lambda:InvokeFunction')).toEqual([
+      { ...scoped, Action: 'lambda:InvokeFunction', InvokedViaFunctionUrl: true },
+    ]);
+    // Nothing else may invoke the ingest function (the purge's schedule permission is in its own test).
+    const ingestPermissions = permissions.filter(
+      (p) => JSON.stringify(p.FunctionName) === JSON.stringify({ 'Fn::GetAtt': [fn().id, 'Arn'] }),
+    );
+    expect(ingestPermissions).toHaveLength(2);
+  });
+
+  test('the URL’s host name is exposed for the edge stack’s origin', () => {
+    const url = only(europe, 'AWS::Lambda::Url').id;
+    expect(built.stack.resolve(built.ingest.functionUrlDomain)).toEqual({
+      'Fn::Select': [2, { 'Fn::Split': ['/', { 'Fn::GetAtt': [url, 'FunctionUrl'] }] }],
+    });
+  });
+
+  test('home locations from the stage reach the function as TS_HOME_LOCATIONS, which the handler parses', () => {
+    const storage = bareStorage('apac', outdir);
+    const homeLocations = { acc_example01: 'europe', acc_example02: 'apac' } as const;
+    const ingest = new IngestService(storage.stack, 'Ingest', {
+      stage: 'dev',
+      location: 'apac',
+      encryptionKey: storage.key.key,
+      eventStream: storage.eventStream,
+      directoryTable: DirectoryTable.fromTableName(storage.stack, 'Directory', names.directoryTable('dev')),
+      logGroupName: '/trackstack-dev/apac/ingest',
+      logRetentionDays: config.logRetentionDays,
+      memorySize: config.ingestMemoryMb,
+      reservedConcurrentExecutions: config.ingestReservedConcurrency,
+      homeLocations,
+    });
+    const variables = (
+      functionOf(Template.fromStack(storage.stack), 'ingest').props.Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
+    expect(JSON.parse(variables.TS_HOME_LOCATIONS as string)).toEqual(homeLocations);
+    expect(ingest.function.environment.TS_HOME_LOCATIONS).toEqual(homeLocations);
   });
 
   test('its role holds only scoped permissions, in a customer-managed policy', () => {
@@ -142,10 +209,12 @@ describe('ingest function', () => {
       Resource: table,
       Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${DIRECTORY.dedupPk('')}*`] } },
     });
-    expect(bySid.ReadOriginSecret).toMatchObject({
-      Action: 'secretsmanager:GetSecretValue',
-      Resource: ref(europe, 'AWS::SecretsManager::Secret'),
+    expect(bySid.DecryptTableKeyThroughDynamoDb).toMatchObject({
+      Action: 'kms:Decrypt',
+      Resource: key,
+      Condition: { StringEquals: { 'kms:ViaService': `dynamodb.${EU}.amazonaws.com` } },
     });
+    expect(statements.flatMap(actions).filter((a) => a.startsWith('secretsmanager:'))).toEqual([]);
     const wildcard = statements.filter((s) => s.Resource === '*');
     expect(wildcard.map((s) => s.Sid)).toEqual(['WriteTraces']);
   });

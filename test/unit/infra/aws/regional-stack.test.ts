@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { LOCATIONS, names, PURGE_METRICS, REGIONS } from '../../../../platform';
 import { createApp, readCdkJsonContext } from '../../../../infra/aws/lib/app';
+import { RegionalStack } from '../../../../infra/aws/lib/regional-stack';
 import { STAGES_CONTEXT_KEY } from '../../../../infra/aws/lib/stage-context';
 import {
   actions,
@@ -92,18 +93,14 @@ describe('a stage without the primary location', () => {
 });
 
 describe('regional key policy, with every construct’s statements', () => {
-  test('the account gets cryptographic use only through DynamoDB and Secrets Manager', () => {
+  test('the account gets cryptographic use only through DynamoDB (and Firehose’s grant)', () => {
     const rootStatements = keyPolicy(europe).filter(
       (s) =>
         JSON.stringify(s.Principal) === JSON.stringify({ AWS: ROOT }) &&
         actions(s).some((a) => CRYPTO.test(a)),
     );
     const viaServices = rootStatements.map((s) => s.Condition?.StringEquals?.['kms:ViaService']);
-    expect(viaServices.sort()).toEqual([
-      `dynamodb.${EU}.amazonaws.com`,
-      `firehose.${EU}.amazonaws.com`,
-      `secretsmanager.${EU}.amazonaws.com`,
-    ]);
+    expect(viaServices.sort()).toEqual([`dynamodb.${EU}.amazonaws.com`, `firehose.${EU}.amazonaws.com`]);
     const firehose = rootStatements.find((s) => s.Sid === 'EventStreamEncryptionGrant')!;
     expect(actions(firehose).sort()).toEqual(['kms:CreateGrant', 'kms:DescribeKey']);
     expect(firehose.Condition?.Bool).toEqual({ 'kms:GrantIsForAWSResource': 'true' });
@@ -224,9 +221,67 @@ describe('alarms', () => {
   });
 });
 
+describe('origin lock', () => {
+  test('in every region, only CloudFront distributions of this account may call the ingest URL', () => {
+    for (const location of LOCATIONS) {
+      const template = synth.templates[location]!;
+      template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM' });
+      const fromCloudFront = Object.values(
+        template.findResources('AWS::Lambda::Permission', {
+          Properties: { Principal: 'cloudfront.amazonaws.com' },
+        }),
+      ).map((r) => (r as { Properties: Json }).Properties);
+      expect(fromCloudFront.map((p) => p.Action).sort()).toEqual([
+        'lambda:InvokeFunction',
+        'lambda:InvokeFunctionUrl',
+      ]);
+      for (const permission of fromCloudFront) {
+        expect(permission.SourceAccount).toEqual({ Ref: 'AWS::AccountId' });
+        expect(JSON.stringify(permission.SourceArn)).toMatch(/:cloudfront::.*:distribution\/\*"/);
+      }
+      // Nobody else: no permission names a public principal.
+      for (const r of Object.values(template.findResources('AWS::Lambda::Permission'))) {
+        expect((r as { Properties: Json }).Properties.Principal).not.toBe('*');
+      }
+    }
+  });
+
+  test('no stack holds an origin secret any more', () => {
+    for (const location of LOCATIONS) {
+      expect(synth.templates[location]!.findResources('AWS::SecretsManager::Secret')).toEqual({});
+    }
+  });
+
+  test('home locations given to the stack reach its ingest function', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'trackstack-cdk-home-'));
+    try {
+      const built = createApp({
+        context: { ...readCdkJsonContext(), stage: 'dev', ...SKIP_BUNDLING },
+        outdir,
+      });
+      const config = built.config;
+      const stack = new RegionalStack(built.app, 'HomeLocations', {
+        env: { region: REGIONS.europe.aws },
+        config,
+        location: 'europe',
+        directoryHome: 'americas',
+        homeLocations: { acc_example01: 'europe' },
+      });
+      expect(stack.ingest.function.environment.TS_HOME_LOCATIONS).toEqual({ acc_example01: 'europe' });
+      // Without them, the variable is left out.
+      const europeStack = built.regionalStacks.find((s) => s.location === 'europe')!;
+      expect(europeStack.ingest.function.environment.TS_HOME_LOCATIONS).toBeUndefined();
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('outputs', () => {
-  test('the origin contract for the edge stack: the Function URL and the origin secret’s ARN', () => {
-    europe.hasOutput('IngestOriginUrl', Match.anyValue());
-    europe.hasOutput('OriginSecretArn', { Value: ref(europe, 'AWS::SecretsManager::Secret') });
+  test('the origin contract for the edge stack: the Function URL, and no origin secret', () => {
+    europe.hasOutput('IngestOriginUrl', {
+      Value: { 'Fn::GetAtt': [only(europe, 'AWS::Lambda::Url').id, 'FunctionUrl'] },
+    });
+    expect(Object.keys(europe.findOutputs('OriginSecretArn'))).toEqual([]);
   });
 });
