@@ -68,6 +68,12 @@ export const purgeEnvSchema = z
       .default(REGIONS[PRIMARY_LOCATION].aws),
     /** Days each receipt stays locked (compliance mode). */
     TS_RECEIPT_RETENTION_DAYS: wholeNumber(1, 36_500).default(RETENTION.receiptRetentionDays),
+    /**
+     * The edge's config bucket (in us-east-1), `names.configBucket(stage, account)`: when set, a purged
+     * account's published campaign configs are deleted from it, every version. Unset, they are deleted from
+     * the local config folder with the file directory, and not at all otherwise.
+     */
+    TS_CONFIG_BUCKET: resourceName.optional(),
     /** Local store (events, `directory.json`, receipts) with the file stores. */
     TS_DATA_DIR: z.string().min(1).default('.data'),
     /**

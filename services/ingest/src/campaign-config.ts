@@ -1,27 +1,18 @@
 /**
- * The campaign config document that the snippet fetches from the CDN (`/config/<campaign>.json`).
- * The same function renders it for the local store and, later, for the cloud config bucket.
+ * The campaign config document that the snippet fetches from the CDN (`/config/<account>/<campaign>.json`).
+ * It is rendered and validated in `services/shared/campaign-config`, once for every writer (the local seed,
+ * `npm run publish-config`); this module keeps the ingest service's own name for it.
  */
+import type { CampaignConfigDocument } from '../../../platform';
 import type { CampaignRecord } from '../../shared/directory/directory';
+import { renderCampaignConfig } from '../../shared/campaign-config/render';
 
-/** What the snippet reads. Holds nothing secret: it is public on the CDN. */
-export interface CampaignConfigDocument {
-  readonly v: 1;
-  readonly campaignId: string;
-  readonly accountId: string;
-  /** Send a page view as soon as the config has loaded. */
-  readonly autoPageview: boolean;
-  /** Whether hits without consent are still counted (anonymously). */
-  readonly countAnonymous: boolean;
-}
+export type { CampaignConfigDocument } from '../../../platform';
 
-/** Renders a campaign's public config. */
+/**
+ * Renders a campaign's public config, validated against the document's schema.
+ * @throws CampaignConfigError when the record cannot make a valid document
+ */
 export function campaignConfigDocument(campaign: CampaignRecord): CampaignConfigDocument {
-  return {
-    v: 1,
-    campaignId: campaign.campaignId,
-    accountId: campaign.accountId,
-    autoPageview: true,
-    countAnonymous: campaign.countAnonymous,
-  };
+  return renderCampaignConfig(campaign);
 }

@@ -29,7 +29,9 @@ const USAGE = `Usage: npm run purge -- (--dry-run | --run | --now <accountId> --
   --stage <dev|staging|prod>
                             run against AWS with the ambient credentials instead: the table, event
                             buckets and receipts bucket named in platform/names.ts (TS_TABLE_NAME,
-                            TS_EVENT_BUCKET_<LOCATION>, TS_RECEIPTS_BUCKET override them)
+                            TS_EVENT_BUCKET_<LOCATION>, TS_RECEIPTS_BUCKET override them);
+                            with TS_CONFIG_BUCKET set, the purged accounts' published
+                            campaign configs are deleted from that bucket too
   --locations <list>        with --stage: the locations the stage deploys, comma-separated (default
                             all three); an account counts as purged once every one is emptied
   --account <12 digits>     with --stage: the stage's AWS account (or TS_AWS_ACCOUNT), which the
@@ -177,6 +179,8 @@ export function cliEnvironment(
     TS_LOCATIONS: args.locations.join(','),
   };
   if (processEnv.TS_RECEIPTS_REGION) env.TS_RECEIPTS_REGION = processEnv.TS_RECEIPTS_REGION;
+  // Only when named: a stage whose edge stack is not deployed has no config bucket to delete from.
+  if (processEnv.TS_CONFIG_BUCKET) env.TS_CONFIG_BUCKET = processEnv.TS_CONFIG_BUCKET;
   for (const l of args.locations) {
     const variable = eventBucketVariable(l);
     env[variable] = processEnv[variable] || names.eventBucket(stage, l, accountFor(variable));

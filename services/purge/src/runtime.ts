@@ -4,6 +4,7 @@
  * store, so the local CLI never pays for it.
  */
 import { stat } from 'node:fs/promises';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { join, resolve } from 'node:path';
 import { REGIONS, type Location } from '../../../platform';
 import type { ItemDirectory } from '../../shared/directory/item-directory';
@@ -54,6 +55,8 @@ export interface PurgeRuntime {
   readonly directory: ItemDirectoryPurgeStore;
   readonly objectStores: readonly EventObjectStore[];
   readonly receipts: ReceiptStore;
+  /** Where a purged account's published campaign configs are deleted from, if anywhere. */
+  readonly publishedConfigs?: PublishedConfigStore;
 }
 
 /**
@@ -128,10 +131,17 @@ export async function createPurgeRuntime(
   }
 
   let publishedConfigs: PublishedConfigStore | undefined;
-  if (env.TS_DIRECTORY === 'file') {
-    // Local mode publishes campaign configs next to its data; in the cloud the CDN's config bucket is
-    // written by the control plane, which is not part of this job.
-    const { FileConfigStore } = await import('./local/file-config-store');
+  if (env.TS_CONFIG_BUCKET) {
+    const { S3ConfigStore, configBucketClient } =
+      await import('../../shared/campaign-config/s3-config-store');
+    // The bucket is in us-east-1 whatever this instance's region; its client follows region redirects.
+    publishedConfigs = new S3ConfigStore({
+      bucket: env.TS_CONFIG_BUCKET,
+      client: configBucketClient({ ...options.awsClientConfig } as S3ClientConfig),
+    });
+  } else if (env.TS_DIRECTORY === 'file') {
+    // Local mode publishes campaign configs next to its data, where `npm run local` serves them.
+    const { FileConfigStore } = await import('../../shared/campaign-config/file-config-store');
     publishedConfigs = new FileConfigStore({ dataDir });
   }
 
@@ -160,7 +170,7 @@ export async function createPurgeRuntime(
     ...(publishedConfigs ? { publishedConfigs } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
-  return { env, job, directory, objectStores, receipts };
+  return { env, job, directory, objectStores, receipts, ...(publishedConfigs ? { publishedConfigs } : {}) };
 }
 
 /**

@@ -19,7 +19,13 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { backoffMs, sleep } from '../backoff';
 import { DIRECTORY } from '../../../platform';
-import type { AccountRecord, ApiKeyRecord, ConversionClaim, WrappedDataKeyRecord } from './directory';
+import type {
+  AccountRecord,
+  ApiKeyRecord,
+  CampaignRecord,
+  ConversionClaim,
+  WrappedDataKeyRecord,
+} from './directory';
 import {
   ItemDirectory,
   claimItem,
@@ -249,6 +255,21 @@ export class DynamoDirectory extends ItemDirectory {
       ExpressionAttributeValues: { ':prefix': DIRECTORY.apiKeyPk(''), ':account': accountId },
     });
     return items.map((i) => fromItem<ApiKeyRecord>(i)).sort((a, b) => a.keyId.localeCompare(b.keyId));
+  }
+
+  /** The campaigns of that id in every account (a filtered scan: for tools, never the hot path). */
+  async findCampaigns(campaignId: string): Promise<CampaignRecord[]> {
+    const items = await this.scan({
+      FilterExpression: 'begins_with(#pk, :prefix) AND #sk = :sk',
+      ExpressionAttributeNames: { '#pk': DIRECTORY.partitionKey, '#sk': DIRECTORY.sortKey },
+      ExpressionAttributeValues: {
+        ':prefix': DIRECTORY.accountPk(''),
+        ':sk': DIRECTORY.campaignSk(campaignId),
+      },
+    });
+    return items
+      .map((i) => fromItem<CampaignRecord>(i))
+      .sort((a, b) => a.accountId.localeCompare(b.accountId));
   }
 
   private scan(input: Omit<ScanCommandInput, 'TableName'>): Promise<DirectoryItem[]> {

@@ -36,6 +36,13 @@ export interface DirectoryMaintenance {
   listAccounts(): Promise<AccountRecord[]>;
   /** Every API key record of one account (they live in their own `APIKEY#` partitions). */
   listApiKeys(accountId: string): Promise<ApiKeyRecord[]>;
+  /** Every campaign of one account (one read of its `ACCOUNT#` partition), sorted by campaign id. */
+  listCampaigns(accountId: string): Promise<CampaignRecord[]>;
+  /**
+   * The campaigns of that id in every account: campaign ids are unique per account only, so a tool given
+   * a bare campaign id must find out whether it is ambiguous. Sorted by account id.
+   */
+  findCampaigns(campaignId: string): Promise<CampaignRecord[]>;
   /** Reads one item, strongly consistently, with every attribute it has. */
   readItem(key: DirectoryItemKey): Promise<DirectoryItem | undefined>;
   /**
@@ -139,10 +146,20 @@ export abstract class ItemDirectory implements Directory, DirectoryMaintenance {
   abstract deleteItems(keys: readonly DirectoryItemKey[]): Promise<number>;
   abstract listAccounts(): Promise<AccountRecord[]>;
   abstract listApiKeys(accountId: string): Promise<ApiKeyRecord[]>;
+  abstract findCampaigns(campaignId: string): Promise<CampaignRecord[]>;
   abstract putItemIf(
     item: DirectoryItem,
     expected: Readonly<Record<string, ExpectedValue>>,
   ): Promise<boolean>;
+
+  /** Every campaign of one account, sorted by campaign id. */
+  async listCampaigns(accountId: string): Promise<CampaignRecord[]> {
+    const prefix = DIRECTORY.campaignSk('');
+    return (await this.listItems(DIRECTORY.accountPk(accountId)))
+      .filter((i) => i.sk.startsWith(prefix))
+      .map((i) => fromItem<CampaignRecord>(i))
+      .sort((a, b) => (a.campaignId < b.campaignId ? -1 : a.campaignId > b.campaignId ? 1 : 0));
+  }
 
   /** Reads one item, strongly consistently, with every attribute it has. */
   readItem(key: DirectoryItemKey): Promise<DirectoryItem | undefined> {

@@ -11,7 +11,13 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { DIRECTORY } from '../../../platform';
-import type { AccountRecord, ApiKeyRecord, ConversionClaim, WrappedDataKeyRecord } from './directory';
+import type {
+  AccountRecord,
+  ApiKeyRecord,
+  CampaignRecord,
+  ConversionClaim,
+  WrappedDataKeyRecord,
+} from './directory';
 import {
   ItemDirectory,
   claimItem,
@@ -166,6 +172,17 @@ export class LocalDirectory extends ItemDirectory {
       if (item && item.accountId === accountId) out.push(fromItem<ApiKeyRecord>(item));
     }
     return out.sort((a, b) => compare(a.keyId, b.keyId));
+  }
+
+  /** The campaigns of that id in every account, sorted by account id. */
+  async findCampaigns(campaignId: string): Promise<CampaignRecord[]> {
+    await this.refresh();
+    const out: CampaignRecord[] = [];
+    for (const [pk, part] of this.partitions) {
+      const item = pk.startsWith(ACCOUNT_PREFIX) ? part.get(DIRECTORY.campaignSk(campaignId)) : undefined;
+      if (item) out.push(fromItem<CampaignRecord>(item));
+    }
+    return out.sort((a, b) => compare(a.accountId, b.accountId));
   }
 
   protected async getItem(key: DirectoryItemKey): Promise<DirectoryItem | undefined> {

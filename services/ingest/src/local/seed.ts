@@ -3,11 +3,9 @@
  * config where local mode serves it (`<dataDir>/config/<account>/<campaign>.json`, as the CDN's config bucket
  * holds it).
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { CAMPAIGN_CONFIG } from '../../../../platform';
 import { generateApiKey } from '../api-keys';
 import { campaignConfigDocument } from '../campaign-config';
+import { FileConfigStore } from '../../../shared/campaign-config/file-config-store';
 import type { CampaignRecord, Directory } from '../../../shared/directory/directory';
 
 /** The demo account's id. */
@@ -23,12 +21,12 @@ export interface SeedResult {
   readonly apiKey?: string;
 }
 
-/** Publishes a campaign's config document into the local "CDN" folder, under its account's prefix. */
+/**
+ * Publishes a campaign's config document into the local "CDN" folder, under its account's prefix, as
+ * `npm run publish-config` does without `--stage`.
+ */
 export async function publishCampaignConfig(dataDir: string, campaign: CampaignRecord): Promise<void> {
-  const file = join(dataDir, CAMPAIGN_CONFIG.path(campaign.accountId, campaign.campaignId));
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(`${file}.tmp`, JSON.stringify(campaignConfigDocument(campaign), null, 2));
-  await rename(`${file}.tmp`, file);
+  await new FileConfigStore({ dataDir }).put(campaignConfigDocument(campaign));
 }
 
 /** Creates the demo account, campaign and key unless the account exists. Idempotent. */

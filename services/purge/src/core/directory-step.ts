@@ -23,7 +23,14 @@ export function deleteDirectoryItems<P extends TrackedProgress>(
     const items = await list(directory, accountId);
     // Before the campaign items, as the documents are derived from them. (Nothing republishes a purged
     // account's configs, so removing the prefix again in its sweep costs nothing.)
-    await publishedConfigs?.removeAccount(accountId);
+    if (publishedConfigs) {
+      const removed = await publishedConfigs.deleteAccount(accountId);
+      ledger.env.logger.info('published configs deleted', {
+        accountId,
+        store: publishedConfigs.description,
+        ...removed,
+      });
+    }
     const state = { st };
     await deleter.deleteEntries(
       directory,

@@ -3,6 +3,7 @@
  * from the receipt store. Adapters implement them for AWS (`../aws`) and for the embedded defaults
  * (`../local`); GCP will add its own without touching the core.
  */
+import type { ConfigStore } from '../../../shared/campaign-config/config-store';
 import type {
   AccountState,
   AuditReceipt,
@@ -151,16 +152,11 @@ export interface ReceiptStore {
 
 /**
  * The published copies of campaign configs (the CDN's `config/<accountId>/<campaignId>.json`, see
- * `CAMPAIGN_CONFIG`). They are derived from the campaign records, so they are removed with them and not
- * counted separately.
+ * `CAMPAIGN_CONFIG`): the part of the shared `ConfigStore` port the purge uses. They are derived from the
+ * campaign records, so they are removed with them; how many went is logged, not put in the receipt's
+ * counts, whose shape the receipts already written fix.
  */
-export interface PublishedConfigStore {
-  /**
-   * Removes every published config document of the account (its whole `config/<accountId>/` prefix) and
-   * nothing of any other account, whose campaigns may carry the same ids. Nothing to remove is fine.
-   */
-  removeAccount(accountId: string): Promise<void>;
-}
+export type PublishedConfigStore = Pick<ConfigStore, 'description' | 'deleteAccount'>;
 
 /**
  * The checkpoints the purge and the sweep of a purged account both pass, as the same code passes them
