@@ -44,6 +44,12 @@ export const CONTENT_SHA256_HEADER = 'x-amz-content-sha256';
 /** The header that carries an API key through the CDN (origin access control signs `Authorization`). */
 export const API_KEY_HEADER = 'x-api-key';
 
+/**
+ * The query parameter a server may carry its API key in (refused by the origin, which keeps keys out of
+ * URLs and logs); the edge still refuses a revoked key presented there.
+ */
+export const API_KEY_QUERY_PARAM = 'key';
+
 /** Name of the edge stack of a stage (in us-east-1). */
 export function edgeStackName(stage: Stage): string {
   return `${PRODUCT[0]!.toUpperCase()}${PRODUCT.slice(1)}-${stage}-edge`;
