@@ -16,3 +16,4 @@ export * from './contracts/origin';
 export * from './contracts/edge';
 export * from './contracts/campaign-config';
 export * from './contracts/edge-health-env';
+export * from './geo';
