@@ -18,6 +18,7 @@ import {
   type PublishOutcome,
   type Selection,
 } from './publish';
+import { formatHome, syncHomes } from './home';
 import { createTarget, type TargetOptions } from './target';
 
 /** The usage text, printed by `--help` and after a mistake. */
@@ -38,8 +39,11 @@ export const USAGE = `Usage: npm run publish-config -- (<campaignId> [--account 
   --table <name>            with --stage: the directory table (default trackstack-<stage>-directory)
   --bucket <name>           with --stage: the config bucket, instead of the edge stack's output
   --distribution-id <id>    with --stage: the distribution, instead of the edge stack's output
-                            (--bucket and --distribution-id together skip the stack: for tests and
-                            for an edge deployed outside this repository)
+  --kvs-arn <arn>           with --stage: the edge store (CloudFront KeyValueStore), instead of the
+                            edge stack's output; each published account's home location (data
+                            residency) is written there as home:<accountId>
+                            (--bucket, --distribution-id and --kvs-arn together skip the stack: for
+                            tests and for an edge deployed outside this repository)
   --help                    show this message
 
 Exit status: 0 done, 1 failed part-way, 2 bad usage or request refused (nothing written).`;
@@ -53,6 +57,7 @@ export interface PublishArgs {
   readonly table?: string;
   readonly bucket?: string;
   readonly distributionId?: string;
+  readonly kvsArn?: string;
   readonly help?: boolean;
 }
 
@@ -80,6 +85,7 @@ export function parsePublishArgs(
         table: { type: 'string' },
         bucket: { type: 'string' },
         'distribution-id': { type: 'string' },
+        'kvs-arn': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -115,10 +121,10 @@ export function parsePublishArgs(
     if (values['data-dir'] !== undefined)
       throw new UsageError('--data-dir is for the local store; it cannot go with --stage');
   } else {
-    for (const flag of ['table', 'bucket', 'distribution-id'] as const)
+    for (const flag of ['table', 'bucket', 'distribution-id', 'kvs-arn'] as const)
       if (values[flag] !== undefined) throw new UsageError(`--${flag} goes only with --stage`);
   }
-  for (const flag of ['data-dir', 'table', 'bucket', 'distribution-id'] as const)
+  for (const flag of ['data-dir', 'table', 'bucket', 'distribution-id', 'kvs-arn'] as const)
     if (values[flag] !== undefined && values[flag].trim() === '')
       throw new UsageError(`--${flag} must not be empty`);
   if (dataDir.trim() === '') throw new UsageError('TS_DATA_DIR must not be empty');
@@ -134,6 +140,7 @@ export function parsePublishArgs(
     ...(values.table !== undefined ? { table: values.table } : {}),
     ...(values.bucket !== undefined ? { bucket: values.bucket } : {}),
     ...(values['distribution-id'] !== undefined ? { distributionId: values['distribution-id'] } : {}),
+    ...(values['kvs-arn'] !== undefined ? { kvsArn: values['kvs-arn'] } : {}),
   };
 }
 
@@ -178,9 +185,10 @@ export async function runPublishCli(argv: readonly string[], io: PublishIo): Pro
       ...(args.table ? { table: args.table } : {}),
       ...(args.bucket ? { bucket: args.bucket } : {}),
       ...(args.distributionId ? { distributionId: args.distributionId } : {}),
+      ...(args.kvsArn ? { kvsArn: args.kvsArn } : {}),
       ...(io.awsClientConfig ? { awsClientConfig: io.awsClientConfig } : {}),
     });
-    const campaigns = await selectCampaigns(target.directory, args.selection);
+    const { accounts, campaigns } = await selectCampaigns(target.directory, args.selection);
     const outcomes = await publishCampaigns(campaigns, target.store, {
       dryRun: args.dryRun,
       onOutcome: (o) => written.push(o),
@@ -201,6 +209,13 @@ export async function runPublishCli(argv: readonly string[], io: PublishIo): Pro
       const id = await target.invalidate(changed.map((o) => o.path));
       io.stdout(`Invalidation ${id} on distribution ${target.distributionId} for ${changed.length} path(s).`);
     }
+    const homes = await syncHomes(target.edge, accounts, { dryRun: args.dryRun });
+    const moved = homes.filter((h) => h.result !== 'unchanged');
+    io.stdout(
+      `Home locations in the edge store ${target.edgeName}: ${moved.length} changed, ` +
+        `${homes.length - moved.length} unchanged${args.dryRun && moved.length ? ' (dry run: not written)' : ''}`,
+    );
+    for (const h of moved) io.stdout(formatHome(h));
     return 0;
   } catch (err) {
     if (err instanceof PublishRefusedError) {

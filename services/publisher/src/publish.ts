@@ -52,14 +52,20 @@ export interface PublishOutcome {
   readonly replacedInvalid?: boolean;
 }
 
+/** The active accounts a selection names, and their campaigns it names. */
+export interface SelectedCampaigns {
+  readonly accounts: readonly AccountRecord[];
+  readonly campaigns: readonly CampaignRecord[];
+}
+
 /**
- * The campaigns a selection names, each of an active account.
+ * The campaigns a selection names, each of an active account, and those accounts.
  * @throws PublishRefusedError naming the campaign or account and what is wrong
  */
 export async function selectCampaigns(
   source: CampaignSource,
   selection: Selection,
-): Promise<CampaignRecord[]> {
+): Promise<SelectedCampaigns> {
   if (selection.kind === 'one') {
     const { campaignId } = selection;
     let accountId = selection.accountId;
@@ -74,17 +80,17 @@ export async function selectCampaigns(
         );
       accountId = found[0]!.accountId;
     }
-    await activeAccount(source, accountId);
+    const account = await activeAccount(source, accountId);
     const campaign = await source.getCampaign(accountId, campaignId);
     if (!campaign) throw new PublishRefusedError(`unknown campaign ${campaignId} in account ${accountId}`);
-    return [campaign];
+    return { accounts: [account], campaigns: [campaign] };
   }
   const accounts = selection.accountId
     ? [await activeAccount(source, selection.accountId)]
     : (await source.listAccounts()).filter((a) => a.status === 'active');
   const campaigns: CampaignRecord[] = [];
   for (const a of accounts) campaigns.push(...(await source.listCampaigns(a.accountId)));
-  return campaigns;
+  return { accounts, campaigns };
 }
 
 async function activeAccount(source: CampaignSource, accountId: string): Promise<AccountRecord> {

@@ -5,9 +5,11 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { REGIONS, PRIMARY_LOCATION, names, type Stage } from '../../../platform';
+import { EDGE_STACK_OUTPUTS, REGIONS, PRIMARY_LOCATION, names, type Stage } from '../../../platform';
 import type { ConfigStore } from '../../shared/campaign-config/config-store';
 import { FileConfigStore } from '../../shared/campaign-config/file-config-store';
+import type { EdgeStore } from '../../shared/edge-store/edge-store';
+import { FileEdgeStore } from '../../shared/edge-store/file-edge-store';
 import { LocalDirectory } from '../../shared/directory/local-directory';
 import { PublishRefusedError, type CampaignSource } from './publish';
 
@@ -22,6 +24,8 @@ export interface TargetOptions {
   readonly bucket?: string;
   /** With a stage: the distribution instead of the edge stack's output. */
   readonly distributionId?: string;
+  /** With a stage: the edge store (KeyValueStore ARN) instead of the edge stack's output. */
+  readonly kvsArn?: string;
   /**
    * Extra settings for every AWS SDK client (tests point them at moto).
    * @default none: the SDK's own resolution (profiles, AWS_ENDPOINT_URL, roles)
@@ -39,6 +43,10 @@ export interface PublishTarget {
   readonly invalidate?: (paths: readonly string[]) => Promise<string>;
   /** The distribution invalidated, for the report. */
   readonly distributionId?: string;
+  /** The edge store that holds each account's home location. */
+  readonly edge: EdgeStore;
+  /** Human-readable name of the edge store. */
+  readonly edgeName: string;
 }
 
 /**
@@ -57,10 +65,17 @@ export async function createTarget(options: TargetOptions): Promise<PublishTarge
         `the local store ${dataDir} has no directory file (${directory.file}): \`npm run local\` creates it; ` +
           'point at the folder it uses with --data-dir or TS_DATA_DIR (default .data)',
       );
-    return { directory, directoryName: `file:${directory.file}`, store: new FileConfigStore({ dataDir }) };
+    const edge = new FileEdgeStore({ dataDir });
+    return {
+      directory,
+      directoryName: `file:${directory.file}`,
+      store: new FileConfigStore({ dataDir }),
+      edge,
+      edgeName: `file:${edge.file}`,
+    };
   }
   const stage = options.stage;
-  const [{ DynamoDBClient }, { CloudFormationClient }, { CloudFrontClient }, s3, aws, dynamo] =
+  const [{ DynamoDBClient }, { CloudFormationClient }, { CloudFrontClient }, s3, aws, dynamo, kvs] =
     await Promise.all([
       import('@aws-sdk/client-dynamodb'),
       import('@aws-sdk/client-cloudformation'),
@@ -68,21 +83,24 @@ export async function createTarget(options: TargetOptions): Promise<PublishTarge
       import('../../shared/campaign-config/s3-config-store'),
       import('./aws'),
       import('../../shared/directory/dynamo-directory'),
+      import('../../shared/edge-store/kvs-edge-store'),
     ]);
   const edgeRegion = s3.CONFIG_BUCKET_REGION;
   const config = (region: string) => ({ ...options.awsClientConfig, region });
 
-  let { bucket, distributionId } = options;
-  if (!bucket || !distributionId) {
+  let { bucket, distributionId, kvsArn } = options;
+  if (!bucket || !distributionId || !kvsArn) {
     const outputs = await aws.edgeStackOutputs(new CloudFormationClient(config(edgeRegion)), stage);
     bucket ??= outputs.configBucket;
     distributionId ??= outputs.distributionId;
-    const missing = [!bucket && 'configBucket', !distributionId && 'distributionId'].filter(Boolean);
+    kvsArn ??= outputs.keyValueStoreArn;
+    const missing = [
+      !bucket && `${EDGE_STACK_OUTPUTS.configBucket} (or --bucket)`,
+      !distributionId && `${EDGE_STACK_OUTPUTS.distributionId} (or --distribution-id)`,
+      !kvsArn && `${EDGE_STACK_OUTPUTS.keyValueStoreArn} (or --kvs-arn)`,
+    ].filter(Boolean);
     if (missing.length > 0)
-      throw new PublishRefusedError(
-        `the edge stack of ${stage} has no output ${missing.join(' or ')}; name it with ` +
-          `${!bucket ? '--bucket' : '--distribution-id'}`,
-      );
+      throw new PublishRefusedError(`the edge stack of ${stage} has no output ${missing.join(', ')}`);
   }
   const tableName = options.table ?? names.directoryTable(stage);
   // The table is global; the primary location's replica is where the control plane writes.
@@ -101,5 +119,8 @@ export async function createTarget(options: TargetOptions): Promise<PublishTarge
     }),
     invalidate: (paths) => aws.invalidate(cloudFront, id, paths),
     distributionId: id,
+    // Given the same client settings as the others; moto does not implement this API, so tests mock it.
+    edge: new kvs.KvsEdgeStore({ kvsArn: kvsArn!, clientConfig: { ...options.awsClientConfig } }),
+    edgeName: kvsArn!,
   };
 }
