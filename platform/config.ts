@@ -3,9 +3,22 @@
  * service's `TS_*` environment, both failing with messages that name every bad key.
  */
 import { z } from 'zod';
-import { LOCATIONS, RETENTION, STAGES } from './definition';
+import { ID_PATTERNS, LOCATIONS, RETENTION, STAGES } from './definition';
 
 const awsAccountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+
+/** Most accounts a stage may pin to a home location in its configuration (the rest use the directory). */
+export const MAX_STAGE_HOME_LOCATIONS = 100;
+
+// Each WAF rate-based rule counts requests over five minutes; AWS refuses limits under 10, and anything under
+// 100 would throttle a single busy office behind one address.
+const wafRateLimit = (fallback: number) =>
+  z
+    .number({ error: 'must be a whole number of requests per 5 minutes' })
+    .int('must be a whole number of requests per 5 minutes')
+    .min(100, 'must be at least 100 requests per 5 minutes')
+    .max(2_000_000_000, 'must be at most 2000000000 (the WAF limit)')
+    .default(fallback);
 
 /**
  * Per-stage configuration. Validated at synth and at `pulumi up`; a missing or malformed value fails with
@@ -49,7 +62,11 @@ export const stageConfigSchema = z
       .default(RETENTION.directoryRecoveryDays),
     /** Address that alarm notifications are sent to. */
     alarmEmail: z.email().optional(),
-    /** Custom domain of the CDN, e.g. `t.example.com`. */
+    /**
+     * Custom domain of the CDN, e.g. `t.example.com`: the distribution answers on it with TLS 1.2 or later
+     * (security policy TLSv1.2_2021). Needs either `certificateArn` or `hostedZoneId`. Without it, the
+     * CDN uses its default `*.cloudfront.net` certificate, with which CloudFront allows TLSv1.
+     */
     domainName: z
       .string()
       .regex(
@@ -57,8 +74,85 @@ export const stageConfigSchema = z
         'must be a lowercase DNS name',
       )
       .optional(),
+    /**
+     * ARN of an issued ACM certificate in us-east-1 (CloudFront reads certificates only there) that covers
+     * `domainName`. When omitted with a `domainName`, the edge stack requests one, validated through DNS in
+     * `hostedZoneId`.
+     */
+    certificateArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]{36}$/,
+        'must be the ARN of an ACM certificate in us-east-1 (arn:aws:acm:us-east-1:<account>:certificate/<id>)',
+      )
+      .optional(),
+    /**
+     * Route 53 public hosted zone that holds `domainName`: the edge stack adds the alias records (A and
+     * AAAA) for the distribution there and, without `certificateArn`, the certificate's validation record.
+     */
+    hostedZoneId: z
+      .string()
+      .regex(/^Z[A-Z0-9]{1,31}$/, 'must be a Route 53 hosted zone id (Z followed by letters and digits)')
+      .optional(),
+    /**
+     * Accounts pinned to a home location by the stage itself (data residency: the edge never routes their
+     * hits elsewhere, even when that location is down): account id → location. Each location must be one
+     * of the stage's `locations`. Accounts can also get a home location in the directory.
+     */
+    homeLocations: z
+      .record(
+        z
+          .string()
+          .regex(ID_PATTERNS.account, 'must be an account id (acc_ and 8 to 32 lowercase letters or digits)'),
+        z.enum(LOCATIONS),
+      )
+      .refine((r) => Object.keys(r).length <= MAX_STAGE_HOME_LOCATIONS, {
+        message: `must hold at most ${MAX_STAGE_HOME_LOCATIONS} accounts (the routing function's size limit); give the others a home location in the directory`,
+      })
+      .optional(),
+    /** Requests a single client IP may send in 5 minutes before the WAF blocks it. */
+    wafIpRequestsPer5Min: wafRateLimit(2000),
+    /** Requests a single API key (`x-api-key`) may send in 5 minutes before the WAF blocks it. */
+    wafApiKeyRequestsPer5Min: wafRateLimit(60_000),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    for (const [account, location] of Object.entries(config.homeLocations ?? {})) {
+      if (!config.locations.includes(location)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['homeLocations', account],
+          message: `must be one of the stage's locations (${config.locations.join(', ')}); got "${location}"`,
+        });
+      }
+    }
+    if (config.certificateArn !== undefined && config.domainName === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['certificateArn'],
+        message: 'requires domainName (the certificate is for the custom domain)',
+      });
+    }
+    if (config.hostedZoneId !== undefined && config.domainName === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['hostedZoneId'],
+        message: 'requires domainName (the zone holds the custom domain)',
+      });
+    }
+    if (
+      config.domainName !== undefined &&
+      config.certificateArn === undefined &&
+      config.hostedZoneId === undefined
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['domainName'],
+        message:
+          'requires certificateArn (an ACM certificate in us-east-1) or hostedZoneId (to request one validated through DNS)',
+      });
+    }
+  });
 
 /** Validated stage configuration. */
 export type StageConfig = z.infer<typeof stageConfigSchema>;

@@ -3,10 +3,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
-import { PRIMARY_LOCATION, PRODUCT, REGIONS, type Location, type StageConfig } from '../../../platform';
+import { App, CfnOutput, Fn, Validations } from 'aws-cdk-lib';
+import {
+  edgeStackName,
+  PRIMARY_LOCATION,
+  PRODUCT,
+  REGIONS,
+  type Location,
+  type StageConfig,
+} from '../../../platform';
 import { compliancePacks } from '../../../policies/aws';
 import { REPO_ROOT } from '../../build/paths';
+import { EdgeStack } from './edge-stack';
 import { awsNames } from './naming';
 import { RegionalStack } from './regional-stack';
 import { readStageConfig } from './stage-context';
@@ -44,12 +52,14 @@ export interface TrackstackApp {
   readonly config: StageConfig;
   /** The regional stacks, one per location of the stage, in the stage's order. */
   readonly regionalStacks: readonly RegionalStack[];
+  /** The edge stack (us-east-1), deployed after every regional stack. */
+  readonly edgeStack: EdgeStack;
 }
 
 /**
  * Creates the app of the stage named by the `stage` context: one regional stack per location of the
- * stage (ids `Trackstack-<stage>-<location>`, each with an explicit account and region), and the
- * compliance packs (AWS Solutions, NIST 800-53 R5, PCI DSS 3.2.1, HIPAA Security, Trackstack).
+ * stage (ids `Trackstack-<stage>-<location>`, each with an explicit account and region), the edge stack
+ * (`Trackstack-<stage>-edge`, us-east-1) in front of them, and the compliance packs (AWS Solutions, NIST 800-53 R5, PCI DSS 3.2.1, HIPAA Security, Trackstack).
  * @throws ConfigError naming the key when the stage or its configuration is missing or malformed
  */
 export function createApp(props: CreateAppProps = {}): TrackstackApp {
@@ -75,6 +85,10 @@ export function createApp(props: CreateAppProps = {}): TrackstackApp {
         location,
         directoryHome: home,
         replicaLocations: location === home ? replicas : [],
+        homeLocations: config.homeLocations,
+        // The edge stack (us-east-1) reads each Function URL's host name from this stack (see
+        // ingestOriginDomain); allowed across regions, as Fn::GetStackOutput with cdk.json's weak references.
+        crossRegionReferences: true,
       }),
   );
   // The home stack creates the table's replicas, encrypted with the other regions' keys: those keys
@@ -82,8 +96,38 @@ export function createApp(props: CreateAppProps = {}): TrackstackApp {
   const homeStack = regionalStacks.find((s) => s.location === home);
   for (const stack of regionalStacks) if (stack !== homeStack) homeStack?.addStackDependency(stack);
 
+  const edgeStack = new EdgeStack(app, edgeStackName(config.stage), {
+    env: { account, region: REGIONS[PRIMARY_LOCATION].aws },
+    description: `Trackstack ${config.stage}: CloudFront, WAF, edge routing and the config bucket`,
+    terminationProtection: config.stage === 'prod',
+    tags: { product: PRODUCT, stage: config.stage, location: 'edge' },
+    crossRegionReferences: true,
+    config,
+    ingestOrigins: new Map(regionalStacks.map((s) => [s.location, ingestOriginDomain(s)])),
+  });
+  // The edge's origins, and the Lambda permissions that let CloudFront call them, must exist before the
+  // distribution does; Fn::GetStackOutput also needs the regional outputs in place.
+  for (const stack of regionalStacks) edgeStack.addStackDependency(stack);
+
   Validations.of(app).addPlugins(...compliancePacks(app));
-  return { app, config, regionalStacks };
+  return { app, config, regionalStacks, edgeStack };
+}
+
+/** Name of the regional stacks' output that holds the ingest Function URL's host name. */
+export const INGEST_ORIGIN_DOMAIN_OUTPUT = 'IngestOriginDomain';
+
+/**
+ * Outputs the host name of a regional stack's ingest Function URL, and returns a reference to it for the
+ * edge stack (`Fn::GetStackOutput`, across regions). The host name is computed in the regional stack: a
+ * token reference would carry only the URL and leave `Fn::Split` over `Fn::GetStackOutput` in the edge
+ * template, which CloudFormation's list of functions allowed inside `Fn::Split` (and cfn-lint) do not include.
+ */
+export function ingestOriginDomain(stack: RegionalStack): string {
+  const output = new CfnOutput(stack, INGEST_ORIGIN_DOMAIN_OUTPUT, {
+    description: 'Host name of the ingest Function URL: the edge stack origin of this location',
+    value: stack.ingest.functionUrlDomain,
+  });
+  return Fn.getStackOutput(stack.stackName, output.node.id, stack.region);
 }
 
 /**

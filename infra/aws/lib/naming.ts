@@ -3,7 +3,7 @@
  * Shared facts (table, stream and key alias names) live in the platform layer (`platform/`); these are the ones only
  * the CDK app needs.
  */
-import { names, type Location, type Stage } from '../../../platform';
+import { names, PRODUCT, type Location, type Stage } from '../../../platform';
 
 /** Names of the AWS resources that other parts of the platform find by name. */
 export const awsNames = {
@@ -15,14 +15,6 @@ export const awsNames = {
   /** A log group of a regional stack, e.g. `/trackstack-dev/europe/ingest`. */
   logGroup: (stage: Stage, location: Location, name: string): string =>
     `${awsNames.logGroupPrefix(stage, location)}${name}`,
-  /**
-   * The secret that the CDN sends as `x-origin-verify` and the ingest origin checks. The edge stack reads
-   * it by this name in the origin's region.
-   */
-  originSecret: (stage: Stage, location: Location): string =>
-    `${names.prefix(stage)}/${location}/origin-verify`,
-  /** Prefix of every secret of a regional stack. */
-  secretPrefix: (stage: Stage, location: Location): string => `${names.prefix(stage)}/${location}/`,
   /** The regional stack's id and CloudFormation stack name, e.g. `Trackstack-dev-europe`. */
   regionalStack: (stage: Stage, location: Location): string => `Trackstack-${stage}-${location}`,
   /**
@@ -40,4 +32,13 @@ export const awsNames = {
   /** The EventBridge rule that starts the purge function every day (named for the same reason). */
   purgeSchedule: (stage: Stage, location: Location): string =>
     `${names.prefix(stage)}-${location}-purge-daily`,
+  /** The edge key's alias, without the `alias/` prefix, e.g. `trackstack/dev/edge`. */
+  edgeKeyAlias: (stage: Stage): string => `${PRODUCT}/${stage}/edge`,
+  /**
+   * The bucket of the CDN's access logs, e.g. `trackstack-dev-cdn-logs-123456789012`. Named, because the
+   * distribution must reference it by name: the edge key's policy names the distribution, and the bucket
+   * references the key. Carries the account like the platform's bucket names (S3 names are global).
+   * @param account the 12-digit AWS account id (a CDK token at synth)
+   */
+  cdnLogBucket: (stage: Stage, account: string): string => `${names.prefix(stage)}-cdn-logs-${account}`,
 };

@@ -204,7 +204,6 @@ export function bareIngest(location: Location, outdir: string, config = stageCon
     encryptionKey: storage.key.key,
     eventStream: storage.eventStream,
     directoryTable,
-    originSecretName: awsNames.originSecret(stage, location),
     logGroupName: awsNames.logGroup(stage, location, 'ingest'),
     logRetentionDays: config.logRetentionDays,
     memorySize: config.ingestMemoryMb,
