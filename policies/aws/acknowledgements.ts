@@ -117,6 +117,18 @@ export function acknowledgeSynchronousFunctionWithoutDlq(fn: IConstruct): void {
   );
 }
 
+/** A Lambda function run by a frequent schedule, whose next run does what a failed one did not. */
+export function acknowledgeSupersededRunsWithoutDlq(fn: IConstruct): void {
+  acknowledgeInFrameworks(
+    fn,
+    'LambdaDLQ',
+    'The function is started by a schedule every minute and each run does the whole job from the current ' +
+      'state, so a failed run is superseded by the next one and keeping its event in a dead-letter queue ' +
+      'would only hold stale work; failures raise an alarm on the function’s errors instead.',
+    [PACKS.nist, PACKS.hipaa],
+  );
+}
+
 /** Wildcard resources of the permissions boundary, which is a ceiling, not a grant. */
 export function acknowledgeBoundaryCeiling(
   policy: IConstruct,
@@ -225,6 +237,16 @@ export function acknowledgeRemoteReceiptsKey(policy: IConstruct, resource: strin
     'The receipts bucket and its key live in the directory home’s region, where the key id cannot be ' +
       'referenced from this stack, so the key is named by the kms:ResourceAliases condition on its alias ' +
       'and its use is confined to S3 and to receipt objects by kms:ViaService and the encryption context.',
+  );
+}
+
+/** The log streams of one log group, in a permissions boundary of its own (the edge health check's). */
+export function acknowledgeOwnLogStreams(policy: IConstruct, resource: string): void {
+  acknowledgeWildcardResource(
+    policy,
+    resource,
+    'This is a permissions boundary, which grants nothing by itself; it names the log streams of the ' +
+      'function’s one log group, whose names Lambda generates for each execution environment.',
   );
 }
 

@@ -17,6 +17,7 @@ import { formatZodIssues } from '../../../../platform';
 import type { ServiceName } from '../../../build/bundle';
 import {
   acknowledgeFunctionOutsideVpc,
+  acknowledgeSupersededRunsWithoutDlq,
   acknowledgeSynchronousFunctionWithoutDlq,
   acknowledgeXRayWrite,
 } from '../../../../policies/aws/acknowledgements';
@@ -84,6 +85,13 @@ export interface TrackstackFunctionProps<TSchema extends EnvironmentSchema> {
    * @default - none: for functions invoked synchronously only
    */
   readonly deadLetterQueue?: sqs.IQueue;
+  /**
+   * Why a function without {@link deadLetterQueue} needs none: it is invoked synchronously only (a Function
+   * URL, for which Lambda sends nothing to a queue), or by a frequent schedule whose next run supersedes a
+   * failed one (a failed event is not worth keeping).
+   * @default 'synchronous'
+   */
+  readonly withoutDeadLetterQueue?: 'synchronous' | 'superseded-by-next-run';
   /**
    * How often Lambda retries a failed asynchronous invocation (0 to 2).
    * @default - Lambda's default (2)
@@ -218,7 +226,11 @@ export class TrackstackFunction<TSchema extends EnvironmentSchema>
     // Permissions must be attached before the first invocation, not merely before the next deployment.
     this.function.node.addDependency(this.policy);
     acknowledgeFunctionOutsideVpc(this.function);
-    if (!dlq) acknowledgeSynchronousFunctionWithoutDlq(this.function);
+    if (!dlq) {
+      if (props.withoutDeadLetterQueue === 'superseded-by-next-run')
+        acknowledgeSupersededRunsWithoutDlq(this.function);
+      else acknowledgeSynchronousFunctionWithoutDlq(this.function);
+    }
   }
 
   /** Adds a statement to the function's customer-managed policy. */
