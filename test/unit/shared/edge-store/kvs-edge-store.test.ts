@@ -102,14 +102,12 @@ describe('KvsEdgeStore', () => {
 
   it('treats a 412 precondition failure as a conflict too', async () => {
     kvs.on(DescribeKeyValueStoreCommand).resolvesOnce({ ETag: 'stale' }).resolves({ ETag: 'fresh' });
-    kvs
-      .on(UpdateKeysCommand, { IfMatch: 'stale' })
-      .rejects(
-        Object.assign(new Error('precondition failed'), {
-          name: 'PreconditionFailed',
-          $metadata: { httpStatusCode: 412 },
-        }),
-      );
+    kvs.on(UpdateKeysCommand, { IfMatch: 'stale' }).rejects(
+      Object.assign(new Error('precondition failed'), {
+        name: 'PreconditionFailed',
+        $metadata: { httpStatusCode: 412 },
+      }),
+    );
     kvs.on(UpdateKeysCommand, { IfMatch: 'fresh' }).resolves({ ETag: 'after' });
     await store().put({ down: 'apac' });
     expect(updates()).toHaveLength(2);
