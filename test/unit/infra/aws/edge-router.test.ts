@@ -10,7 +10,9 @@ import {
   routerFunctionCode,
 } from '../../../../infra/aws/lib/edge/router-code';
 import {
+  COUNTRY_LOCATIONS,
   EDGE_STORE,
+  FAILOVER_ORDER,
   LOCATIONS,
   edgeHealthPath,
   edgeOriginId,
@@ -166,6 +168,20 @@ async function run(c: Case): Promise<FunctionRun> {
 function outcome(r: FunctionRun): string {
   return isFunctionResponse(r.result) ? String(r.result.statusCode) : (r.originId ?? '(none)');
 }
+
+describe('the platform country table', () => {
+  it('places every country once, and fails each location over to all the others', () => {
+    const codes = LOCATIONS.flatMap((l) => COUNTRY_LOCATIONS[l].split(' '));
+    expect(codes.every((c) => /^[A-Z]{2}$/.test(c))).toBe(true);
+    expect(new Set(codes).size).toBe(codes.length);
+    // The 249 ISO 3166-1 alpha-2 codes, and Kosovo's XK.
+    expect(codes).toHaveLength(250);
+    for (const l of LOCATIONS)
+      expect([...FAILOVER_ORDER[l]].sort()).toEqual(LOCATIONS.filter((o) => o !== l).sort());
+    expect(locationOfCountry('in')).toBe('apac');
+    expect(locationOfCountry(undefined)).toBe('americas');
+  });
+});
 
 describe('edge routing function', () => {
   it('routes every viewer of the table as expected, and prints the routing table', async () => {
