@@ -100,12 +100,8 @@ export const stageConfigSchema = z
      * of the stage's `locations`. Accounts can also get a home location in the directory.
      */
     homeLocations: z
-      .record(
-        z
-          .string()
-          .regex(ID_PATTERNS.account, 'must be an account id (acc_ and 8 to 32 lowercase letters or digits)'),
-        z.enum(LOCATIONS),
-      )
+      // Keys are checked in the superRefine below: zod reports a bad record key only as "Invalid key".
+      .record(z.string(), z.enum(LOCATIONS, { error: `must be one of ${LOCATIONS.join(', ')}` }))
       .refine((r) => Object.keys(r).length <= MAX_STAGE_HOME_LOCATIONS, {
         message: `must hold at most ${MAX_STAGE_HOME_LOCATIONS} accounts (the routing function's size limit); give the others a home location in the directory`,
       })
@@ -118,7 +114,13 @@ export const stageConfigSchema = z
   .strict()
   .superRefine((config, ctx) => {
     for (const [account, location] of Object.entries(config.homeLocations ?? {})) {
-      if (!config.locations.includes(location)) {
+      if (!ID_PATTERNS.account.test(account)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['homeLocations', account],
+          message: 'must be keyed by an account id (acc_ and 8 to 32 lowercase letters or digits)',
+        });
+      } else if (!config.locations.includes(location)) {
         ctx.addIssue({
           code: 'custom',
           path: ['homeLocations', account],

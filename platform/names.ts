@@ -37,4 +37,15 @@ export const names = {
    * @param account the 12-digit AWS account id (a CDK token at synth)
    */
   configBucket: (stage: Stage, account: string): string => `${PRODUCT}-${stage}-config-${account}`,
+  /**
+   * The config bucket key of one version of the snippet, `snippet/<first 16 hex digits of its SHA-256>.js`:
+   * each version has its own object, so the CDN can cache it for a year and `/snippet.js` switches versions
+   * atomically. The publisher uploads under it; the edge stack's snippet function serves it.
+   * @param sha256Hex the SHA-256 of the snippet's bytes, in lowercase hex
+   */
+  snippetObject: (sha256Hex: string): string => {
+    if (!/^[0-9a-f]{64}$/.test(sha256Hex))
+      throw new Error('names.snippetObject: expected a SHA-256 in lowercase hex');
+    return `snippet/${sha256Hex.slice(0, 16)}.js`;
+  },
 };

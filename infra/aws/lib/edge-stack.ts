@@ -17,10 +17,12 @@ import {
   REGIONS,
   type StageConfig,
 } from '../../../platform';
+import { AlarmTopic } from './constructs/alarm-topic';
 import { ConfigBucket } from './constructs/edge/config-bucket';
 import { EdgeDistribution, type EdgeDomain } from './constructs/edge/edge-distribution';
 import { EdgeKey } from './constructs/edge/edge-key';
 import { EdgeLogBuckets } from './constructs/edge/edge-log-buckets';
+import { EdgeHealthCheck } from './constructs/edge/health-check';
 import { EdgeWebAcl } from './constructs/edge/web-acl';
 import { currentSnippetObjectKey } from './constructs/edge/snippet';
 import { awsNames } from './naming';
@@ -66,6 +68,10 @@ export class EdgeStack extends Stack {
   public readonly certificate?: acm.ICertificate;
   /** The alias records of the custom domain, when the stage names its hosted zone. */
   public readonly aliasRecords?: readonly route53.IRecordSet[];
+  /** The topic the health check's alarms notify. */
+  public readonly alarmTopic: AlarmTopic;
+  /** The scheduled check that keeps the store's `down` key current by probing each location. */
+  public readonly healthCheck: EdgeHealthCheck;
   /** Where viewers reach the edge: the custom domain, else the distribution's `*.cloudfront.net` name. */
   public readonly edgeDomainName: string;
 
@@ -134,6 +140,23 @@ export class EdgeStack extends Stack {
     const { distribution } = this.edge;
     this.configBucket.allowDistributionRead(distribution.distributionArn);
     this.edgeDomainName = domain?.domainName ?? distribution.distributionDomainName;
+
+    this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', {
+      encryptionKey: this.key.key,
+      email: config.alarmEmail,
+      displayName: `Trackstack ${stage} edge alarms`,
+    });
+    this.healthCheck = new EdgeHealthCheck(this, 'HealthCheck', {
+      stage,
+      locations: config.locations,
+      // The distribution's own name, not the custom domain: the probes must not depend on DNS the stage
+      // may manage elsewhere.
+      edgeUrl: `https://${distribution.distributionDomainName}`,
+      keyValueStore: this.keyValueStore,
+      encryptionKey: this.key.key,
+      logRetentionDays: config.logRetentionDays,
+      alarmTopic: this.alarmTopic.topic,
+    });
 
     if (domain && zone) {
       const target = route53.RecordTarget.fromAlias(new targets.CloudFrontTarget(distribution));

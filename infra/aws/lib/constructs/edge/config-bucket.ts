@@ -6,13 +6,13 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { RETENTION } from '../../../../../platform';
+import { CAMPAIGN_CONFIG, RETENTION } from '../../../../../platform';
 import { acknowledgeConfigBucket } from '../../../../../policies/aws/edge-acknowledgements';
 import { grantOnPrincipal } from '../../grants';
 import { SNIPPET_PREFIX } from './snippet';
 
 /** The key prefix of the published campaign configs (`/config/*` on the CDN). */
-export const CONFIG_PREFIX = 'config/';
+export const CONFIG_PREFIX = CAMPAIGN_CONFIG.root;
 
 /** Properties of {@link ConfigBucket}. */
 export interface ConfigBucketProps {

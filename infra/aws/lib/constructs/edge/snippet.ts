@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { names } from '../../../../../platform';
 import { REPO_ROOT } from '../../../../build/paths';
 
 /** The path customers' pages load the snippet from. */
@@ -17,12 +18,12 @@ export const SNIPPET_SOURCE = join(REPO_ROOT, 'services', 'ingest', 'static', 's
 export const SNIPPET_PREFIX = 'snippet/';
 
 /**
- * The config bucket key of one version of the snippet: `snippet/<first 16 hex digits of its SHA-256>.js`.
- * `publish-config` uploads the snippet under this key; the edge stack's rewrite function points at it.
+ * The config bucket key of one version of the snippet (`names.snippetObject`): the publisher uploads the
+ * snippet under it; the edge stack's snippet function points at it.
  * @param code the snippet's source, as served
  */
 export function snippetObjectKey(code: string | Buffer): string {
-  return `${SNIPPET_PREFIX}${createHash('sha256').update(code).digest('hex').slice(0, 16)}.js`;
+  return names.snippetObject(createHash('sha256').update(code).digest('hex'));
 }
 
 /** The key of the snippet in the repository now (read from {@link SNIPPET_SOURCE}). */
