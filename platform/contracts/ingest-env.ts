@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { envIssue, parseServiceEnv } from '../config';
-import { LOCATIONS, STAGES } from '../definition';
+import { ID_PATTERNS, LOCATIONS, STAGES, type Location } from '../definition';
 
 /** The proxies whose client-address headers the service can be told to trust (see `TS_TRUST_PROXY`). */
 export const TRUSTED_PROXIES = ['none', 'cloudfront', 'google-lb'] as const;
@@ -12,6 +12,48 @@ export const TRUSTED_PROXIES = ['none', 'cloudfront', 'google-lb'] as const;
 export type TrustedProxy = (typeof TRUSTED_PROXIES)[number];
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/**
+ * `TS_HOME_LOCATIONS`: a JSON object of account id → home location. Each problem is reported with the key
+ * it is about, so a stage configuration with one bad entry says which.
+ */
+const homeLocations = z.string().transform((raw, ctx): Readonly<Record<string, Location>> => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a JSON object of account id to location, e.g. {"acc_example01":"europe"} (${(err as Error).message})`,
+    });
+    return z.NEVER;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be a JSON object of account id to location, e.g. {"acc_example01":"europe"}',
+    });
+    return z.NEVER;
+  }
+  // A null-prototype copy: an account id can never collide with an Object.prototype member.
+  const out: Record<string, Location> = Object.create(null) as Record<string, Location>;
+  for (const [accountId, location] of Object.entries(parsed)) {
+    if (!ID_PATTERNS.account.test(accountId))
+      ctx.addIssue({
+        code: 'custom',
+        path: [accountId],
+        message: 'is not an account id ("acc_" followed by 8-32 lowercase letters or digits)',
+      });
+    else if (typeof location !== 'string' || !(LOCATIONS as readonly string[]).includes(location))
+      ctx.addIssue({
+        code: 'custom',
+        path: [accountId],
+        message: `must be one of ${LOCATIONS.join(', ')}`,
+      });
+    else out[accountId] = location as Location;
+  }
+  return out;
+});
 
 /** Environment variables of the ingest service. Every key starts with `TS_`. */
 export const ingestEnvSchema = z
@@ -66,6 +108,13 @@ export const ingestEnvSchema = z
      * it, so the value never appears in a template or the function's configuration.
      */
     TS_ORIGIN_SECRET_ID: z.string().min(1).max(2048).optional(),
+    /**
+     * Home locations of resident accounts (data residency), from the stage configuration: a JSON object
+     * `{"<accountId>": "<location>"}`. A hit for an account whose home is another location is refused with
+     * 421 before anything is stored; accounts not named here fall back to the directory record's
+     * `homeLocation`.
+     */
+    TS_HOME_LOCATIONS: homeLocations.optional(),
   })
   .superRefine((env, ctx) => {
     if (env.TS_SINK === 'firehose' && !env.TS_FIREHOSE_STREAM)
