@@ -4,6 +4,9 @@
  */
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import { LIMITS } from '../../../platform';
+import { CONTENT_SHA256_HEADER } from '../../../platform/contracts/edge';
+import { accountParamMismatch, accountParamOf } from './http/account-param';
+import { contentSha256Guard } from './http/content-sha256';
 import { presentedApiKey, type IngestHandlers } from './http/handlers';
 import { iframeHtml } from './http/iframe';
 import { localRoutes, type LocalModeOptions } from './http/local-routes';
@@ -75,12 +78,19 @@ export function createApp(deps: AppDeps): Express {
 
   app.get('/p.gif', (req, res) => handlers.pixel(req, res));
 
-  // Beacons are sent with `navigator.sendBeacon` (text/plain, no CORS preflight) or fetch (JSON).
+  // A POST's declared body hash is checked as Lambda checks it behind the CDN (see content-sha256.ts).
+  const sha256 = contentSha256Guard((req, res, issue) =>
+    handlers.invalid(res, [issue], req.requestId ?? 'unknown'),
+  );
+  const bodyLimit = { limit: LIMITS.maxBodyBytes, verify: sha256.verify };
+
+  // The snippet sends beacons with fetch (text/plain, keepalive) and the body's hash in a header, which
+  // makes a cross-origin beacon preflighted; `navigator.sendBeacon` (no header) is its fallback.
   const cors = (_req: Request, res: Response, next: () => void) => {
     res.set({
       'access-control-allow-origin': '*',
       'access-control-allow-methods': 'POST, OPTIONS',
-      'access-control-allow-headers': 'content-type',
+      'access-control-allow-headers': `content-type, ${CONTENT_SHA256_HEADER}`,
       'access-control-max-age': '86400',
     });
     next();
@@ -92,10 +102,14 @@ export function createApp(deps: AppDeps): Express {
     '/collect',
     cors,
     requireContentType(['application/json', 'text/plain']),
-    express.json({ limit: LIMITS.maxBodyBytes, type: 'application/json', strict: true }),
-    express.text({ limit: LIMITS.maxBodyBytes, type: 'text/plain' }),
+    sha256.declared,
+    express.json({ ...bodyLimit, type: 'application/json', strict: true }),
+    express.text({ ...bodyLimit, type: 'text/plain' }),
+    sha256.matched,
     async (req, res) => {
       const requestId = rid(req);
+      const a = accountParamOf(req);
+      if (!a.ok) return handlers.invalid(res, a.issues, requestId);
       let body: unknown = req.body;
       if (typeof body === 'string') {
         try {
@@ -106,12 +120,18 @@ export function createApp(deps: AppDeps): Express {
       }
       const parsed = parseCollectBody(body);
       if (!parsed.ok) return handlers.invalid(res, parsed.issues, requestId);
+      const accounts = parsed.value.map((e) => e.accountId);
+      const mismatch = accountParamMismatch(a.value, accounts, 'an event of the body is for account');
+      if (mismatch) return handlers.invalid(res, [mismatch], requestId);
       const ctx = handlers.context(req, 'beacon', requestId);
-      if (!handlers.ipAllowed(ctx, parsed.value.length))
-        return sendError(res, 429, 'rate_limited', 'too many events from this address', requestId, {
-          'retry-after': String(handlers.ipRetryAfter(ctx)),
-        });
       try {
+        // Before the rate limit and before any event is stored: a batch is refused whole.
+        const away = await pipeline.misdirected(accounts);
+        if (away) return handlers.misdirected(res, away, requestId, parsed.value.length);
+        if (!handlers.ipAllowed(ctx, parsed.value.length))
+          return sendError(res, 429, 'rate_limited', 'too many events from this address', requestId, {
+            'retry-after': String(handlers.ipRetryAfter(ctx)),
+          });
         const outcomes = await pipeline.ingestBatch(parsed.value, ctx);
         sendJson(
           res,
@@ -130,6 +150,9 @@ export function createApp(deps: AppDeps): Express {
     const parsed = handlers.parseQuery(req);
     if (!parsed.ok) return handlers.invalid(res, parsed.issues, requestId);
     try {
+      // The document only posts its hit to /collect, which would refuse it too; refusing here says so first.
+      const away = await pipeline.misdirected([parsed.value.accountId]);
+      if (away) return handlers.misdirected(res, away, requestId);
       if (!(await handlers.iframeAllowed(req, parsed.value)))
         return sendError(
           res,
@@ -152,6 +175,8 @@ export function createApp(deps: AppDeps): Express {
 
   const postback = async (req: Request, res: Response, raw: Record<string, unknown>) => {
     const requestId = rid(req);
+    const a = accountParamOf(req);
+    if (!a.ok) return handlers.invalid(res, a.issues, requestId);
     let auth;
     try {
       auth = await handlers.authenticate(req, presentedApiKey(req));
@@ -170,8 +195,12 @@ export function createApp(deps: AppDeps): Express {
       );
     const parsed = parsePostback(raw);
     if (!parsed.ok) return handlers.invalid(res, parsed.issues, requestId);
+    const mismatch = accountParamMismatch(a.value, [auth.accountId], "the API key's account");
+    if (mismatch) return handlers.invalid(res, [mismatch], requestId);
     const ctx = handlers.context(req, 'postback', requestId, true);
     try {
+      const away = await pipeline.misdirected([auth.accountId]);
+      if (away) return handlers.misdirected(res, away, requestId);
       const outcome = await pipeline.ingest({ ...parsed.value, accountId: auth.accountId }, ctx);
       if (outcome.stored) return sendJson(res, 202, { status: 'stored', id: outcome.id }, requestId);
       if (outcome.reason === 'duplicate') return sendJson(res, 200, { status: 'duplicate' }, requestId);
@@ -196,7 +225,9 @@ export function createApp(deps: AppDeps): Express {
   app.post(
     '/postback',
     requireContentType(['application/json']),
-    express.json({ limit: LIMITS.maxBodyBytes, type: 'application/json', strict: true }),
+    sha256.declared,
+    express.json({ ...bodyLimit, type: 'application/json', strict: true }),
+    sha256.matched,
     (req, res) => postback(req, res, req.body as Record<string, unknown>),
   );
 

@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   pixel:    ${url}/p.gif?a=${seeded.accountId}&c=${seeded.campaignId}&e=impression`);
   if (seeded.apiKey)
     console.log(`  API key:  ${seeded.apiKey}
-            (shown once; only its hash is stored. Postback: curl -H "Authorization: Bearer <key>" "${url}/postback?campaignId=${seeded.campaignId}&clickId=abc123")`);
+            (shown once; only its hash is stored. Postback: curl -H "x-api-key: <key>" "${url}/postback?a=${seeded.accountId}&campaignId=${seeded.campaignId}&clickId=abc123")`);
   else
     console.log(
       '  API key:  created on first run (only its hash is stored; delete the data dir to get a new one)',

@@ -18,6 +18,7 @@ export type RejectReason =
   | 'origin_not_allowed'
   | 'consent_no_count'
   | 'unauthorized'
+  | 'misdirected'
   | 'not_found';
 
 /** Counters and gauges of one process. */

@@ -194,6 +194,7 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
     sink,
     metrics,
     location: env.TS_LOCATION,
+    homeLocations: env.TS_HOME_LOCATIONS,
     now: overrides.now,
     onReleaseError: (err) =>
       logger.error({ err }, 'a conversion claim could not be released; a retry may be taken for a duplicate'),

@@ -127,7 +127,11 @@ test('an own __proto__ key in a batch event is refused like any unknown field', 
 
 test('a missing field is called missing, a wrong type a wrong type', () => {
   const missing = parseQueryEvent(q('a=acc_12345678'), NOW);
-  expect(missing).toEqual({ ok: false, issues: [{ field: 'campaignId', message: 'is required' }] });
+  // In a query string, the message names the parameter that carries the field.
+  expect(missing).toEqual({
+    ok: false,
+    issues: [{ field: 'campaignId', message: 'is required (query parameter c)' }],
+  });
   const wrong = parseCollectBody({ accountId: 5, campaignId: 'cmp_spring' }, NOW);
   expect(wrong).toEqual({ ok: false, issues: [{ field: 'accountId', message: 'must be a string' }] });
 });

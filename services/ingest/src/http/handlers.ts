@@ -4,12 +4,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LIMITS } from '../../../../platform';
+import { API_KEY_HEADER } from '../../../../platform/contracts/edge';
 import { apiKeyMatches, parseApiKey } from '../api-keys';
 import type { TrustedProxy } from '../../../../platform/contracts/ingest-env';
 import type { Directory } from '../../../shared/directory/directory';
 import type { Logger } from '../../../shared/logger';
 import type { Metrics } from '../metrics';
-import type { HitContext, HitSource, IngestPipeline } from '../pipeline/pipeline';
+import type { HitContext, HitSource, IngestPipeline, Misdirected } from '../pipeline/pipeline';
 import { TokenBucketLimiter } from '../pipeline/limits';
 import { originAllowed } from '../pipeline/origins';
 import { parseQueryEvent, type FieldIssue, type TrackEvent, type Validated } from '../pipeline/validation';
@@ -170,12 +171,13 @@ export class IngestHandlers {
     const parsed = this.parseQuery(req);
     if (!parsed.ok) return this.invalid(res, parsed.issues, requestId);
     const ctx = this.context(req, 'pixel', requestId);
-    if (this.ipAllowed(ctx)) {
-      try {
-        await this.deps.pipeline.ingest(parsed.value, ctx);
-      } catch (err) {
-        return this.unavailable(res, err, requestId);
-      }
+    try {
+      // Before the rate limit: a resident's hit is refused here whatever else would become of it.
+      const away = await this.deps.pipeline.misdirected([parsed.value.accountId]);
+      if (away) return this.misdirected(res, away, requestId);
+      if (this.ipAllowed(ctx)) await this.deps.pipeline.ingest(parsed.value, ctx);
+    } catch (err) {
+      return this.unavailable(res, err, requestId);
     }
     sendPixel(res, requestId);
   }
@@ -207,6 +209,23 @@ export class IngestHandlers {
   }
 
   /**
+   * Answers 421 (Misdirected Request) for a hit of an account resident elsewhere, the pixel included (no
+   * GIF: a 421 tells whoever misrouted it). The edge routes residents home; this holds residency for a
+   * forged `a`, a stale edge store or a request sent straight to a region.
+   * @param events how many events the request carried, all refused
+   */
+  misdirected(res: ServerResponse, away: Misdirected, requestId: string, events = 1): void {
+    this.deps.metrics.reject('misdirected', events);
+    sendError(
+      res,
+      421,
+      'misdirected',
+      `account ${away.accountId} is resident in ${away.home}, and this is ${this.deps.pipeline.location}: its hits are only taken there (send them through the CDN, which routes them home)`,
+      requestId,
+    );
+  }
+
+  /**
    * Answers 503 when a hit could be neither stored nor spooled, or the directory could not be read (the
    * client must retry), and 413 when the event is too large to store.
    */
@@ -226,7 +245,8 @@ export class IngestHandlers {
 
   /**
    * Authenticates a postback: the client IP's postback rate and failed attempts first, then the key
-   * (header `Authorization: Bearer` or `x-api-key`; the `key` query parameter only for keys that allow it),
+   * (header `x-api-key`, or `Authorization: Bearer` where no CDN signs the request; the `key` query
+   * parameter only for keys that allow it),
    * then the key's own rate.
    *
    * An unknown key id costs what a known one does: both are read through the same status cache (found and
@@ -255,7 +275,11 @@ export class IngestHandlers {
       this.authFailureLimiter.take(ip);
       return { ok: false, status: 401, message };
     };
-    if (!presented?.key) return deny('an API key is required (Authorization: Bearer tsk_...)');
+    // x-api-key first: through the CDN, origin access control replaces `Authorization` with its signature.
+    if (!presented?.key)
+      return deny(
+        `an API key is required: send it in the ${API_KEY_HEADER} header (${API_KEY_HEADER}: tsk_...); Authorization: Bearer works only when not through the CDN`,
+      );
     const parsed = parseApiKey(presented.key);
     if (!parsed) return deny('the API key is malformed: expected tsk_<keyid>_<secret>');
     const record = await this.deps.directory.getApiKey(parsed.keyId);
@@ -265,7 +289,7 @@ export class IngestHandlers {
     // Only the key's owner gets here, so the precise message gives nothing away.
     if (presented.in === 'url' && record.allowInUrl !== true)
       return deny(
-        'this API key may not be sent in the URL, where logs keep it: send it as Authorization: Bearer <key> or x-api-key',
+        `this API key may not be sent in the URL, where logs keep it: send it in the ${API_KEY_HEADER} header (or Authorization: Bearer <key> when not through the CDN)`,
       );
     if (!this.keyLimiter.take(parsed.keyId))
       return throttled(this.keyLimiter, 'the API key is over its rate limit');
@@ -273,12 +297,16 @@ export class IngestHandlers {
   }
 }
 
-/** Extracts the API key a postback presents, and where: headers first, then the `key` query parameter. */
+/**
+ * Extracts the API key a postback presents, and where: `x-api-key` first (the header that survives the CDN,
+ * whose origin access control signs `Authorization`), then `Authorization: Bearer`, then the `key` query
+ * parameter.
+ */
 export function presentedApiKey(req: IncomingMessage): PresentedKey | undefined {
+  const header = req.headers[API_KEY_HEADER];
+  if (typeof header === 'string') return { key: header.trim(), in: 'header' };
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) return { key: auth.slice(7).trim(), in: 'header' };
-  const header = req.headers['x-api-key'];
-  if (typeof header === 'string') return { key: header.trim(), in: 'header' };
   const url = req.url ?? '';
   const q = url.indexOf('?');
   const key = q >= 0 ? new URLSearchParams(url.slice(q + 1)).get('key') : null;

@@ -65,6 +65,12 @@ export interface IngestPipelineProps {
   /** The serving location stamped on every event. */
   readonly location: Location;
   /**
+   * Home locations of resident accounts from the stage configuration (`TS_HOME_LOCATIONS`); an account
+   * not named here may still have one in its directory record.
+   * @default none: only directory records give accounts a home
+   */
+  readonly homeLocations?: Readonly<Record<string, Location>>;
+  /**
    * Clock, in milliseconds.
    * @default Date.now
    */
@@ -80,6 +86,12 @@ export interface IngestPipelineProps {
    * @default ignored
    */
   readonly onReleaseError?: (err: unknown) => void;
+}
+
+/** An account whose hits this instance must not take (data residency), and where they belong. */
+export interface Misdirected {
+  readonly accountId: string;
+  readonly home: Location;
 }
 
 /** What became of one hit. */
@@ -116,12 +128,15 @@ export interface StoredEvent {
 
 /** Runs hits through the pipeline. One instance per process. */
 export class IngestPipeline {
+  /** Where this instance serves: hits of accounts resident elsewhere are not taken. */
+  readonly location: Location;
   private readonly props: IngestPipelineProps;
   private readonly now: () => number;
   private readonly dedup: DedupWindow;
 
   constructor(props: IngestPipelineProps) {
     this.props = props;
+    this.location = props.location;
     this.now = props.now ?? Date.now;
     this.dedup =
       props.dedup ?? new DedupWindow({ windowMs: LIMITS.dedupWindowSeconds * 1000, now: this.now });
@@ -163,6 +178,26 @@ export class IngestPipeline {
    */
   async ingestBatch(events: readonly TrackEvent[], ctx: HitContext): Promise<HitOutcome[]> {
     return Promise.all(events.map((e) => this.ingest(e, ctx)));
+  }
+
+  /**
+   * The first of `accountIds` whose home location is not this instance's, or `undefined` when all may be
+   * stored here. The stage configuration's `homeLocations` wins over the directory record (it is what the
+   * edge routes by, and needs no directory call); unknown accounts have no home and are judged later.
+   * Callers ask before storing any event of a request, so a request is refused whole.
+   * @throws whatever the directory throws (the caller answers 503)
+   */
+  async misdirected(accountIds: Iterable<string>): Promise<Misdirected | undefined> {
+    const { homeLocations, directory, location } = this.props;
+    const homes = await Promise.all(
+      [...new Set(accountIds)].map(async (accountId) => ({
+        accountId,
+        home: homeLocations?.[accountId] ?? (await directory.getAccount(accountId))?.homeLocation,
+      })),
+    );
+    for (const { accountId, home } of homes)
+      if (home !== undefined && home !== location) return { accountId, home };
+    return undefined;
   }
 
   private reject(reason: RejectReason): HitOutcome {

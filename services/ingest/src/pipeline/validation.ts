@@ -155,8 +155,23 @@ export function parseQueryEvent(params: URLSearchParams, now = Date.now()): Vali
       raw[long] = Number(value);
     } else raw[long] = value;
   }
-  return finishEvent(eventSchema.safeParse(raw), now, '');
+  const result = finishEvent(eventSchema.safeParse(raw), now, '');
+  if (result.ok) return result;
+  // The field keeps its long name (as in JSON bodies); the message says which parameter carried it, so a
+  // bad `a` (the account, by which the edge routes the hit) is named as such.
+  return {
+    ok: false,
+    issues: result.issues.map((i) => {
+      const short = QUERY_PARAM_OF[i.field];
+      return short ? { field: i.field, message: `${i.message} (query parameter ${short})` } : i;
+    }),
+  };
 }
+
+/** Long field names → their query-string names, for messages. */
+const QUERY_PARAM_OF: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(QUERY_NAMES).map(([short, long]) => [long, short]),
+);
 
 function finishEvent<T extends { ts?: number | undefined }>(
   result: z.ZodSafeParseResult<T>,
@@ -206,7 +221,8 @@ export function parsePostback(raw: unknown, now = Date.now()): Validated<Postbac
 export function postbackFromQuery(params: URLSearchParams): Validated<Record<string, unknown>> {
   const raw: Record<string, unknown> = {};
   for (const [name, value] of params) {
-    if (name === 'key') continue;
+    // The API key and the edge's account parameter (`a`, checked against the key's account) are not fields.
+    if (name === 'key' || name === 'a') continue;
     if (name in raw) return fail(name, 'is given more than once');
     if (NUMERIC_FIELDS.has(name)) {
       if (!/^-?\d+(\.\d+)?$/.test(value)) return fail(name, 'must be a number');
