@@ -55,13 +55,20 @@ export interface ServiceBundle {
   readonly entry: string;
   /** Folders copied next to `index.js`, relative to the repository root. */
   readonly assets?: readonly string[];
+  /**
+   * Bundle the AWS SDK too instead of using the one the Lambda runtime provides.
+   * @default false
+   */
+  readonly bundleAwsSdk?: boolean;
 }
 
 /** Every function the project deploys. The CDK construct bundles these through the same `buildService`. */
 export const SERVICE_BUNDLES = {
   ingest: { entry: 'services/ingest/src/lambda.ts', assets: ['services/ingest/static'] },
   purge: { entry: 'services/purge/src/lambda.ts' },
-  'edge-health': { entry: 'services/edge-health/src/lambda.ts' },
+  // The KeyValueStore client signs with SigV4A, whose JS signer registers itself with the SDK copy it is
+  // loaded beside; the Lambda runtime's SDK does not ship it, so this bundle carries its own SDK.
+  'edge-health': { entry: 'services/edge-health/src/lambda.ts', bundleAwsSdk: true },
 } as const satisfies Record<string, ServiceBundle>;
 
 /** Name of a deployable bundle. */
@@ -77,6 +84,7 @@ export async function buildService(
   const file = join(outDir, 'index.js');
   await build({
     ...INGEST_BUNDLE_OPTIONS,
+    external: spec.bundleAwsSdk ? [] : INGEST_BUNDLE_OPTIONS.external,
     entryPoints: [resolve(REPO_ROOT, spec.entry)],
     outfile: file,
     logLevel: 'warning',
