@@ -14,11 +14,13 @@ import {
   GetObjectLockConfigurationCommand,
   GetPublicAccessBlockCommand,
 } from '@aws-sdk/client-s3';
-import { REGIONS, type Location } from '../../platform';
+import { edgeStackName, REGIONS, type Location, type Stage } from '../../platform';
 import { CheckList, attempt, type Check } from './check-list';
 import {
   getFunctionConcurrency,
   getFunctionConfiguration,
+  getFunctionPolicyStatements,
+  type FunctionPolicyStatement,
   keyIdOf,
   motoJsonCall,
   regionClients,
@@ -197,12 +199,53 @@ const checkTable: ResourceCheck = async (c, _props, { physical: table, clients: 
   c.add('TableStatus', 'ACTIVE', t?.Table?.TableStatus);
 };
 
+/**
+ * A Lambda permission: its statement in the function's resource policy (GetPolicy), found by action,
+ * principal and source ARN, with its conditions. This is how the ingest origin's lock to CloudFront
+ * (`lambda:InvokeFunctionUrl` and `lambda:InvokeFunction` for this account's distributions) is read back.
+ */
+const checkPermission: ResourceCheck = async (c, props, { stack, endpoint }) => {
+  const fn = String(props.FunctionName ?? '');
+  const statements = await attempt(() => getFunctionPolicyStatements(endpoint, stack.region, fn));
+  const principalOf = (s: FunctionPolicyStatement) =>
+    typeof s.Principal === 'string' ? s.Principal : (s.Principal?.Service ?? s.Principal?.AWS);
+  const sourceArnOf = (s: FunctionPolicyStatement) => s.Condition?.ArnLike?.['AWS:SourceArn'];
+  const found = statements?.find(
+    (s) =>
+      s.Action === props.Action &&
+      principalOf(s) === props.Principal &&
+      (props.SourceArn === undefined || sourceArnOf(s) === props.SourceArn),
+  );
+  const label = `${String(props.Action)} for ${String(props.Principal)}`;
+  c.add('statement in the function policy (GetPolicy)', label, found ? label : '(none)');
+  if (!found) return;
+  if (props.SourceArn !== undefined) c.add('SourceArn', props.SourceArn, sourceArnOf(found));
+  if (props.SourceAccount !== undefined)
+    c.add('SourceAccount', props.SourceAccount, found.Condition?.StringEquals?.['AWS:SourceAccount']);
+  // moto keeps these two as the request's fields; Lambda turns them into lambda:* conditions.
+  if (props.FunctionUrlAuthType !== undefined)
+    c.add(
+      'FunctionUrlAuthType',
+      props.FunctionUrlAuthType,
+      found.Condition?.StringEquals?.['lambda:FunctionUrlAuthType'] ?? found.FunctionUrlAuthType,
+    );
+  if (props.InvokedViaFunctionUrl !== undefined)
+    c.add(
+      'InvokedViaFunctionUrl',
+      props.InvokedViaFunctionUrl,
+      found.Condition?.Bool?.['lambda:InvokedViaFunctionUrl'] ?? found.InvokedViaFunctionUrl,
+      String(props.InvokedViaFunctionUrl) ===
+        String(found.Condition?.Bool?.['lambda:InvokedViaFunctionUrl'] ?? found.InvokedViaFunctionUrl),
+    );
+};
+
 /** The checks by resource type; a deployed resource of another type is listed in the inventory only. */
 const RESOURCE_CHECKS: Readonly<Record<string, ResourceCheck>> = {
   'AWS::KMS::Key': checkKey,
   'AWS::KMS::Alias': checkAlias,
   'AWS::S3::Bucket': checkBucket,
   'AWS::Lambda::Function': checkFunction,
+  'AWS::Lambda::Permission': checkPermission,
   'AWS::SQS::Queue': checkQueue,
   'AWS::Events::Rule': checkRule,
   'AWS::DynamoDB::Table': checkTable,
@@ -240,6 +283,11 @@ export async function checkPurgeWiring(stacks: readonly DeployedStack[], endpoin
       if (env.TS_RECEIPT_STORE === 's3') {
         const region = env.TS_RECEIPTS_REGION ?? '?';
         await bucketIn('TS_RECEIPTS_BUCKET', region);
+      }
+      // The CDN's config bucket lives in the edge stack (us-east-1).
+      if (env.TS_CONFIG_BUCKET) {
+        const edge = stacks.find((s) => s.stackName === edgeStackName(env.TS_STAGE as Stage));
+        await bucketIn('TS_CONFIG_BUCKET', edge?.region ?? '(no edge stack)');
       }
       if (env.TS_DIRECTORY === 'dynamodb') {
         const region = REGIONS[env.TS_LOCATION as Location]?.aws ?? '?';

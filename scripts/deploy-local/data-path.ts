@@ -72,7 +72,6 @@ async function readEvents(
 function inProcessEnvironment(
   deployed: Readonly<Record<string, string>>,
   dataDir: string,
-  originSecretSkipped: boolean,
 ): { env: Record<string, string>; overrides: Record<string, string> } {
   const overrides: Record<string, string> = {
     TS_DATA_DIR: `${dataDir} (Lambda's is read-only; the seed writes the campaign config here)`,
@@ -87,23 +86,19 @@ function inProcessEnvironment(
     TS_LOG_LEVEL: 'warn',
     TS_METRICS_EMF: 'false',
   };
-  if (env.TS_ORIGIN_SECRET_ID && originSecretSkipped) {
-    overrides.TS_ORIGIN_SECRET_ID =
-      'dropped: moto skipped AWS::SecretsManager::Secret, so there is no secret to read';
-    delete env.TS_ORIGIN_SECRET_ID;
-  }
   return { env, overrides };
 }
 
 /**
  * Runs the ingest service in this process with a deployed function's environment (SDK clients pointed at
- * moto through AWS_ENDPOINT_URL), sends one pixel hit and follows it to the bucket.
+ * moto through AWS_ENDPOINT_URL), sends one pixel hit and follows it to the bucket. The hit arrives as
+ * CloudFront would forward it (viewer address and country headers, the account in `a`); the Function URL's
+ * IAM check in front of the function is not part of it (moto skips Function URLs).
  */
 export async function sendHitThroughRegion(
   stack: DeployedStack,
   fn: FunctionConfiguration,
   endpoint: string,
-  originSecretSkipped: boolean,
   scratch: string,
 ): Promise<DataPathResult> {
   const [
@@ -126,7 +121,7 @@ export async function sendHitThroughRegion(
   const deployed = fn.Environment?.Variables ?? {};
   const location = deployed.TS_LOCATION ?? '?';
   const dataDir = mkdtempSync(join(scratch, `ingest-${location}-`));
-  const { env, overrides } = inProcessEnvironment(deployed, dataDir, originSecretSkipped);
+  const { env, overrides } = inProcessEnvironment(deployed, dataDir);
   const base: Omit<DataPathResult, 'readiness' | 'hitStatus'> = {
     stack: stack.id,
     region: stack.region,

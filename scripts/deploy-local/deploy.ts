@@ -186,10 +186,9 @@ export async function deployLocal(options: DeployLocalOptions): Promise<DeployLo
     });
     await step('data path', async () => {
       for (const stack of stacks) {
-        const secretSkipped = [...stack.skipped.values()].includes('AWS::SecretsManager::Secret');
         for (const name of ingestFunctions(stack)) {
           const fn = await getFunctionConfiguration(server.endpoint, stack.region, name);
-          const d = await sendHitThroughRegion(stack, fn, server.endpoint, secretSkipped, scratch);
+          const d = await sendHitThroughRegion(stack, fn, server.endpoint, scratch);
           dataPath.push(d);
           const outcome = d.error ? `FAILED: ${d.error.split('\n')[0]}` : `→ ${d.object}`;
           log(`${d.location}: hit ${d.hitStatus} ${outcome}`);

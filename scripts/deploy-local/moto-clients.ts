@@ -110,6 +110,30 @@ export function getFunctionConfiguration(
   return motoLambdaGet(endpoint, region, `/2015-03-31/functions/${encodeURIComponent(name)}/configuration`);
 }
 
+/** One statement of a function's resource policy, as Lambda's GetPolicy returns it. */
+export interface FunctionPolicyStatement {
+  Sid?: string;
+  Action?: string | string[];
+  Principal?: string | { Service?: string; AWS?: string };
+  Condition?: Record<string, Record<string, unknown>>;
+  [key: string]: unknown;
+}
+
+/** Lambda GetPolicy against moto: the statements of the function's resource policy (none when it has none). */
+export async function getFunctionPolicyStatements(
+  endpoint: string,
+  region: string,
+  name: string,
+): Promise<FunctionPolicyStatement[]> {
+  const out = await motoLambdaGet<{ Policy?: string }>(
+    endpoint,
+    region,
+    `/2015-03-31/functions/${encodeURIComponent(name)}/policy`,
+  );
+  const policy = out.Policy ? (JSON.parse(out.Policy) as { Statement?: FunctionPolicyStatement[] }) : {};
+  return policy.Statement ?? [];
+}
+
 /** Lambda GetFunctionConcurrency against moto. */
 export async function getFunctionConcurrency(
   endpoint: string,

@@ -14,9 +14,18 @@ export const NOT_PROVEN = [
   'IAM is not enforced: moto accepts every call, so role scopes, permissions boundaries, key policies, ' +
     'bucket policies and encryption-context conditions are deployed (or skipped) but never exercised.',
   'Skipped resource types do not exist locally at all (listed above): bucket policies (TLS only, and the ' +
-    'event bucket refusing uploads that ask for any encryption but its key), the Function URL and its CDN-only access, alarms, the SNS topic policy, secrets, ' +
-    'the dead-letter queue policy, Lambda async-invocation settings (retries), and anything CloudFront or ' +
-    'WAF in the edge stack.',
+    'event bucket refusing uploads that ask for any encryption but its key), the Function URL, alarms, ' +
+    'the SNS topic policy, the dead-letter queue policy and Lambda async-invocation settings (retries).',
+  'The origin lock is deployed, not exercised: moto creates the two Lambda permissions for CloudFront ' +
+    '(read back above with their source account and ARN) but has no Function URL with AWS_IAM auth and no ' +
+    'origin access control, so that a direct, unsigned request is refused is shown only by the unit tests ' +
+    'and real AWS; the data-path hit enters the service as CloudFront would forward it.',
+  'Nothing of CloudFront or WAF exists locally (skipped, listed above): the distribution, its origins and ' +
+    'origin access control, behaviours, cache, origin-request and response-headers policies, the routing ' +
+    'and snippet functions, the key value store, the web ACL and its logging configuration; their Ref and ' +
+    'GetAtt are replaced by the values AWS would return. Routing, failover, residency, revoked keys at the ' +
+    'edge, WAF rules and rate limits are tested in node and by template assertions, not here. The edge ' +
+    'stack’s key, buckets and the WAF log group are deployed and checked.',
   'Properties moto ignores are not applied (listed as "not applied"): bucket versioning, lifecycle ' +
     '(noncurrent expiry), access logging, public access block, bucket keys, Object Lock on the receipts ' +
     'bucket, Lambda architecture, tracing, logging configuration and dead-letter queue.',

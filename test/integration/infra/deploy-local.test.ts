@@ -316,17 +316,90 @@ describe('the dev stage deployed into moto', () => {
   });
 
   test("each region's purge function, dead-letter queue and daily schedule deploy, named as the other regions expect", () => {
-    // Every name in a purge environment (three event buckets, the receipts bucket, the table) was deployed.
+    // Every name in a purge environment (three event buckets, the receipts bucket, the table) was deployed,
+    // and the directory home's job (americas) also names the edge stack's config bucket.
     const wiring = result.checks.filter((c) => c.property.startsWith('purge '));
-    expectWithReport(wiring.length === 3 * 5, `${wiring.length} purge wiring checks`);
+    expectWithReport(wiring.length === 3 * 5 + 1, `${wiring.length} purge wiring checks`);
     for (const c of wiring) expectWithReport(c.status === 'ok', `${c.stack} ${c.property}: ${c.actual}`);
-    for (const type of ['AWS::SQS::Queue', 'AWS::Events::Rule']) {
-      const checks = result.checks.filter((c) => c.type === type);
-      expect(new Set(checks.map((c) => c.stack)).size).toBe(3);
-      for (const c of checks) expectWithReport(c.status === 'ok', `${c.stack} ${c.logicalId} ${c.property}`);
-    }
+    const config = wiring.filter((c) => c.property.startsWith('purge TS_CONFIG_BUCKET'));
+    expect(config.map((c) => [c.stack, c.property, c.actual])).toEqual([
+      [
+        'Trackstack-dev-americas',
+        'purge TS_CONFIG_BUCKET is a deployed bucket in us-east-1',
+        'trackstack-dev-config-000000000000',
+      ],
+    ]);
+    const queues = result.checks.filter((c) => c.type === 'AWS::SQS::Queue');
+    expect(new Set(queues.map((c) => c.stack)).size).toBe(3);
+    // A daily purge schedule in each region, and the edge health check's every-minute one.
+    const rules = result.checks.filter((c) => c.type === 'AWS::Events::Rule');
+    expect([...new Set(rules.map((c) => c.stack))].sort()).toEqual([
+      'Trackstack-dev-americas',
+      'Trackstack-dev-apac',
+      'Trackstack-dev-edge',
+      'Trackstack-dev-europe',
+    ]);
+    for (const c of [...queues, ...rules])
+      expectWithReport(c.status === 'ok', `${c.stack} ${c.logicalId} ${c.property}`);
     expect(result.checks.filter((c) => c.property === 'Targets Target0 DeadLetterConfig')).toHaveLength(3);
     expect(result.checks.filter((c) => c.property === 'ObjectLockConfiguration')).toHaveLength(1);
+  });
+
+  test('the origin lock: in every region, both permissions for CloudFront read back with their scope', () => {
+    const lock = result.checks.filter(
+      (c) => c.type === 'AWS::Lambda::Permission' && /for cloudfront\.amazonaws\.com$/.test(c.expected),
+    );
+    const byStack = new Map<string, string[]>();
+    for (const c of lock)
+      byStack.set(c.stack, [...(byStack.get(c.stack) ?? []), `${c.property}=${c.actual}`]);
+    expect([...byStack.keys()].sort()).toEqual([
+      'Trackstack-dev-americas',
+      'Trackstack-dev-apac',
+      'Trackstack-dev-europe',
+    ]);
+    for (const checks of byStack.values()) {
+      expect(checks.sort()).toEqual([
+        'statement in the function policy (GetPolicy)=lambda:InvokeFunction for cloudfront.amazonaws.com',
+        'statement in the function policy (GetPolicy)=lambda:InvokeFunctionUrl for cloudfront.amazonaws.com',
+      ]);
+    }
+    const scopes = result.checks.filter(
+      (c) =>
+        c.type === 'AWS::Lambda::Permission' &&
+        lock.some((l) => l.stack === c.stack && l.logicalId === c.logicalId),
+    );
+    for (const c of scopes) expectWithReport(c.status === 'ok', `${c.stack} ${c.logicalId} ${c.property}`);
+    const actual = (property: string) => scopes.filter((c) => c.property === property).map((c) => c.actual);
+    expect(new Set(actual('SourceArn'))).toEqual(
+      new Set(['arn:aws:cloudfront::000000000000:distribution/*']),
+    );
+    expect(new Set(actual('SourceAccount'))).toEqual(new Set(['000000000000']));
+    expect(actual('FunctionUrlAuthType')).toEqual(['AWS_IAM', 'AWS_IAM', 'AWS_IAM']);
+    expect(actual('InvokedViaFunctionUrl')).toEqual(['true', 'true', 'true']);
+    // No origin secret is deployed any more.
+    for (const stack of result.stacks) {
+      expect(Object.values(stack.template.Resources).map((r) => r.Type)).not.toContain(
+        'AWS::SecretsManager::Secret',
+      );
+    }
+  });
+
+  test('the edge stack deploys what moto supports, and skips CloudFront and WAF, saying so', () => {
+    const edge = result.stacks.find((s) => s.id === 'Trackstack-dev-edge')!;
+    const skipped = new Set(edge.skipped.values());
+    for (const type of [
+      'AWS::CloudFront::Distribution',
+      'AWS::CloudFront::Function',
+      'AWS::CloudFront::KeyValueStore',
+      'AWS::WAFv2::WebACL',
+      'AWS::WAFv2::LoggingConfiguration',
+    ])
+      expect(skipped).toContain(type);
+    const created = [...edge.physical.keys()].map((id) => edge.template.Resources[id]?.Type);
+    for (const type of ['AWS::KMS::Key', 'AWS::S3::Bucket', 'AWS::Logs::LogGroup', 'AWS::Lambda::Function'])
+      expect(created).toContain(type);
+    expect(report).toMatch(/SKIPPED {2}AWS::WAFv2::WebACL/);
+    expect(report).toMatch(/SKIPPED {2}AWS::CloudFront::Distribution/);
   });
 
   test('the report lists what moto skipped or did not apply, and what the local deploy does not prove', () => {

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AssetHashType, DockerImage, Duration, Stack } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -50,7 +50,8 @@ export interface TrackstackFunctionProps<TSchema extends EnvironmentSchema> {
   readonly environmentSchema: TSchema;
   /**
    * The environment, typed by the schema's input. Tokens (ARNs, names of resources in the stack) are
-   * validated as opaque strings: their format is checked by the handler at cold start.
+   * validated as opaque strings, and a token inside a formatted value (a URL) as a plain word: their
+   * format is checked by the handler at cold start.
    */
   readonly environment: z.input<TSchema>;
   /** Memory, in MiB. */
@@ -266,13 +267,26 @@ function validateEnvironment<TSchema extends EnvironmentSchema>(
   environment: z.input<TSchema>,
 ): z.output<TSchema> {
   const result = schema.safeParse(environment);
-  if (!result.success) {
-    throw new Error(
-      `[${scope.node.path}] invalid function environment:\n  ${formatZodIssues(result.error).join('\n  ')}`,
-    );
+  if (result.success) return result.data as z.output<TSchema>;
+  // A token inside a formatted value (`https://${distribution.domainName}`) is not yet the text it will be:
+  // check such values once more with each token replaced by a plain word, and keep the tokens in the output.
+  const withTokens = Object.entries(environment as Record<string, string | undefined>).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined && Token.isUnresolved(entry[1]),
+  );
+  if (withTokens.length > 0) {
+    const standIns = Object.fromEntries(withTokens.map(([k, v]) => [k, v.replace(STRING_TOKEN, 'token')]));
+    const retry = schema.safeParse({ ...(environment as object), ...standIns });
+    if (retry.success) {
+      return { ...(retry.data as object), ...Object.fromEntries(withTokens) } as z.output<TSchema>;
+    }
   }
-  return result.data as z.output<TSchema>;
+  throw new Error(
+    `[${scope.node.path}] invalid function environment:\n  ${formatZodIssues(result.error).join('\n  ')}`,
+  );
 }
+
+/** A token as aws-cdk-lib encodes it inside a string. */
+const STRING_TOKEN = /\$\{Token\[[^\]]*\]\}/g;
 
 function toLambdaEnvironment(environment: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {};

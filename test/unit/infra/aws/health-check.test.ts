@@ -91,6 +91,23 @@ describe('function', () => {
     expect(env.TS_LOCATIONS).toEqual([...LOCATIONS]);
   });
 
+  test('a CDN URL known only at deploy time (the distribution’s domain) passes, and reaches the function', () => {
+    const { template: t } = build('TokenUrl', (stack) => ({
+      edgeUrl: `https://${new cloudfront.KeyValueStore(stack, 'Stand-in').keyValueStoreId}.cloudfront.net`,
+    }));
+    const url = (only<Json>(t, 'AWS::Lambda::Function').props.Environment as { Variables: Json }).Variables
+      .TS_EDGE_URL;
+    expect(JSON.stringify(url)).toMatch(
+      /"https:\/\/",\{"Fn::GetAtt":\["Standin[0-9A-F]+","Id"\]\},"\.cloudfront\.net"/,
+    );
+    // A malformed URL is still refused at synth, token or not.
+    expect(() =>
+      build('BadUrl', (stack) => ({
+        edgeUrl: `ftp://${new cloudfront.KeyValueStore(stack, 'S').keyValueStoreId}`,
+      })),
+    ).toThrow(/invalid function environment:\n {2}TS_EDGE_URL/);
+  });
+
   test('the timeout covers every probe’s interval and timeout, plus a margin, and stays under a minute', () => {
     // 3 × (10 s + 3 s) + 15 s.
     expect(fn().props.Timeout).toBe(54);
