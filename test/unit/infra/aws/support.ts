@@ -33,7 +33,7 @@ import { PurgeService } from '../../../../infra/aws/lib/constructs/purge-service
 import { RegionalKey } from '../../../../infra/aws/lib/constructs/regional-key';
 import { awsNames } from '../../../../infra/aws/lib/naming';
 import { purgeSchedule } from '../../../../infra/aws/lib/regional-stack';
-import { readStageConfig } from '../../../../infra/aws/lib/stage-context';
+import { readStageConfig, STAGES_CONTEXT_KEY } from '../../../../infra/aws/lib/stage-context';
 
 // ---------------------------------------------------------------------------------------------------------
 // The whole app
@@ -45,6 +45,8 @@ export interface SynthesizedApp extends TrackstackApp {
   readonly outdir: string;
   /** Template of each regional stack, keyed by location. */
   readonly templates: Readonly<Record<string, Template>>;
+  /** Template of the edge stack. */
+  readonly edgeTemplate: Template;
   /** Removes the cloud assembly directory. */
   dispose(): void;
 }
@@ -63,7 +65,41 @@ export function synthesizeStage(stage: Stage, context: Record<string, unknown> =
   built.app.synth();
   const templates: Record<string, Template> = {};
   for (const stack of built.regionalStacks) templates[stack.location] = Template.fromStack(stack);
-  return { ...built, outdir, templates, dispose: () => rmSync(outdir, { recursive: true, force: true }) };
+  return {
+    ...built,
+    outdir,
+    templates,
+    edgeTemplate: Template.fromStack(built.edgeStack),
+    dispose: () => rmSync(outdir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * Synthesizes a stage with some options of its cdk.json entry replaced, without bundling functions: for
+ * tests of the edge stack's variants (custom domains), which never read the functions' code. The compliance
+ * packs run, and an error finding fails the synth.
+ * @param options merged over the stage's cdk.json entry
+ * @param outdir the cloud assembly directory, e.g. from {@link temporaryOutdir}
+ */
+export function synthesizeEdgeVariant(
+  stage: Stage,
+  options: Record<string, unknown>,
+  outdir: string,
+): TrackstackApp {
+  const cdkJson = readCdkJsonContext();
+  const stages = cdkJson[STAGES_CONTEXT_KEY] as Record<string, Record<string, unknown>>;
+  const built = createApp({
+    context: {
+      ...cdkJson,
+      ...SKIP_BUNDLING,
+      [STAGES_CONTEXT_KEY]: { ...stages, [stage]: { ...stages[stage], ...options } },
+      stage,
+    },
+    outdir,
+    builtinCloudFormationValidation: false,
+  });
+  built.app.synth();
+  return built;
 }
 
 /**
