@@ -5,7 +5,6 @@
  */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import {
-  CAMPAIGN_CONFIG,
   DIRECTORY,
   EVENT_OBJECTS,
   LOCATIONS,
@@ -22,23 +21,16 @@ import { NODE_RUNTIME } from '../../../../infra/aws/lib/constructs/trackstack-fu
 import {
   actions,
   barePurge,
-  boundaryOf,
   functionOf,
-  iamPattern,
   type Json,
   keyPolicy,
   logicalIdOf,
   only,
   partitionsAllowed,
   ref,
-  render,
   rolePolicy,
-  SKIP_BUNDLING,
   type StatementJson,
-  synthesizeStage,
-  type SynthesizedApp,
   templatesByLocation,
-  TEST_ACCOUNT,
   temporaryOutdir,
 } from './support';
 
@@ -434,93 +426,5 @@ describe('purge', () => {
       });
       expect(keyPolicy(europe).find((s) => s.Sid === 'PurgeWritesReceiptsThroughS3')).toBeUndefined();
     });
-  });
-});
-
-describe('published configs in the CDN’s config bucket', () => {
-  // The whole stage, as the app wires it: only the directory home's job deletes configs.
-  let synth: SynthesizedApp;
-  beforeAll(() => {
-    synth = synthesizeStage('dev', SKIP_BUNDLING);
-  });
-  afterAll(() => synth?.dispose());
-
-  const configBucket = {
-    'Fn::Join': ['', ['arn:aws:s3:::trackstack-dev-config-', { Ref: 'AWS::AccountId' }]],
-  };
-  const configObjects = {
-    'Fn::Join': [
-      '',
-      ['arn:aws:s3:::trackstack-dev-config-', { Ref: 'AWS::AccountId' }, `/${CAMPAIGN_CONFIG.root}*`],
-    ],
-  };
-  const purgeStatements = (template: Template) =>
-    rolePolicy(
-      template,
-      logicalIdOf(template, 'AWS::IAM::Role', { Description: 'Execution role of the purge function' }),
-    );
-
-  test('the directory home’s job gets TS_CONFIG_BUCKET, by name, and the handler accepts it', () => {
-    const template = synth.templates.americas!;
-    const variables = (
-      functionOf(template, 'purge').props.Environment as { Variables: Record<string, unknown> }
-    ).Variables;
-    expect(variables.TS_CONFIG_BUCKET).toEqual({
-      'Fn::Join': ['', ['trackstack-dev-config-', { Ref: 'AWS::AccountId' }]],
-    });
-    expect(render(template, variables.TS_CONFIG_BUCKET, REGIONS.americas.aws)).toBe(
-      names.configBucket('dev', TEST_ACCOUNT),
-    );
-    const resolved = Object.fromEntries(
-      Object.entries(variables).map(([k, v]) => [k, typeof v === 'string' ? v : render(template, v, 'x')]),
-    );
-    expect(parsePurgeEnv(resolved).TS_CONFIG_BUCKET).toBe(names.configBucket('dev', TEST_ACCOUNT));
-  });
-
-  test('its role lists under config/ and deletes objects and versions under config/ only', () => {
-    const bySid = Object.fromEntries(purgeStatements(synth.templates.americas!).map((s) => [s.Sid, s]));
-    expect(bySid.ListPublishedConfigs).toEqual({
-      Sid: 'ListPublishedConfigs',
-      Effect: 'Allow',
-      Action: ['s3:ListBucket', 's3:ListBucketVersions'],
-      Resource: configBucket,
-      Condition: { StringLike: { 's3:prefix': `${CAMPAIGN_CONFIG.root}*` } },
-    });
-    expect(bySid.DeletePublishedConfigs).toEqual({
-      Sid: 'DeletePublishedConfigs',
-      Effect: 'Allow',
-      Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
-      Resource: configObjects,
-    });
-    const document = CAMPAIGN_CONFIG.path('acc_example01', 'cmp_1');
-    expect(
-      iamPattern(`${names.configBucket('dev', TEST_ACCOUNT)}/${CAMPAIGN_CONFIG.root}*`).test(
-        `${names.configBucket('dev', TEST_ACCOUNT)}/${document}`,
-      ),
-    ).toBe(true);
-  });
-
-  test('the home stack’s boundary lets it, and nothing reaches the config bucket elsewhere', () => {
-    const boundary = boundaryOf(synth.templates.americas!);
-    expect(boundary.find((s) => s.Sid === 'DeletePublishedConfigs')).toMatchObject({
-      Effect: 'Allow',
-      Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
-      Resource: configObjects,
-    });
-    expect(boundary.find((s) => s.Sid === 'ListPublishedConfigs')).toMatchObject({
-      Action: ['s3:ListBucket', 's3:ListBucketVersions'],
-      Resource: configBucket,
-    });
-    for (const location of ['europe', 'apac'] as const) {
-      const template = synth.templates[location]!;
-      const variables = (
-        functionOf(template, 'purge').props.Environment as { Variables: Record<string, unknown> }
-      ).Variables;
-      expect(variables).not.toHaveProperty('TS_CONFIG_BUCKET');
-      const mentions = [...purgeStatements(template), ...boundaryOf(template)].filter((s) =>
-        JSON.stringify(s.Resource).includes('-config-'),
-      );
-      expect(mentions).toEqual([]);
-    }
   });
 });

@@ -2,24 +2,33 @@
  * The regional stacks as a whole (`RegionalStack`, `createApp`): which stack holds what, in which order they
  * deploy, what every construct adds up to in the key policy and the alarms, and the outputs. Each construct
  * is tested on its own, on a bare stack, in its own file; the IAM boundary in permissions-boundary.test.ts.
+ * The directory home's purge and the CDN's config bucket are tested here, because only the stack wires them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { LOCATIONS, names, PURGE_METRICS, REGIONS } from '../../../../platform';
+import { CAMPAIGN_CONFIG, LOCATIONS, names, PURGE_METRICS, REGIONS } from '../../../../platform';
+import { parsePurgeEnv } from '../../../../platform/contracts/purge-env';
 import { createApp, readCdkJsonContext } from '../../../../infra/aws/lib/app';
 import { RegionalStack } from '../../../../infra/aws/lib/regional-stack';
 import { STAGES_CONTEXT_KEY } from '../../../../infra/aws/lib/stage-context';
 import {
   actions,
+  boundaryOf,
+  functionOf,
+  iamPattern,
   type Json,
   keyPolicy,
+  logicalIdOf,
   only,
   ref,
+  render,
+  rolePolicy,
   synthesizeStage,
   type SynthesizedApp,
   SKIP_BUNDLING,
+  TEST_ACCOUNT,
 } from './support';
 
 // Europe is a replica location, americas the directory home.
@@ -167,6 +176,88 @@ describe('purge', () => {
         ).toEqual({});
       }
     });
+  });
+});
+
+describe('purge of published configs in the CDN’s config bucket', () => {
+  // Only the directory home's job (americas) deletes configs.
+  const configBucket = {
+    'Fn::Join': ['', ['arn:aws:s3:::trackstack-dev-config-', { Ref: 'AWS::AccountId' }]],
+  };
+  const configObjects = {
+    'Fn::Join': [
+      '',
+      ['arn:aws:s3:::trackstack-dev-config-', { Ref: 'AWS::AccountId' }, `/${CAMPAIGN_CONFIG.root}*`],
+    ],
+  };
+  const purgeStatements = (template: Template) =>
+    rolePolicy(
+      template,
+      logicalIdOf(template, 'AWS::IAM::Role', { Description: 'Execution role of the purge function' }),
+    );
+
+  test('the directory home’s job gets TS_CONFIG_BUCKET, by name, and the handler accepts it', () => {
+    const template = synth.templates.americas!;
+    const variables = (
+      functionOf(template, 'purge').props.Environment as { Variables: Record<string, unknown> }
+    ).Variables;
+    expect(variables.TS_CONFIG_BUCKET).toEqual({
+      'Fn::Join': ['', ['trackstack-dev-config-', { Ref: 'AWS::AccountId' }]],
+    });
+    expect(render(template, variables.TS_CONFIG_BUCKET, REGIONS.americas.aws)).toBe(
+      names.configBucket('dev', TEST_ACCOUNT),
+    );
+    const resolved = Object.fromEntries(
+      Object.entries(variables).map(([k, v]) => [k, typeof v === 'string' ? v : render(template, v, 'x')]),
+    );
+    expect(parsePurgeEnv(resolved).TS_CONFIG_BUCKET).toBe(names.configBucket('dev', TEST_ACCOUNT));
+  });
+
+  test('its role lists under config/ and deletes objects and versions under config/ only', () => {
+    const bySid = Object.fromEntries(purgeStatements(synth.templates.americas!).map((s) => [s.Sid, s]));
+    expect(bySid.ListPublishedConfigs).toEqual({
+      Sid: 'ListPublishedConfigs',
+      Effect: 'Allow',
+      Action: ['s3:ListBucket', 's3:ListBucketVersions'],
+      Resource: configBucket,
+      Condition: { StringLike: { 's3:prefix': `${CAMPAIGN_CONFIG.root}*` } },
+    });
+    expect(bySid.DeletePublishedConfigs).toEqual({
+      Sid: 'DeletePublishedConfigs',
+      Effect: 'Allow',
+      Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+      Resource: configObjects,
+    });
+    const document = CAMPAIGN_CONFIG.path('acc_example01', 'cmp_1');
+    expect(
+      iamPattern(`${names.configBucket('dev', TEST_ACCOUNT)}/${CAMPAIGN_CONFIG.root}*`).test(
+        `${names.configBucket('dev', TEST_ACCOUNT)}/${document}`,
+      ),
+    ).toBe(true);
+  });
+
+  test('the home stack’s boundary lets it, and nothing reaches the config bucket elsewhere', () => {
+    const boundary = boundaryOf(synth.templates.americas!);
+    expect(boundary.find((s) => s.Sid === 'DeletePublishedConfigs')).toMatchObject({
+      Effect: 'Allow',
+      Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+      Resource: configObjects,
+    });
+    expect(boundary.find((s) => s.Sid === 'ListPublishedConfigs')).toMatchObject({
+      Action: ['s3:ListBucket', 's3:ListBucketVersions'],
+      Resource: configBucket,
+    });
+    for (const location of ['europe', 'apac'] as const) {
+      const template = synth.templates[location]!;
+      const variables = (
+        functionOf(template, 'purge').props.Environment as { Variables: Record<string, unknown> }
+      ).Variables;
+      expect(variables).not.toHaveProperty('TS_CONFIG_BUCKET');
+      const mentions = [...purgeStatements(template), ...boundaryOf(template)].filter((s) =>
+        JSON.stringify(s.Resource).includes('-config-'),
+      );
+      expect(mentions).toEqual([]);
+    }
   });
 });
 
