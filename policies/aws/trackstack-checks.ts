@@ -25,7 +25,7 @@ export class TrackstackChecks extends NagPack {
 
   protected checkResource(node: CfnResource): void {
     this.applyRule({
-      info: 'The KMS key policy lets administrators decrypt: account-wide or public principals get cryptographic actions outside DynamoDB and Secrets Manager, or unconfined kms:CreateGrant.',
+      info: 'The KMS key policy lets administrators decrypt: account-wide or public principals get cryptographic actions outside DynamoDB, or unconfined kms:CreateGrant.',
       explanation:
         'No human role may decrypt stored events. Administrators manage keys; only service roles, and services acting through kms:ViaService for data that holds no events, use them.',
       level: NagMessageLevel.ERROR,

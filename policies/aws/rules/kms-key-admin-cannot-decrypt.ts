@@ -21,15 +21,15 @@ const CRYPTOGRAPHIC_ACTIONS = [
 
 /**
  * Services through which the account's principals may use the key: DynamoDB (the directory's table key;
- * its items are wrapped data keys, useless without the key-context-bound Decrypt of the service role) and
- * Secrets Manager (the origin secret). Never S3 or Firehose, which hold the events.
+ * its items are wrapped data keys, useless without the key-context-bound Decrypt of the service role). Never
+ * S3 or Firehose, which hold the events.
  */
-const DELEGABLE_SERVICES = /^(dynamodb|secretsmanager)\.[^.]+\.amazonaws\.com$/;
+const DELEGABLE_SERVICES = /^dynamodb\.[^.]+\.amazonaws\.com$/;
 
 /**
  * A KMS key policy lets the account (its root, meaning every IAM principal an administrator can
  * empower) or everyone (`*`) manage the key but not use it: cryptographic actions granted to them must be
- * confined by `kms:ViaService` to DynamoDB or Secrets Manager, and `kms:CreateGrant` (a grant can give
+ * confined by `kms:ViaService` to DynamoDB, and `kms:CreateGrant` (a grant can give
  * `kms:Decrypt`) must be confined to a service by `kms:ViaService` or `kms:GrantIsForAWSResource`.
  * Service roles and service principals named in the policy are not administrators.
  * @param node the CfnResource to check

@@ -59,7 +59,7 @@ export interface RegionalKeyProps {
  *
  * No human role can decrypt stored events (the README's Compliance section; the project's own rule
  * `KMSKeyAdminCannotDecrypt` checks it): the only principals allowed cryptographic use are
- * service roles, services acting for this account through DynamoDB or Secrets Manager, and service
+ * service roles, services acting for this account through DynamoDB, and service
  * principals bound to this account's resources.
  */
 export class RegionalKey extends Construct {
