@@ -66,3 +66,9 @@ export const EDGE_STACK_OUTPUTS = {
   /** The ARN of the edge store (the CloudFront KeyValueStore). */
   keyValueStoreArn: 'KeyValueStoreArn',
 } as const;
+
+/**
+ * The snippet's source, relative to the repository root: the file `npm run local` serves, the one the edge
+ * stack names (by its hash) and the one `publish-config` uploads.
+ */
+export const SNIPPET_SOURCE_PATH = 'services/ingest/static/snippet.js';

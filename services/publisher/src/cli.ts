@@ -22,13 +22,16 @@ import { formatHome, syncHomes } from './home';
 import { createTarget, type TargetOptions } from './target';
 
 /** The usage text, printed by `--help` and after a mistake. */
-export const USAGE = `Usage: npm run publish-config -- (<campaignId> [--account <accountId>] | --all [--account <accountId>]) [options]
+export const USAGE = `Usage: npm run publish-config -- (<campaignId> [--account <accountId>] | --all [--account <accountId>] | --snippet) [options]
 
   <campaignId>              publish one campaign's config; campaign ids are unique per account only,
                             so when several accounts have it, --account says which
   --all                     publish every campaign of every active account (or of --account); removes
                             nothing
   --account <accountId>     the account of the campaign(s)
+  --snippet                 with --stage: publish only the snippet's current version (every --stage
+                            run also does, before the campaigns); the edge stack serves the version it
+                            was deployed with, so publish a new snippet before deploying the edge stack
   --dry-run                 print what would change; write and invalidate nothing
   --data-dir <path>         the local store of npm run local (default TS_DATA_DIR or .data); the
                             documents go to <path>/config/<account>/<campaign>.json
@@ -51,6 +54,8 @@ Exit status: 0 done, 1 failed part-way, 2 bad usage or request refused (nothing 
 /** What the command line asks for. */
 export interface PublishArgs {
   readonly selection: Selection;
+  /** Publish the snippet alone, no campaign. */
+  readonly snippetOnly?: boolean;
   readonly dryRun: boolean;
   readonly dataDir: string;
   readonly stage?: Stage;
@@ -78,6 +83,7 @@ export function parsePublishArgs(
       allowPositionals: true,
       options: {
         all: { type: 'boolean' },
+        snippet: { type: 'boolean' },
         account: { type: 'string' },
         'dry-run': { type: 'boolean' },
         'data-dir': { type: 'string' },
@@ -100,10 +106,20 @@ export function parsePublishArgs(
       `give one campaign id (or --all), got ${positionals.length}: ${positionals.join(' ')}`,
     );
   const campaignId = positionals[0];
+  if (values.snippet) {
+    if (campaignId !== undefined || values.all || values.account !== undefined)
+      throw new UsageError(
+        '--snippet publishes only the snippet: give it without a campaign, --all or --account',
+      );
+    if (values.stage === undefined)
+      throw new UsageError(
+        '--snippet goes only with --stage: npm run local serves the snippet from the repository',
+      );
+  }
   if (campaignId !== undefined && values.all)
     throw new UsageError(`give a campaign id or --all, not both (got ${campaignId} and --all)`);
-  if (campaignId === undefined && !values.all)
-    throw new UsageError('say what to publish: <campaignId> or --all');
+  if (campaignId === undefined && !values.all && !values.snippet)
+    throw new UsageError('say what to publish: <campaignId>, --all or --snippet');
   if (campaignId !== undefined && !ID_PATTERNS.campaign.test(campaignId))
     throw new UsageError(
       `not a campaign id: "${campaignId}" (cmp_ and 4 to 32 lowercase letters, digits or dashes)`,
@@ -134,6 +150,7 @@ export function parsePublishArgs(
       : { kind: 'all', ...(accountId ? { accountId } : {}) };
   return {
     selection,
+    snippetOnly: values.snippet === true,
     dryRun: values['dry-run'] === true,
     dataDir,
     ...(stage ? { stage } : {}),
@@ -188,6 +205,13 @@ export async function runPublishCli(argv: readonly string[], io: PublishIo): Pro
       ...(args.kvsArn ? { kvsArn: args.kvsArn } : {}),
       ...(io.awsClientConfig ? { awsClientConfig: io.awsClientConfig } : {}),
     });
+    if (target.publishSnippet) {
+      const s = await target.publishSnippet(args.dryRun);
+      io.stdout(
+        `Snippet ${s.key}: ${s.result === 'unchanged' ? 'already in the bucket' : args.dryRun ? 'would be uploaded (dry run)' : 'uploaded'}`,
+      );
+    }
+    if (args.snippetOnly) return 0;
     const { accounts, campaigns } = await selectCampaigns(target.directory, args.selection);
     const outcomes = await publishCampaigns(campaigns, target.store, {
       dryRun: args.dryRun,

@@ -12,6 +12,7 @@ import type { EdgeStore } from '../../shared/edge-store/edge-store';
 import { FileEdgeStore } from '../../shared/edge-store/file-edge-store';
 import { LocalDirectory } from '../../shared/directory/local-directory';
 import { PublishRefusedError, type CampaignSource } from './publish';
+import type { SnippetOutcome } from './snippet';
 
 /** Where to publish, as the command line says. */
 export interface TargetOptions {
@@ -47,6 +48,8 @@ export interface PublishTarget {
   readonly edge: EdgeStore;
   /** Human-readable name of the edge store. */
   readonly edgeName: string;
+  /** Uploads the snippet's current version to the config bucket; absent locally (the server serves it). */
+  readonly publishSnippet?: (dryRun: boolean) => Promise<SnippetOutcome>;
 }
 
 /**
@@ -75,7 +78,7 @@ export async function createTarget(options: TargetOptions): Promise<PublishTarge
     };
   }
   const stage = options.stage;
-  const [{ DynamoDBClient }, { CloudFormationClient }, { CloudFrontClient }, s3, aws, dynamo, kvs] =
+  const [{ DynamoDBClient }, { CloudFormationClient }, { CloudFrontClient }, s3, aws, dynamo, kvs, snippet] =
     await Promise.all([
       import('@aws-sdk/client-dynamodb'),
       import('@aws-sdk/client-cloudformation'),
@@ -84,6 +87,7 @@ export async function createTarget(options: TargetOptions): Promise<PublishTarge
       import('./aws'),
       import('../../shared/directory/dynamo-directory'),
       import('../../shared/edge-store/kvs-edge-store'),
+      import('./snippet'),
     ]);
   const edgeRegion = s3.CONFIG_BUCKET_REGION;
   const config = (region: string) => ({ ...options.awsClientConfig, region });
@@ -110,13 +114,12 @@ export async function createTarget(options: TargetOptions): Promise<PublishTarge
   });
   const cloudFront = new CloudFrontClient(config(edgeRegion));
   const id = distributionId!;
+  const bucketClient = s3.configBucketClient({ ...options.awsClientConfig });
   return {
     directory,
     directoryName: `dynamodb:${tableName}`,
-    store: new s3.S3ConfigStore({
-      bucket: bucket!,
-      client: s3.configBucketClient({ ...options.awsClientConfig }),
-    }),
+    store: new s3.S3ConfigStore({ bucket: bucket!, client: bucketClient }),
+    publishSnippet: (dryRun) => snippet.publishSnippet(bucketClient, bucket!, { dryRun }),
     invalidate: (paths) => aws.invalidate(cloudFront, id, paths),
     distributionId: id,
     // Given the same client settings as the others; moto does not implement this API, so tests mock it.

@@ -9,7 +9,8 @@
  * own moto: the edge stack's name is fixed by the stage, and another test file may deploy stacks to the
  * shared one.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import {
   CloudFrontClient,
@@ -27,8 +28,9 @@ import {
 import { DynamoDBClient, CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { EDGE_STACK_OUTPUTS, edgeStackName } from '../../../platform';
+import { EDGE_STACK_OUTPUTS, edgeStackName, names } from '../../../platform';
 import { runPublishCli } from '../../../services/publisher/src/cli';
+import { SNIPPET_FILE } from '../../../services/publisher/src/snippet';
 import {
   DynamoDirectory,
   directoryTableDefinition,
@@ -216,6 +218,25 @@ test('--all: created in the bucket from the stack outputs, one invalidation of e
   expect(kvsEntries.get(`home:${A}`)).toBe('apac');
   expect(kvsEntries.has(`home:${B}`)).toBe(false);
   expect(r.out).toContain(`  ${A}  home: (none) → apac`);
+});
+
+test("the snippet's current version is uploaded once, under its content hash, with its headers", async () => {
+  const code = await readFile(SNIPPET_FILE);
+  const key = names.snippetObject(createHash('sha256').update(code).digest('hex'));
+  // The --all run before this one uploaded it.
+  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  expect(Buffer.from(await got.Body!.transformToByteArray())).toEqual(code);
+  expect(got.ContentType).toBe('text/javascript; charset=utf-8');
+  expect(got.CacheControl).toBe('public, max-age=300');
+  const versions = async () =>
+    (await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: 'snippet/' }))).Versions ?? [];
+  expect((await versions()).map((v) => v.Key)).toEqual([key]);
+
+  const r = await run('--snippet', '--stage', STAGE);
+  expect(r.code).toBe(0);
+  expect(r.out).toContain(`Snippet ${key}: already in the bucket`);
+  expect(r.out).not.toContain('campaign config');
+  expect(await versions()).toHaveLength(1);
 });
 
 test('unchanged: no write, no invalidation', async () => {

@@ -72,7 +72,10 @@ afterEach(() => rm(dataDir, { recursive: true, force: true }));
 
 describe('flags', () => {
   test.each([
-    [[], /say what to publish: <campaignId> or --all/],
+    [[], /say what to publish: <campaignId>, --all or --snippet/],
+    [['--snippet'], /--snippet goes only with --stage/],
+    [['--snippet', '--all', '--stage', 'dev'], /--snippet publishes only the snippet/],
+    [['--snippet', 'cmp_spring', '--stage', 'dev'], /--snippet publishes only the snippet/],
     [['cmp_spring', '--all'], /not both/],
     [['cmp_a1234', 'cmp_b1234'], /give one campaign id/],
     [['spring'], /not a campaign id: "spring"/],

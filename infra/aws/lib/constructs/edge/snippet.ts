@@ -5,14 +5,14 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { names } from '../../../../../platform';
+import { names, SNIPPET_SOURCE_PATH } from '../../../../../platform';
 import { REPO_ROOT } from '../../../../build/paths';
 
 /** The path customers' pages load the snippet from. */
 export const SNIPPET_PATH = '/snippet.js';
 
 /** Where the snippet's source lives: the same file `npm run local` serves. */
-export const SNIPPET_SOURCE = join(REPO_ROOT, 'services', 'ingest', 'static', 'snippet.js');
+export const SNIPPET_SOURCE = join(REPO_ROOT, SNIPPET_SOURCE_PATH);
 
 /** The key prefix of the snippet's versions in the config bucket. */
 export const SNIPPET_PREFIX = 'snippet/';
