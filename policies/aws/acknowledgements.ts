@@ -31,7 +31,7 @@ export function acknowledge(scope: IConstruct, id: string, reason: string): void
 }
 
 /** Acknowledges the same framework rule (e.g. `S3BucketReplicationEnabled`) in NIST, PCI and HIPAA. */
-function acknowledgeInFrameworks(
+export function acknowledgeInFrameworks(
   scope: IConstruct,
   rule: string,
   reason: string,

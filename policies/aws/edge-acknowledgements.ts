@@ -4,18 +4,7 @@
  * and gives a full-sentence reason, like `acknowledgements.ts`.
  */
 import type { IConstruct } from 'constructs';
-import { acknowledge, PACKS } from './acknowledgements';
-
-const FRAMEWORKS = [PACKS.nist, PACKS.pci, PACKS.hipaa] as const;
-
-function acknowledgeInFrameworks(
-  scope: IConstruct,
-  rule: string,
-  reason: string,
-  frameworks: readonly string[] = FRAMEWORKS,
-): void {
-  for (const pack of frameworks) acknowledge(scope, `${pack}-${rule}`, reason);
-}
+import { acknowledge, acknowledgeInFrameworks, PACKS } from './acknowledgements';
 
 const EDGE_NOT_REPLICATED =
   'The edge stack exists once per stage, in us-east-1, where CloudFront reads its configuration; its ' +

@@ -6,35 +6,9 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { administratorsManageButDoNotUse } from '../private/key-policy';
 
-/**
- * What the account's administrators may do with the key: manage its lifecycle and policy, never use it.
- * Listed one by one because CDK's default administrator list holds `kms:Create*`, which includes
- * `kms:CreateGrant`, and a grant is a way to give oneself `kms:Decrypt`.
- */
-export const KEY_ADMIN_ACTIONS: readonly string[] = [
-  'kms:CancelKeyDeletion',
-  'kms:CreateAlias',
-  'kms:DeleteAlias',
-  'kms:DescribeKey',
-  'kms:DisableKey',
-  'kms:DisableKeyRotation',
-  'kms:EnableKey',
-  'kms:EnableKeyRotation',
-  'kms:GetKeyPolicy',
-  'kms:GetKeyRotationStatus',
-  'kms:ListGrants',
-  'kms:ListKeyPolicies',
-  'kms:ListResourceTags',
-  'kms:PutKeyPolicy',
-  'kms:RevokeGrant',
-  'kms:RotateKeyOnDemand',
-  'kms:ScheduleKeyDeletion',
-  'kms:TagResource',
-  'kms:UntagResource',
-  'kms:UpdateAlias',
-  'kms:UpdateKeyDescription',
-];
+export { KEY_ADMIN_ACTIONS } from '../private/key-policy';
 
 /** Properties of {@link RegionalKey}. */
 export interface RegionalKeyProps {
@@ -74,12 +48,7 @@ export class RegionalKey extends Construct {
 
     const policy = new iam.PolicyDocument({
       statements: [
-        new iam.PolicyStatement({
-          sid: 'AccountAdministratorsManageButDoNotUse',
-          principals: [new iam.AccountRootPrincipal()],
-          actions: [...KEY_ADMIN_ACTIONS],
-          resources: ['*'],
-        }),
+        administratorsManageButDoNotUse(),
         // DynamoDB decrypts the table key with the caller's identity (and re-checks IAM every few
         // minutes), so the account's principals are allowed, but only through DynamoDB in this region.
         // The directory holds wrapped data keys, which are useless without the key-context-bound Decrypt

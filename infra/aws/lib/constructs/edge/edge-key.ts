@@ -6,7 +6,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { KEY_ADMIN_ACTIONS } from '../regional-key';
+import { administratorsManageButDoNotUse } from '../../private/key-policy';
 
 /** Properties of {@link EdgeKey}. */
 export interface EdgeKeyProps {
@@ -34,14 +34,7 @@ export class EdgeKey extends Construct {
   constructor(scope: Construct, id: string, props: EdgeKeyProps) {
     super(scope, id);
     const policy = new iam.PolicyDocument({
-      statements: [
-        new iam.PolicyStatement({
-          sid: 'AccountAdministratorsManageButDoNotUse',
-          principals: [new iam.AccountRootPrincipal()],
-          actions: [...KEY_ADMIN_ACTIONS],
-          resources: ['*'],
-        }),
-      ],
+      statements: [administratorsManageButDoNotUse()],
     });
     this.key = new kms.Key(this, 'Key', {
       description: `Trackstack edge key (alias/${props.aliasName}): config bucket and CDN access logs`,
