@@ -86,9 +86,21 @@ export function createApp(deps: AppDeps): Express {
 
   // The snippet sends beacons with fetch (text/plain, keepalive) and the body's hash in a header, which
   // makes a cross-origin beacon preflighted; `navigator.sendBeacon` (no header) is its fallback.
-  const cors = (_req: Request, res: Response, next: () => void) => {
+  // The beacon carries the visitor's cookies (the opt-out cookie must reach the service), and a credentialed
+  // cross-origin request needs its own origin echoed with allow-credentials, never `*`. The answer holds
+  // nothing but counts, and allowed origins are enforced by the pipeline, not by CORS.
+  const cors = (req: Request, res: Response, next: () => void) => {
+    const origin = req.headers.origin;
+    res.set(
+      origin && origin !== 'null'
+        ? {
+            'access-control-allow-origin': origin,
+            'access-control-allow-credentials': 'true',
+            vary: 'origin',
+          }
+        : { 'access-control-allow-origin': '*' },
+    );
     res.set({
-      'access-control-allow-origin': '*',
       'access-control-allow-methods': 'POST, OPTIONS',
       'access-control-allow-headers': `content-type, ${CONTENT_SHA256_HEADER}`,
       'access-control-max-age': '86400',

@@ -49,11 +49,12 @@
           if (keepalive) keepaliveInFlight -= bytes.length;
         };
         // The hash header makes a cross-origin beacon preflighted; the service answers the preflight.
+        // Credentials go along so that the visitor's opt-out cookie on the tracking domain is honoured.
         fetch(url, {
           method: 'POST',
           body: bytes,
           keepalive: keepalive,
-          credentials: 'omit',
+          credentials: 'include',
           headers: { 'content-type': 'text/plain', 'x-amz-content-sha256': hex(digest) },
         }).then(settled, settled);
       },
@@ -73,7 +74,7 @@
     fetch(url, {
       method: 'POST',
       body: body,
-      credentials: 'omit',
+      credentials: 'include',
       headers: { 'content-type': 'text/plain' },
     });
   }

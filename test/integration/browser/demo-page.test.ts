@@ -154,3 +154,48 @@ test("a customer's page: its query string is not stored in clear, and only the c
     await new Promise((r) => site.close(r));
   }
 });
+
+test("a customer's page: the visitor's opt-out cookie on the tracking domain reaches the service with the beacons", async () => {
+  const { createServer } = await import('node:http');
+  const { addAccount } = await import('../../support/ingest-factories');
+  const account = await addAccount(h.server.runtime.directory, 'acc_optoutpage1', {
+    campaignId: 'cmp_shop',
+    dataDir: h.dataDir,
+  });
+  // Another origin than the service's, so the beacon is a cross-origin, preflighted request.
+  const site = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(
+      `<!doctype html><html><head><script async src="${h.url}/snippet.js" data-account="${account.accountId}" ` +
+        `data-campaign="cmp_shop"></script></head><body>shop</body></html>`,
+    );
+  });
+  await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
+  const siteOrigin = `http://127.0.0.1:${(site.address() as { port: number }).port}`;
+  const context = await browser.newContext({ userAgent: BROWSER_USER_AGENT });
+  await context.addCookies([{ name: 'ts_optout', value: '1', url: h.url }]);
+  try {
+    const page = await context.newPage();
+    await page.goto(`${siteOrigin}/product?ref=news`);
+    await page.waitForFunction(() =>
+      (window as unknown as { trackstack?: { config(): unknown } }).trackstack?.config(),
+    );
+    await page.evaluate(() =>
+      (window as unknown as { trackstack: { track(t: string, f: object): void } }).trackstack.track('click', {
+        name: 'optout-click',
+        clickId: 'click-optout-1',
+      }),
+    );
+    const click = await waitFor(
+      async () =>
+        (await storedEvents()).find((e) => e.accountId === account.accountId && e.name === 'optout-click'),
+      'the opted-out click',
+    );
+    expect(click.consent).toBe('anonymous');
+    expect(click.pii).toBeUndefined();
+    expect(JSON.stringify(click)).not.toContain('click-optout-1');
+  } finally {
+    await context.close();
+    await new Promise((r) => site.close(r));
+  }
+});

@@ -222,6 +222,10 @@ test('a cross-origin beacon may carry the hash header: the preflight allows it',
   });
   expect(res.status).toBe(204);
   expect(res.headers.get('access-control-allow-headers')).toMatch(/x-amz-content-sha256/);
+  // The beacon carries cookies (the opt-out cookie), which browsers allow only with the origin echoed.
+  expect(res.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+  expect(res.headers.get('access-control-allow-credentials')).toBe('true');
+  expect(res.headers.get('vary')).toMatch(/origin/i);
 });
 
 test('the iframe document posts to /collect with the account as a and the body hash', async () => {

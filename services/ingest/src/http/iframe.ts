@@ -29,14 +29,14 @@ export function iframeHtml(event: TrackEvent): { html: string; nonce: string } {
   var url = ${scriptJson(collectUrl)};
   function unhashed() {
     var ok = navigator.sendBeacon && navigator.sendBeacon(url, new Blob([body], { type: 'text/plain' }));
-    if (!ok) fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: body, keepalive: true, credentials: 'omit' });
+    if (!ok) fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: body, keepalive: true, credentials: 'same-origin' });
   }
   var subtle = window.isSecureContext && window.crypto && window.crypto.subtle;
   if (!subtle || !window.TextEncoder) return unhashed();
   var bytes = new TextEncoder().encode(body);
   subtle.digest('SHA-256', bytes).then(function (digest) {
     var hex = Array.prototype.map.call(new Uint8Array(digest), function (b) { return (b < 16 ? '0' : '') + b.toString(16); }).join('');
-    fetch(url, { method: 'POST', body: bytes, keepalive: true, credentials: 'omit', headers: { 'content-type': 'text/plain', ${scriptJson(CONTENT_SHA256_HEADER)}: hex } });
+    fetch(url, { method: 'POST', body: bytes, keepalive: true, credentials: 'same-origin', headers: { 'content-type': 'text/plain', ${scriptJson(CONTENT_SHA256_HEADER)}: hex } });
   }, unhashed);
 })();
 </script>
