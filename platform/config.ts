@@ -3,7 +3,7 @@
  * service's `TS_*` environment, both failing with messages that name every bad key.
  */
 import { z } from 'zod';
-import { ID_PATTERNS, LOCATIONS, RETENTION, STAGES } from './definition';
+import { ID_PATTERNS, LOCATIONS, RETENTION, STAGES, type Location } from './definition';
 
 const awsAccountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
 
@@ -217,4 +217,25 @@ export function parseServiceEnv<S extends z.ZodType>(
 /** Names a variable in a service environment's cross-field check (a zod `superRefine`). */
 export function envIssue(ctx: z.RefinementCtx, variable: string, message: string): void {
   ctx.addIssue({ code: 'custom', path: [variable], message });
+}
+
+/** A whole number in an environment variable (a string), within bounds. */
+export function envWholeNumber(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+}
+
+/** A comma-separated list of locations in an environment variable, all three by default, without repeats. */
+export function envLocationList() {
+  return z
+    .string()
+    .regex(
+      new RegExp(`^(${LOCATIONS.join('|')})(,(${LOCATIONS.join('|')}))*$`),
+      `must be a comma-separated list of ${LOCATIONS.join(', ')}`,
+    )
+    .default(LOCATIONS.join(','))
+    .transform((v) => [...new Set(v.split(','))] as Location[]);
 }

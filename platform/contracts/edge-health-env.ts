@@ -4,15 +4,10 @@
  * (`<TS_EDGE_URL>` + `edgeHealthPath(location)`) and keeps the edge store's `down` key up to date.
  */
 import { z } from 'zod';
-import { envIssue, parseServiceEnv } from '../config';
-import { LOCATIONS, STAGES, type Location } from '../definition';
+import { envIssue, envLocationList, envWholeNumber, parseServiceEnv } from '../config';
+import { STAGES } from '../definition';
 
-const count = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+const count = envWholeNumber;
 
 /** Environment variables of the edge health check. Every key starts with `TS_`. */
 export const edgeHealthEnvSchema = z
@@ -20,14 +15,7 @@ export const edgeHealthEnvSchema = z
     /** Deployment stage. */
     TS_STAGE: z.enum([...STAGES, 'local']).default('local'),
     /** The locations the stage deploys, comma-separated: each is probed. */
-    TS_LOCATIONS: z
-      .string()
-      .regex(
-        new RegExp(`^(${LOCATIONS.join('|')})(,(${LOCATIONS.join('|')}))*$`),
-        `must be a comma-separated list of ${LOCATIONS.join(', ')}`,
-      )
-      .default(LOCATIONS.join(','))
-      .transform((v) => [...new Set(v.split(','))] as Location[]),
+    TS_LOCATIONS: envLocationList(),
     /** Base URL of the CDN, e.g. `https://d111111abcdef8.cloudfront.net` (no trailing slash). */
     TS_EDGE_URL: z.url({ protocol: /^https?$/ }).transform((v) => v.replace(/\/+$/, '')),
     /** Which edge store holds the routing state: the CloudFront KeyValueStore, or a local file. */

@@ -7,7 +7,7 @@
  * tokens, and S3 or DynamoDB refuse a malformed name at the first call anyway.
  */
 import { z } from 'zod';
-import { envIssue, parseServiceEnv } from '../config';
+import { envIssue, envLocationList, envWholeNumber, parseServiceEnv } from '../config';
 import { LOCATIONS, PRIMARY_LOCATION, REGIONS, RETENTION, STAGES, type Location } from '../definition';
 
 /** The variable that names a location's event bucket, e.g. `TS_EVENT_BUCKET_EUROPE`. */
@@ -16,13 +16,7 @@ export function eventBucketVariable(location: Location): `TS_EVENT_BUCKET_${Uppe
 }
 
 const resourceName = z.string().min(1).max(2048);
-/** A whole number given as a string (environment variables are strings), within bounds. */
-const wholeNumber = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+const wholeNumber = envWholeNumber;
 
 /** Environment variables of the purge job. */
 export const purgeEnvSchema = z
@@ -36,14 +30,7 @@ export const purgeEnvSchema = z
      * account counts as purged only once all of them have been emptied, so a job that could not reach one
      * must not run at all.
      */
-    TS_LOCATIONS: z
-      .string()
-      .regex(
-        new RegExp(`^(${LOCATIONS.join('|')})(,(${LOCATIONS.join('|')}))*$`),
-        `must be a comma-separated list of ${LOCATIONS.join(', ')}`,
-      )
-      .default(LOCATIONS.join(','))
-      .transform((v) => [...new Set(v.split(','))] as Location[]),
+    TS_LOCATIONS: envLocationList(),
     /** Which directory holds accounts, keys and campaigns. */
     TS_DIRECTORY: z.enum(['file', 'dynamodb']).default('file'),
     /** DynamoDB table (with `TS_DIRECTORY=dynamodb`), `names.directoryTable(stage)`. */
