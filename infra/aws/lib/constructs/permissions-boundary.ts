@@ -3,6 +3,7 @@
  */
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { functionBaseStatements } from '../private/boundary-statements';
 import { Construct } from 'constructs';
 import {
   CAMPAIGN_CONFIG,
@@ -102,16 +103,7 @@ export class PermissionsBoundary extends Construct {
     this.policy = new iam.ManagedPolicy(this, 'Policy', {
       description: `Permissions boundary of every role of ${names.prefix(stage)} in ${location}`,
       statements: [
-        new iam.PolicyStatement({
-          sid: 'WriteOwnLogs',
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [logs],
-        }),
-        new iam.PolicyStatement({
-          sid: 'WriteTraces',
-          actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
-          resources: ['*'],
-        }),
+        ...functionBaseStatements(logs),
         new iam.PolicyStatement({
           sid: 'UseEventStream',
           actions: ['firehose:DescribeDeliveryStream', 'firehose:PutRecordBatch'],

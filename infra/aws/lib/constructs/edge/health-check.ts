@@ -11,6 +11,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import { functionBaseStatements } from '../../private/boundary-statements';
 import { Construct } from 'constructs';
 import { type Location, names, type Stage } from '../../../../../platform';
 import {
@@ -182,16 +183,7 @@ export class EdgeHealthCheck extends Construct {
     const policy = new iam.ManagedPolicy(this, 'PermissionsBoundary', {
       description: `Permissions boundary of the edge health check (${logGroupName})`,
       statements: [
-        new iam.PolicyStatement({
-          sid: 'WriteOwnLogs',
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [logs],
-        }),
-        new iam.PolicyStatement({
-          sid: 'WriteTraces',
-          actions: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
-          resources: ['*'],
-        }),
+        ...functionBaseStatements(logs),
         new iam.PolicyStatement({
           sid: 'UseEdgeStore',
           actions: [...KEY_VALUE_STORE_ACTIONS],
