@@ -192,7 +192,7 @@ test('a time budget of zero stops before any work: exit 3, nothing changed', asy
   expect(await treeSnapshot(world.dataDir)).toEqual(before);
 });
 
-test('--stage builds the AWS environment from infra/platform.ts names, overridable by TS_* variables', () => {
+test('--stage builds the AWS environment from the platform names, overridable by TS_* variables', () => {
   const args = parsePurgeArgs([
     '--run',
     '--stage',
