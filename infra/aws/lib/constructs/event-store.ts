@@ -6,6 +6,7 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { ABORT_INCOMPLETE_UPLOADS_AFTER, logExpiryRule, PRIVATE_BUCKET } from '../private/buckets';
 import { Construct } from 'constructs';
 import { EVENT_OBJECTS, RETENTION } from '../../../../platform';
 import {
@@ -15,8 +16,6 @@ import {
 import { grantOnPrincipal } from '../grants';
 
 // Parts of an upload that never completed hold storage without holding an event; a week covers any retry.
-const ABORT_INCOMPLETE_UPLOADS_AFTER = Duration.days(7);
-
 /** Properties of {@link EventStore}. */
 export interface EventStoreProps {
   /** The regional key: events are stored with SSE-KMS under it. */
@@ -101,21 +100,8 @@ export class EventStore extends Construct {
 
     this.accessLogBucket = new s3.Bucket(this, 'AccessLogBucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      lifecycleRules: [
-        {
-          id: 'expire-access-logs',
-          expiration: logExpiration,
-          // Versioning is on for the compliance packs; without this, expired logs would live on as
-          // noncurrent versions.
-          noncurrentVersionExpiration: Duration.days(1),
-          abortIncompleteMultipartUploadAfter: ABORT_INCOMPLETE_UPLOADS_AFTER,
-        },
-      ],
+      ...PRIVATE_BUCKET,
+      lifecycleRules: [logExpiryRule('expire-access-logs', logExpiration)],
       removalPolicy,
     });
     acknowledgeAccessLogBucket(this.accessLogBucket);
@@ -126,11 +112,7 @@ export class EventStore extends Construct {
       encryptionKey: props.encryptionKey,
       // One KMS call per bucket key period instead of per object: cost, and KMS request quotas.
       bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
+      ...PRIVATE_BUCKET,
       serverAccessLogsBucket: this.accessLogBucket,
       serverAccessLogsPrefix: 'events/',
       lifecycleRules: [

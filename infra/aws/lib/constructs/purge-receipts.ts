@@ -6,6 +6,7 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { PRIVATE_BUCKET } from '../private/buckets';
 import { Construct } from 'constructs';
 import { RECEIPTS } from '../../../../platform';
 import { acknowledgePurgeReceiptsBucket } from '../../../../policies/aws/acknowledgements';
@@ -166,11 +167,7 @@ export class PurgeReceipts extends PurgeReceiptsBase {
       bucketKeyEnabled: false,
       objectLockEnabled: true,
       objectLockDefaultRetention: s3.ObjectLockRetention.compliance(retention),
-      versioned: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
+      ...PRIVATE_BUCKET,
       serverAccessLogsBucket: props.accessLogBucket,
       serverAccessLogsPrefix: 'purge-receipts/',
       lifecycleRules: [

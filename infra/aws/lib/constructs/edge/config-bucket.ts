@@ -5,6 +5,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { PRIVATE_BUCKET } from '../../private/buckets';
 import { Construct } from 'constructs';
 import { CAMPAIGN_CONFIG, RETENTION } from '../../../../../platform';
 import { acknowledgeConfigBucket } from '../../../../../policies/aws/edge-acknowledgements';
@@ -57,11 +58,7 @@ export class ConfigBucket extends Construct {
       encryptionKey: props.encryptionKey,
       // One KMS call per bucket key period instead of one per CDN cache miss.
       bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
+      ...PRIVATE_BUCKET,
       serverAccessLogsBucket: props.accessLogBucket,
       serverAccessLogsPrefix: 'config-bucket/',
       lifecycleRules: [

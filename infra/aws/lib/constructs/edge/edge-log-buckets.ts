@@ -5,6 +5,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { logExpiryRule, PRIVATE_BUCKET } from '../../private/buckets';
 import { Construct } from 'constructs';
 import { RETENTION } from '../../../../../platform';
 import {
@@ -56,24 +57,11 @@ export class EdgeLogBuckets extends Construct {
     this.cdnLogBucketName = props.cdnLogBucketName;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const expiration = props.expiration ?? Duration.days(RETENTION.logRetentionDays);
-    const lifecycleRules: s3.LifecycleRule[] = [
-      {
-        id: 'expire-logs',
-        expiration,
-        // Versioning is on for the compliance packs; without this, expired logs would live on as
-        // noncurrent versions.
-        noncurrentVersionExpiration: Duration.days(1),
-        abortIncompleteMultipartUploadAfter: Duration.days(7),
-      },
-    ];
+    const lifecycleRules = [logExpiryRule('expire-logs', expiration)];
 
     this.accessLogBucket = new s3.Bucket(this, 'AccessLogBucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
+      ...PRIVATE_BUCKET,
       lifecycleRules,
       removalPolicy,
     });
@@ -84,11 +72,9 @@ export class EdgeLogBuckets extends Construct {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: props.encryptionKey,
       bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      ...PRIVATE_BUCKET,
+      // CloudFront standard logging writes with ACLs.
       objectOwnership: s3.ObjectOwnership.OBJECT_WRITER,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
       serverAccessLogsBucket: this.accessLogBucket,
       serverAccessLogsPrefix: 'cdn-log-bucket/',
       lifecycleRules,
