@@ -3,18 +3,15 @@
  * parsing (services/shared/cli.ts): the `--stage` flag, how a path is printed, and how an entry point runs.
  */
 import { relative } from 'node:path';
-import { STAGES, type Stage } from '../../platform';
-import { UsageError } from '../../services/shared/cli';
+import type { Stage } from '../../platform';
+import { stageFlag } from '../../services/shared/cli';
 
 /**
  * Reads `--stage`, defaulting to `dev` so that the commands run with no flags at all.
  * @throws UsageError naming the platform's stages
  */
 export function parseStageArg(value: string | undefined): Stage {
-  const stage = value ?? 'dev';
-  if (!(STAGES as readonly string[]).includes(stage))
-    throw new UsageError(`--stage must be one of ${STAGES.join(', ')}; got "${stage}"`);
-  return stage as Stage;
+  return stageFlag(value ?? 'dev');
 }
 
 /** A path as short as the user can still use it: relative when it is below the working directory. */

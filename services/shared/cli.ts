@@ -4,6 +4,7 @@
  * message names the flag, printed with the usage, exit status 2.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { STAGES, type Stage } from '../../platform';
 
 /** A command-line mistake; the message is meant for the user, followed by the usage. */
 export class UsageError extends Error {
@@ -38,6 +39,16 @@ export function wholeNumber(name: string, text: string, min: number, max: number
   if (!/^\d+$/.test(text) || value < min || value > max)
     throw new UsageError(`${name} must be a whole number from ${min} to ${max}, got "${text}"`);
   return value;
+}
+
+/**
+ * The value of a `--stage` flag.
+ * @throws UsageError naming the platform's stages and the value given
+ */
+export function stageFlag(value: string): Stage {
+  if (!(STAGES as readonly string[]).includes(value))
+    throw new UsageError(`--stage must be one of ${STAGES.join(', ')}; got "${value}"`);
+  return value as Stage;
 }
 
 /**

@@ -8,9 +8,9 @@
  * a request refused before anything was written (unknown, ambiguous or inactive campaign or account).
  */
 import { parseArgs } from 'node:util';
-import { ID_PATTERNS, STAGES, type Stage } from '../../../platform';
+import { ID_PATTERNS, type Stage } from '../../../platform';
 import { formatFieldChange } from '../../shared/campaign-config/render';
-import { UsageError } from '../../shared/cli';
+import { UsageError, stageFlag } from '../../shared/cli';
 import {
   PublishRefusedError,
   publishCampaigns,
@@ -131,9 +131,7 @@ export function parsePublishArgs(
     );
   let stage: Stage | undefined;
   if (values.stage !== undefined) {
-    if (!(STAGES as readonly string[]).includes(values.stage))
-      throw new UsageError(`--stage must be one of ${STAGES.join(', ')}, got "${values.stage}"`);
-    stage = values.stage as Stage;
+    stage = stageFlag(values.stage);
     if (values['data-dir'] !== undefined)
       throw new UsageError('--data-dir is for the local store; it cannot go with --stage');
   } else {

@@ -8,8 +8,8 @@
  * again to continue).
  */
 import { resolve } from 'node:path';
-import { LOCATIONS, PRIMARY_LOCATION, STAGES, names, type Location, type Stage } from '../../../platform';
-import { UsageError, parseFlags } from '../../shared/cli';
+import { LOCATIONS, PRIMARY_LOCATION, names, type Location, type Stage } from '../../../platform';
+import { UsageError, parseFlags, stageFlag } from '../../shared/cli';
 import { PurgeRequestError } from './core/errors';
 import type { PurgeRunReport } from './core/run-report';
 import { eventBucketVariable, parsePurgeEnv } from '../../../platform/contracts/purge-env';
@@ -98,9 +98,7 @@ export function parsePurgeArgs(argv: readonly string[]): PurgeArgs | 'help' {
   }
   let stage: Stage | undefined;
   if (values.stage !== undefined) {
-    if (!(STAGES as readonly string[]).includes(values.stage))
-      throw new UsageError(`--stage must be one of ${STAGES.join(', ')}, got "${values.stage}"`);
-    stage = values.stage as Stage;
+    stage = stageFlag(values.stage);
     if (values['data-dir'] !== undefined)
       throw new UsageError('--data-dir is for the local store; it cannot go with --stage');
   }

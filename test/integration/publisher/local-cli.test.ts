@@ -61,6 +61,6 @@ test('an unknown campaign and a bad flag exit 2 and write nothing', async () => 
   expect(unknown.err).toContain('Refused, nothing was written: unknown campaign cmp_nowhere');
   const bad = publish('--all', '--stage', 'moon');
   expect(bad.code).toBe(2);
-  expect(bad.err).toContain('--stage must be one of dev, staging, prod, got "moon"');
+  expect(bad.err).toContain('--stage must be one of dev, staging, prod; got "moon"');
   expect((await readdir(join(dataDir, 'config', DEMO_ACCOUNT_ID))).sort()).toEqual(before);
 });

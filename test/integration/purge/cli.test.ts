@@ -33,7 +33,7 @@ test.each([
   [['--run', '--dry-run'], /exclusive; got --dry-run and --run/],
   [['--now', 'acc_expired44d'], /--now needs --reason/],
   [['--run', '--reason', 'TICKET-1'], /--reason goes only with --now/],
-  [['--run', '--stage', 'qa'], /--stage must be one of dev, staging, prod, got "qa"/],
+  [['--run', '--stage', 'qa'], /--stage must be one of dev, staging, prod; got "qa"/],
   [['--run', '--stage', 'dev', '--data-dir', 'x'], /cannot go with --stage/],
   [['--run', '--locations', 'europe'], /--locations goes only with --stage/],
   [['--run', '--stage', 'dev', '--locations', 'europe,mars'], /--locations takes a comma-separated list/],

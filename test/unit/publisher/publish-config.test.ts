@@ -80,7 +80,7 @@ describe('flags', () => {
     [['cmp_a1234', 'cmp_b1234'], /give one campaign id/],
     [['spring'], /not a campaign id: "spring"/],
     [['cmp_spring', '--account', 'shop1'], /--account must be an account id/],
-    [['--all', '--stage', 'qa'], /--stage must be one of dev, staging, prod, got "qa"/],
+    [['--all', '--stage', 'qa'], /--stage must be one of dev, staging, prod; got "qa"/],
     [['--all', '--bucket', 'b'], /--bucket goes only with --stage/],
     [['--all', '--distribution-id', 'E1'], /--distribution-id goes only with --stage/],
     [['--all', '--table', 't'], /--table goes only with --stage/],
