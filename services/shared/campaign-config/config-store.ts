@@ -5,6 +5,7 @@
  * folder that `npm run local` serves (`file-config-store.ts`).
  */
 import { ID_PATTERNS, type CampaignConfigDocument } from '../../../platform';
+import { validateCampaignConfig } from './render';
 
 /** What {@link ConfigStore.deleteAccount} removed. */
 export interface DeletedConfigs {
@@ -62,4 +63,17 @@ export function assertAccountId(accountId: string, action: string): void {
 export function assertCampaignId(campaignId: string, action: string): void {
   if (!ID_PATTERNS.campaign.test(campaignId))
     throw new RangeError(`not a campaign id, ${action}: ${JSON.stringify(campaignId)}`);
+}
+
+/**
+ * A stored document read back: parsed and validated, as every store must before handing it out.
+ * @param path where it was read from, named in the error
+ * @throws InvalidStoredConfigError when it is not JSON or not a valid document
+ */
+export function parseStoredConfig(text: string, path: string): CampaignConfigDocument {
+  try {
+    return validateCampaignConfig(JSON.parse(text), path);
+  } catch (err) {
+    throw new InvalidStoredConfigError(path, { cause: err });
+  }
 }

@@ -11,7 +11,7 @@ import { mkdir, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs
 import { dirname, join, resolve } from 'node:path';
 import { CAMPAIGN_CONFIG, type CampaignConfigDocument } from '../../../platform';
 import {
-  InvalidStoredConfigError,
+  parseStoredConfig,
   assertAccountId,
   assertCampaignId,
   type ConfigStore,
@@ -53,11 +53,7 @@ export class FileConfigStore implements ConfigStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
-    try {
-      return validateCampaignConfig(JSON.parse(text), path);
-    } catch (err) {
-      throw new InvalidStoredConfigError(path, { cause: err });
-    }
+    return parseStoredConfig(text, path);
   }
 
   /** Validates, then replaces the file atomically (a reader never sees half a document). */

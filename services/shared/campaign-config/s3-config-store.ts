@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { CAMPAIGN_CONFIG, type CampaignConfigDocument } from '../../../platform';
 import {
-  InvalidStoredConfigError,
+  parseStoredConfig,
   assertAccountId,
   assertCampaignId,
   type ConfigStore,
@@ -94,11 +94,7 @@ export class S3ConfigStore implements ConfigStore {
       if ((err as Error).name === 'NoSuchKey') return undefined;
       throw new Error(`could not read ${this.description}/${key}: ${(err as Error).message}`, { cause: err });
     }
-    try {
-      return validateCampaignConfig(JSON.parse(text), key);
-    } catch (err) {
-      throw new InvalidStoredConfigError(key, { cause: err });
-    }
+    return parseStoredConfig(text, key);
   }
 
   /**
