@@ -74,6 +74,14 @@ export const RETENTION = {
   maxDirectoryRecoveryDays: 10,
   /** Purge receipts stay locked (write-once, undeletable) this long: 7 years, a common bar for audit records. */
   receiptRetentionDays: 2557,
+  /**
+   * Hours from the detection of a breach affecting personal data within which the affected customer must be
+   * notified (GDPR articles 33 and 34 set 72 hours for the controller; the platform, as processor, promises
+   * its customers the same clock).
+   */
+  breachNotificationHours: 72,
+  /** CloudTrail logs stay locked (write-once) this long: a year of audit trail for breach investigations. */
+  auditTrailRetentionDays: 365,
 } as const;
 
 /** Limits of the ingest service. */
@@ -123,6 +131,8 @@ export const ID_PATTERNS = {
   campaign: /^cmp_[a-z0-9-]{4,32}$/,
   /** API key id (the public half of a key): 16 lowercase letters or digits. */
   apiKeyId: /^[a-z0-9]{16}$/,
+  /** Incident id: `inc_`, the detection day `yyyymmdd`, `_` and 6 lowercase letters or digits. */
+  incident: /^inc_\d{8}_[a-z0-9]{6}$/,
   /** A whole API key: `tsk_<keyid>_<secret>`, the secret being 40 base62 characters. */
   apiKey: /^tsk_([a-z0-9]{16})_([A-Za-z0-9]{40})$/,
 } as const;

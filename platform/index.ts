@@ -17,3 +17,5 @@ export * from './contracts/edge';
 export * from './contracts/campaign-config';
 export * from './contracts/edge-health-env';
 export * from './geo';
+export * from './contracts/incidents';
+export * from './contracts/incident-env';

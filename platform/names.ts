@@ -48,4 +48,19 @@ export const names = {
       throw new Error('names.snippetObject: expected a SHA-256 in lowercase hex');
     return `snippet/${sha256Hex.slice(0, 16)}.js`;
   },
+  /** The incident records (breach response), one table per stage in the directory home's region. */
+  incidentTable: (stage: Stage): string => `${PRODUCT}-${stage}-incidents`,
+  /** The on-call topic: security alarms and per-key anomaly alarms of the stage. */
+  incidentTopic: (stage: Stage): string => `${PRODUCT}-${stage}-incidents`,
+  /**
+   * The topic of notices to customers (breach notifications); its subscribers deliver each message to the
+   * account's contact named in the message attributes.
+   */
+  customerNoticeTopic: (stage: Stage): string => `${PRODUCT}-${stage}-customer-notices`,
+  /**
+   * The CloudTrail bucket (Object Lock), one per stage. Named with the account like
+   * {@link names.eventBucket}.
+   * @param account the 12-digit AWS account id (a CDK token at synth)
+   */
+  auditTrailBucket: (stage: Stage, account: string): string => `${PRODUCT}-${stage}-audit-trail-${account}`,
 };

@@ -69,6 +69,8 @@ export const SERVICE_BUNDLES = {
   // The KeyValueStore client signs with SigV4A, whose JS signer registers itself with the SDK copy it is
   // loaded beside; the Lambda runtime's SDK does not ship it, so this bundle carries its own SDK.
   'edge-health': { entry: 'services/edge-health/src/lambda.ts', bundleAwsSdk: true },
+  // Revokes keys in the KeyValueStore too (SigV4A), like the health check.
+  'incident-contain': { entry: 'services/incident/src/lambda.ts', bundleAwsSdk: true },
 } as const satisfies Record<string, ServiceBundle>;
 
 /** Name of a deployable bundle. */
