@@ -191,7 +191,7 @@ export function createApp(deps: AppDeps): Express {
     if (!a.ok) return handlers.invalid(res, a.issues, requestId);
     let auth;
     try {
-      auth = await handlers.authenticate(req, presentedApiKey(req));
+      auth = await handlers.authenticate(req, presentedApiKey(req), requestId);
     } catch (err) {
       // The directory could not say whether the key is valid: the affiliate network must retry.
       return handlers.unavailable(res, err, requestId);
@@ -200,7 +200,7 @@ export function createApp(deps: AppDeps): Express {
       return sendError(
         res,
         auth.status,
-        auth.status === 401 ? 'unauthorized' : 'rate_limited',
+        auth.error,
         auth.message,
         requestId,
         auth.retryAfterSeconds === undefined ? {} : { 'retry-after': String(auth.retryAfterSeconds) },

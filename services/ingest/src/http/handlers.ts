@@ -24,6 +24,7 @@ import {
   withholdsConsent,
 } from './request-context';
 import { RecordTooLargeError } from '../sinks/errors';
+import { logKeyAuth, type KeyAuthFailure } from './key-auth-log';
 import { sendError, sendInvalid, sendPixel } from './respond';
 
 /** Settings of the HTTP layer. */
@@ -73,7 +74,17 @@ export interface HandlerDeps {
 /** The result of authenticating a postback. */
 export type AuthResult =
   | { ok: true; accountId: string; keyId: string }
-  | { ok: false; status: 401 | 429; message: string; retryAfterSeconds?: number };
+  | {
+      ok: false;
+      /** 401 for the key, 422 for its account (as the pipeline answers a browser hit), 429 for a rate. */
+      status: 401 | 422 | 429;
+      /** The `error` code of the answer. */
+      error: 'unauthorized' | 'inactive_account' | 'unknown_account' | 'rate_limited';
+      message: string;
+      /** What the log line says (the answer says less). */
+      reason: KeyAuthFailure;
+      retryAfterSeconds?: number;
+    };
 
 /** Where a postback's API key was presented. */
 export type PresentedKey = { readonly key: string; readonly in: 'header' | 'url' };
@@ -246,8 +257,9 @@ export class IngestHandlers {
   /**
    * Authenticates a postback: the client IP's postback rate and failed attempts first, then the key
    * (header `x-api-key`, or `Authorization: Bearer` where no CDN signs the request; the `key` query
-   * parameter only for keys that allow it),
-   * then the key's own rate.
+   * parameter only for keys that allow it), then its account's status, then the key's own rate. Every
+   * attempt that gets an answer writes one `api key authentication` line (see `key-auth-log.ts`); one the
+   * directory could not answer (503) writes the error line instead.
    *
    * An unknown key id costs what a known one does: both are read through the same status cache (found and
    * not-found entries live equally long), both presented keys are hashed and compared, and the answer is the
@@ -255,44 +267,103 @@ export class IngestHandlers {
    * exists; and each address may fail only `LIMITS.authFailuresPerMinute` times a minute.
    * @throws whatever the directory throws (the caller answers 503)
    */
-  async authenticate(req: IncomingMessage, presented: PresentedKey | undefined): Promise<AuthResult> {
-    const ip = clientIpOf(req, this.trustProxy) ?? 'unknown';
-    const throttled = (limiter: TokenBucketLimiter, message: string): AuthResult => {
+  async authenticate(
+    req: IncomingMessage,
+    presented: PresentedKey | undefined,
+    requestId: string,
+  ): Promise<AuthResult> {
+    const clientIp = clientIpOf(req, this.trustProxy);
+    const result = await this.checkKey(clientIp ?? 'unknown', presented);
+    logKeyAuth(this.deps.logger, {
+      keyId: result.ok ? result.keyId : presented && parseApiKey(presented.key)?.keyId,
+      failure: result.ok ? undefined : result.reason,
+      clientIp,
+      country: countryOf(req, this.trustProxy),
+      requestId,
+    });
+    return result;
+  }
+
+  private async checkKey(ip: string, presented: PresentedKey | undefined): Promise<AuthResult> {
+    const throttled = (
+      limiter: TokenBucketLimiter,
+      message: string,
+      reason: KeyAuthFailure,
+      key: string,
+    ): AuthResult => {
       this.deps.metrics.reject('rate_limited');
       return {
         ok: false,
         status: 429,
+        error: 'rate_limited',
         message,
-        retryAfterSeconds: Math.max(1, limiter.retryAfterSeconds(ip)),
+        reason,
+        retryAfterSeconds: Math.max(1, limiter.retryAfterSeconds(key)),
       };
     };
     if (!this.postbackIpLimiter.take(ip))
-      return throttled(this.postbackIpLimiter, 'too many postbacks from this address');
+      return throttled(
+        this.postbackIpLimiter,
+        'too many postbacks from this address',
+        'address_throttled',
+        ip,
+      );
     if (this.authFailureLimiter.retryAfterSeconds(ip) > 0)
-      return throttled(this.authFailureLimiter, 'too many failed API-key attempts from this address');
-    const deny = (message: string): AuthResult => {
+      return throttled(
+        this.authFailureLimiter,
+        'too many failed API-key attempts from this address',
+        'address_throttled',
+        ip,
+      );
+    const deny = (message: string, reason: KeyAuthFailure): AuthResult => {
       this.deps.metrics.reject('unauthorized');
       this.authFailureLimiter.take(ip);
-      return { ok: false, status: 401, message };
+      return { ok: false, status: 401, error: 'unauthorized', message, reason };
     };
     // x-api-key first: through the CDN, origin access control replaces `Authorization` with its signature.
     if (!presented?.key)
       return deny(
         `an API key is required: send it in the ${API_KEY_HEADER} header (${API_KEY_HEADER}: tsk_...); Authorization: Bearer works only when not through the CDN`,
+        'missing',
       );
     const parsed = parseApiKey(presented.key);
-    if (!parsed) return deny('the API key is malformed: expected tsk_<keyid>_<secret>');
+    if (!parsed) return deny('the API key is malformed: expected tsk_<keyid>_<secret>', 'malformed');
     const record = await this.deps.directory.getApiKey(parsed.keyId);
     const matches = apiKeyMatches(presented.key, record?.secretHash ?? NO_KEY_HASH);
     // One message for unknown, wrong and revoked keys, so a caller learns nothing about which it was.
-    if (!record || !matches || record.status !== 'active') return deny('the API key is not valid');
-    // Only the key's owner gets here, so the precise message gives nothing away.
+    if (!record || !matches || record.status !== 'active')
+      return deny(
+        'the API key is not valid',
+        !record ? 'unknown_key' : !matches ? 'wrong_secret' : 'revoked',
+      );
+    // Only the key's owner gets here, so the precise messages give nothing away.
     if (presented.in === 'url' && record.allowInUrl !== true)
       return deny(
         `this API key may not be sent in the URL, where logs keep it: send it in the ${API_KEY_HEADER} header (or Authorization: Bearer <key> when not through the CDN)`,
+        'url_not_allowed',
       );
+    // The pipeline checks the account again for the hit; both reads go through the status cache. Checked
+    // here so that the key of a closed account shows in the authentication log, answered as the pipeline
+    // answers it (422), and not counted as a guess against the address.
+    const account = await this.deps.directory.getAccount(record.accountId);
+    if (!account || account.status !== 'active') {
+      const error = account ? 'inactive_account' : 'unknown_account';
+      this.deps.metrics.reject(error);
+      return {
+        ok: false,
+        status: 422,
+        error,
+        message: `the conversion was not recorded: ${error}`,
+        reason: 'inactive_account',
+      };
+    }
     if (!this.keyLimiter.take(parsed.keyId))
-      return throttled(this.keyLimiter, 'the API key is over its rate limit');
+      return throttled(
+        this.keyLimiter,
+        'the API key is over its rate limit',
+        'key_rate_limited',
+        parsed.keyId,
+      );
     return { ok: true, accountId: record.accountId, keyId: parsed.keyId };
   }
 }
