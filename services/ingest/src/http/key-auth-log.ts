@@ -4,36 +4,10 @@
  * Insights) group by key id, client IP and country. It names the key by its public id only: the presented
  * key never reaches the logger (and the logger scrubs `tsk_…` secrets from every line besides).
  */
-import { KEY_AUTH_LOG } from '../../../../platform/contracts/incidents';
-import type { Logger } from '../../../shared/logger';
+import { KEY_AUTH_FAILURES, KEY_AUTH_LOG } from '../../../../platform/contracts/incidents';
 
-/**
- * Why an authentication failed, the `reason` field of a failed line (the caller is told less: unknown,
- * wrong and revoked keys get one message, so only the log tells them apart).
- */
-export const KEY_AUTH_FAILURES = [
-  /** No key in `x-api-key`, `Authorization: Bearer` or `?key=`. */
-  'missing',
-  /** Not of the form `tsk_<keyid>_<secret>`: the line has no `keyId`. */
-  'malformed',
-  /** No key of that id in the directory. */
-  'unknown_key',
-  /** The id exists; the secret is not its secret. */
-  'wrong_secret',
-  /** The right secret of a revoked key: whoever sends it holds a key that was taken away. */
-  'revoked',
-  /** A valid key whose account is not active (expired, purged) or no longer in the directory. */
-  'inactive_account',
-  /** A valid key sent in the URL, which the key does not allow. */
-  'url_not_allowed',
-  /** A valid key over its own rate (`LIMITS.apiKeyRatePerSecond`). */
-  'key_rate_limited',
-  /**
-   * The client IP was over its postback rate or its failed-attempt budget, so the key was not looked at;
-   * `keyId` is the id the request claimed, unverified.
-   */
-  'address_throttled',
-] as const;
+export { KEY_AUTH_FAILURES };
+import type { Logger } from '../../../shared/logger';
 
 /** One reason of {@link KEY_AUTH_FAILURES}. */
 export type KeyAuthFailure = (typeof KEY_AUTH_FAILURES)[number];
