@@ -1,10 +1,97 @@
 /**
- * Lambda entry of automatic containment. Placeholder until the incident core lands: it validates its
- * environment and does nothing else.
+ * Lambda entry of automatic containment: a per-key anomaly alarm (through EventBridge, or its own Lambda
+ * action) invokes it, and it opens an incident and revokes the key, with the same core as
+ * `npm run incident -- revoke-key`. The stage option `autoContain` decides only whether the alarm is wired
+ * here; once invoked, the handler always contains. See `alarm-event.ts` for the events it reads.
+ *
+ * Idempotent: a key already revoked (a second alarm on it, a retried invocation) records nothing new.
  */
 import { parseIncidentEnv } from '../../../platform';
+import { createLogger } from '../../shared/logger';
+import { lambdaActor } from './actor';
+import { parseAlarmEvent, type AlarmChange } from './alarm-event';
+import { KeyAlreadyRevokedError, IncidentRefusedError } from './core/errors';
+import { createIncidentRuntime, type IncidentRuntime, type IncidentRuntimeOptions } from './runtime';
+
+/** What one invocation did. */
+export type ContainmentResult =
+  | { readonly outcome: 'contained'; readonly keyId: string; readonly incidentId: string }
+  | { readonly outcome: 'already-revoked'; readonly keyId: string }
+  | { readonly outcome: 'ignored'; readonly reason: string; readonly keyId?: string };
+
+/** The dependencies of {@link contain}, for tests. */
+export interface ContainDeps {
+  readonly runtime: IncidentRuntime;
+  /** Finds a Contributor Insights rule's top key at the alarm's time. */
+  readonly topContributor: (ruleName: string, at: Date) => Promise<string | undefined>;
+  /** The actor recorded. */
+  readonly actor: string;
+  readonly log?: { info(fields: object, message: string): void; warn(fields: object, message: string): void };
+}
+
+/** The longest revocation reason kept from an alarm's own explanation. */
+const MAX_REASON = 500;
+
+/** Handles one alarm state change. */
+export async function contain(event: unknown, deps: ContainDeps): Promise<ContainmentResult> {
+  const change: AlarmChange = parseAlarmEvent(event);
+  if (change.state !== 'ALARM') return { outcome: 'ignored', reason: `alarm state is ${change.state}` };
+  const keyId =
+    change.keyId ??
+    (change.insightRule ? await deps.topContributor(change.insightRule, change.at) : undefined);
+  if (!keyId) {
+    const reason = change.insightRule
+      ? `the rule ${change.insightRule} had no key as top contributor`
+      : 'the event names no key (detail.keyId) and its alarm no Contributor Insights rule';
+    deps.log?.warn({ alarm: change.alarmName }, `containment skipped: ${reason}`);
+    return { outcome: 'ignored', reason };
+  }
+  const reason =
+    `automatic containment: alarm ${change.alarmName}${change.reason ? ` (${change.reason})` : ''}`.slice(
+      0,
+      MAX_REASON,
+    );
+  try {
+    const r = await deps.runtime.service.revokeKey(keyId, reason, deps.actor);
+    deps.log?.info({ keyId, incidentId: r.incident.id, alarm: change.alarmName }, 'api key contained');
+    return { outcome: 'contained', keyId, incidentId: r.incident.id };
+  } catch (err) {
+    if (err instanceof KeyAlreadyRevokedError) return { outcome: 'already-revoked', keyId };
+    if (err instanceof IncidentRefusedError) {
+      // An unknown key id (a burst of failures with made-up keys): nothing to revoke. Retrying cannot help.
+      deps.log?.warn({ keyId, alarm: change.alarmName }, `containment refused: ${err.message}`);
+      return { outcome: 'ignored', reason: err.message, keyId };
+    }
+    throw err;
+  }
+}
+
+let deps: Promise<ContainDeps> | undefined;
+
+/** Builds the runtime once per container. */
+async function createDeps(options: IncidentRuntimeOptions = {}): Promise<ContainDeps> {
+  const env = parseIncidentEnv(process.env);
+  const [runtime, { CloudWatchClient }, { topContributorKey }] = await Promise.all([
+    createIncidentRuntime(env, options),
+    import('@aws-sdk/client-cloudwatch'),
+    import('./aws/insight-rule'),
+  ]);
+  const cloudWatch = new CloudWatchClient({ ...options.awsClientConfig });
+  const log = createLogger({ service: 'incident', level: env.TS_LOG_LEVEL, base: { stage: env.TS_STAGE } });
+  return {
+    runtime,
+    topContributor: (rule, at) => topContributorKey(cloudWatch, rule, at),
+    actor: lambdaActor(),
+    log,
+  };
+}
 
 /** The alarm-triggered handler. */
-export async function handler(): Promise<void> {
-  parseIncidentEnv(process.env);
+export async function handler(event: unknown): Promise<ContainmentResult> {
+  deps ??= createDeps().catch((err: unknown) => {
+    // A failed start-up is not cached: the next invocation tries again.
+    deps = undefined;
+    throw err;
+  });
+  return contain(event, await deps);
 }
