@@ -118,3 +118,25 @@ test('actors: the local user at this host, the Lambda function by name', () => {
   expect(localActor()).toBe(`${userInfo().username}@${hostname()}`);
   expect(lambdaActor({ AWS_LAMBDA_FUNCTION_NAME: 'fn' })).toBe('lambda:fn');
 });
+
+test('the handler builds its runtime from the environment once and contains as lambda:<function name>', async () => {
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    TS_DATA_DIR: w.dataDir,
+    TS_LOG_LEVEL: 'silent',
+    AWS_LAMBDA_FUNCTION_NAME: 'trackstack-dev-incident-contain',
+  });
+  try {
+    const { handler } = await import('../../../services/incident/src/lambda');
+    const r = await handler(eventBridge({ keyId: w.keys.shop2 }));
+    expect(r).toMatchObject({ outcome: 'contained', keyId: w.keys.shop2 });
+    const incident = await w.service.show((r as { incidentId: string }).incidentId);
+    expect(incident.timeline[1]?.actor).toBe('lambda:trackstack-dev-incident-contain');
+    expect(await handler(eventBridge({ keyId: w.keys.shop2 }))).toEqual({
+      outcome: 'already-revoked',
+      keyId: w.keys.shop2,
+    });
+  } finally {
+    process.env = saved;
+  }
+});
