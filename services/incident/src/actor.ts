@@ -3,7 +3,6 @@
  * identity with `--stage`, and `lambda:<function name>` in the containment function.
  */
 import { hostname, userInfo } from 'node:os';
-import type { ActorSource } from './core/ports';
 
 /** The operator at this machine: `os.userInfo().username@os.hostname()`. */
 export function localActor(): string {
@@ -20,10 +19,4 @@ export function localActor(): string {
 /** The containment function, by the name Lambda gives it (`AWS_LAMBDA_FUNCTION_NAME`). */
 export function lambdaActor(env: Readonly<Record<string, string | undefined>> = process.env): string {
   return `lambda:${env.AWS_LAMBDA_FUNCTION_NAME ?? 'unknown-function'}`;
-}
-
-/** Resolves the actor once and remembers it (one STS call per run). */
-export function memoActor(source: ActorSource): ActorSource {
-  let pending: Promise<string> | undefined;
-  return () => (pending ??= source());
 }

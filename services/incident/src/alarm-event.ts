@@ -27,6 +27,8 @@ export interface AlarmChange {
   readonly keyId?: string;
   /** The Contributor Insights rule of the alarm's metric, when it has one. */
   readonly insightRule?: string;
+  /** The alarm's region (the event's `region`, or its ARN's), where its rule is. */
+  readonly region?: string;
 }
 
 /** An event the handler cannot read: a wiring mistake, reported rather than ignored. */
@@ -80,6 +82,8 @@ export function parseAlarmEvent(event: unknown): AlarmChange {
       break;
     }
   }
+  const arnRegion = typeof root.alarmArn === 'string' ? root.alarmArn.split(':')[3] : undefined;
+  const region = typeof root.region === 'string' && root.region ? root.region : arnRegion || undefined;
   return {
     alarmName,
     state: value,
@@ -87,5 +91,6 @@ export function parseAlarmEvent(event: unknown): AlarmChange {
     at,
     ...(keyId ? { keyId } : {}),
     ...(insightRule ? { insightRule } : {}),
+    ...(region ? { region } : {}),
   };
 }

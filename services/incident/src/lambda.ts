@@ -22,8 +22,8 @@ export type ContainmentResult =
 /** The dependencies of {@link contain}, for tests. */
 export interface ContainDeps {
   readonly runtime: IncidentRuntime;
-  /** Finds a Contributor Insights rule's top key at the alarm's time. */
-  readonly topContributor: (ruleName: string, at: Date) => Promise<string | undefined>;
+  /** Finds a Contributor Insights rule's top key at the alarm's time, in the alarm's region. */
+  readonly topContributor: (ruleName: string, at: Date, region?: string) => Promise<string | undefined>;
   /** The actor recorded. */
   readonly actor: string;
   readonly log?: { info(fields: object, message: string): void; warn(fields: object, message: string): void };
@@ -38,7 +38,9 @@ export async function contain(event: unknown, deps: ContainDeps): Promise<Contai
   if (change.state !== 'ALARM') return { outcome: 'ignored', reason: `alarm state is ${change.state}` };
   const keyId =
     change.keyId ??
-    (change.insightRule ? await deps.topContributor(change.insightRule, change.at) : undefined);
+    (change.insightRule
+      ? await deps.topContributor(change.insightRule, change.at, change.region)
+      : undefined);
   if (!keyId) {
     const reason = change.insightRule
       ? `the rule ${change.insightRule} had no key as top contributor`
@@ -76,11 +78,22 @@ async function createDeps(options: IncidentRuntimeOptions = {}): Promise<Contain
     import('@aws-sdk/client-cloudwatch'),
     import('./aws/insight-rule'),
   ]);
-  const cloudWatch = new CloudWatchClient({ ...options.awsClientConfig });
+  // The rules live beside the ingest's logs in each region; an alarm names its own.
+  const clients = new Map<string, InstanceType<typeof CloudWatchClient>>();
+  const cloudWatch = (region: string | undefined) => {
+    const key = region ?? '';
+    let client = clients.get(key);
+    if (!client)
+      clients.set(
+        key,
+        (client = new CloudWatchClient({ ...options.awsClientConfig, ...(region ? { region } : {}) })),
+      );
+    return client;
+  };
   const log = createLogger({ service: 'incident', level: env.TS_LOG_LEVEL, base: { stage: env.TS_STAGE } });
   return {
     runtime,
-    topContributor: (rule, at) => topContributorKey(cloudWatch, rule, at),
+    topContributor: (rule, at, region) => topContributorKey(cloudWatch(region), rule, at),
     actor: lambdaActor(),
     log,
   };

@@ -12,15 +12,15 @@ import type { IncidentRuntime } from '../../../services/incident/src/runtime';
 import { createWorld, SHOP, type World } from './world';
 
 let w: World;
-let asked: { rule: string; at: Date }[];
+let asked: { rule: string; at: Date; region: string | undefined }[];
 let deps: ContainDeps;
 beforeEach(async () => {
   w = await createWorld();
   asked = [];
   deps = {
     runtime: { service: w.service } as unknown as IncidentRuntime,
-    topContributor: async (rule, at) => {
-      asked.push({ rule, at });
+    topContributor: async (rule, at, region) => {
+      asked.push({ rule, at, region });
       return w.keys.shop;
     },
     actor: lambdaActor({ AWS_LAMBDA_FUNCTION_NAME: 'trackstack-dev-incident-contain' }),
@@ -82,7 +82,9 @@ test('an EventBridge alarm change naming the key opens an incident and revokes t
 test('an alarm action on a Contributor Insights rule asks the rule for its top key at the alarm time', async () => {
   const r = await contain(alarmAction, deps);
   expect(r).toMatchObject({ outcome: 'contained', keyId: w.keys.shop });
-  expect(asked).toEqual([{ rule: 'trackstack-dev-key-rate', at: new Date('2026-05-01T10:00:00Z') }]);
+  expect(asked).toEqual([
+    { rule: 'trackstack-dev-key-rate', at: new Date('2026-05-01T10:00:00Z'), region: 'us-east-1' },
+  ]);
 });
 
 test('a second alarm on a revoked key records nothing new', async () => {

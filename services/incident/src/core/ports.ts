@@ -57,6 +57,3 @@ export interface KeyDirectory {
   /** Stores a new key record; resolves `false`, changing nothing, when its id is taken. */
   createApiKey(record: ApiKeyRecord): Promise<boolean>;
 }
-
-/** Who acts: resolved once per run (the local user, the caller's AWS identity, the Lambda function). */
-export type ActorSource = () => Promise<string>;
