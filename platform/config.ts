@@ -110,6 +110,18 @@ export const stageConfigSchema = z
     wafIpRequestsPer5Min: wafRateLimit(2000),
     /** Requests a single API key (`x-api-key`) may send in 5 minutes before the WAF blocks it. */
     wafApiKeyRequestsPer5Min: wafRateLimit(60_000),
+    /**
+     * Automatic containment: the per-key anomaly alarms (abnormal request rate, many distinct IPs or
+     * countries) invoke the containment function, which opens an incident and revokes the key. Off, the
+     * on-call topic is told and an operator runs `npm run incident -- revoke-key`.
+     */
+    autoContain: z.boolean({ error: 'must be true or false' }).default(false),
+    /**
+     * A GuardDuty detector in each of the stage's regions, its findings of medium severity or higher routed
+     * to the incident topic. Off by default: an account holds one detector per region, which may already
+     * exist outside the stage.
+     */
+    guardDuty: z.boolean({ error: 'must be true or false' }).default(false),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -35,11 +35,15 @@ export interface PatchedTemplate {
  *   would wait forever for the response.
  * - A KMS key's `KeyPolicy` object is wrapped in `Fn::ToJsonString`: moto keeps an object policy as a
  *   dict and then fails DescribeKey (HTTP 500) on the key.
+ * - `Fn::GetStackOutput` (the app's weak cross-stack references), which moto does not know, becomes the
+ *   producer's output when `outputOf` knows it as a literal (see {@link prepareMotoAssembly}); moto would
+ *   keep the object as it is, and IAM refuses a policy whose resource is an object.
  */
 export function patchTemplateForMoto(
   template: CfnTemplate,
   place: StackPlace,
   supportedTypes: ReadonlySet<string>,
+  outputOf: (stackName: string, outputName: string) => string | undefined = () => undefined,
 ): PatchedTemplate {
   const out = structuredClone(template);
   const patches: MotoPatch[] = [];
@@ -81,6 +85,17 @@ export function patchTemplateForMoto(
       const parts = getAttParts(obj['Fn::GetAtt']);
       const literal = parts ? literalGetAtt(parts[0], parts[1]) : undefined;
       if (literal !== undefined) return literal;
+    }
+    if (keys.length === 1 && 'Fn::GetStackOutput' in obj) {
+      const ref = obj['Fn::GetStackOutput'] as { StackName?: unknown; OutputName?: unknown };
+      const literal =
+        typeof ref.StackName === 'string' && typeof ref.OutputName === 'string'
+          ? outputOf(ref.StackName, ref.OutputName)
+          : undefined;
+      if (literal !== undefined) {
+        note(`${String(ref.StackName)}.${String(ref.OutputName)}`, `GetStackOutput → "${literal}"`);
+        return literal;
+      }
     }
     if (keys.length === 1 && 'Fn::Sub' in obj) {
       const sub = obj['Fn::Sub'];
@@ -140,8 +155,19 @@ export function prepareMotoAssembly(
   if (deployDir) cpSync(assemblyDir, deployDir, { recursive: true });
   const patches: StackPatch[] = [];
   const skipped = new Map<string, ReadonlyMap<string, string>>();
+  // A first pass finds each stack's outputs as moto will see them; the second resolves the weak references
+  // (`Fn::GetStackOutput`) whose producer output is then a literal.
+  const outputs = new Map<string, string>();
   for (const s of stacks) {
-    const patched = patchTemplateForMoto(readTemplate(s.templateFile), s, supportedTypes);
+    const first = patchTemplateForMoto(readTemplate(s.templateFile), s, supportedTypes);
+    for (const [name, output] of Object.entries(first.template.Outputs ?? {})) {
+      const value = (output as { Value?: unknown }).Value;
+      if (typeof value === 'string') outputs.set(`${s.stackName}/${name}`, value);
+    }
+  }
+  const outputOf = (stackName: string, outputName: string) => outputs.get(`${stackName}/${outputName}`);
+  for (const s of stacks) {
+    const patched = patchTemplateForMoto(readTemplate(s.templateFile), s, supportedTypes, outputOf);
     skipped.set(s.id, patched.skipped);
     if (!deployDir) continue;
     const file = join(deployDir, relative(assemblyDir, s.templateFile));

@@ -40,6 +40,12 @@ export const NOT_PROVEN = [
   'The directory is one table per region, not a global table: replication between regions, and the ' +
     'replica keys being used by DynamoDB, are not shown (only that each replica key exists); its ' +
     'time-to-live and recovery period are set, but no expired item is deleted and no restore is made.',
+  'Breach detection is deployed in part and never triggered: moto skips the CloudTrail trail, its metric ' +
+    'filters and alarms, the Contributor Insights rules and their alarms (and GuardDuty detectors, with ' +
+    'guardDuty on), so no API call is recorded, no pattern matched, no key ranked; the EventBridge rules ' +
+    'that forward and route the per-key alarms are created but no alarm ever fires into them, and the ' +
+    'containment function is created, not run (the incident service is tested against moto on its own). ' +
+    'Object Lock on the audit-trail bucket is not applied either.',
   'Updates are not proven: moto does not apply stack updates reliably, so every run deploys into a fresh ' +
     'moto; drift, replacement and rollback behaviour are real-AWS-only.',
   'CloudFormation limits, service quotas, name clashes and region availability (e.g. of a runtime) are ' +

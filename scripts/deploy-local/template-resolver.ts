@@ -19,7 +19,8 @@ const NO_VALUE = Symbol('AWS::NoValue');
 /**
  * Resolves CloudFormation intrinsics in a template value to what they mean in the deployment: Ref,
  * Fn::GetAtt (for the types in our templates), Fn::Join, Fn::Sub, Fn::Select, Fn::Split, Fn::If with simple
- * conditions, Fn::ImportValue, Fn::ToJsonString, Fn::Base64, and the pseudo parameters.
+ * conditions, Fn::ImportValue, Fn::GetStackOutput (the app's weak cross-stack references: the producer
+ * stack's output, resolved in that stack), Fn::ToJsonString, Fn::Base64, and the pseudo parameters.
  */
 export class TemplateResolver {
   private readonly exports = new Map<string, unknown>();
@@ -98,6 +99,14 @@ export class TemplateResolver {
           );
           if (!exporter || !this.exports.has(name)) throw new UnresolvableError(`no export named ${name}`);
           return this.walk(this.exports.get(name), exporter);
+        }
+        case 'Fn::GetStackOutput': {
+          const { StackName, OutputName } = arg as { StackName?: unknown; OutputName?: unknown };
+          const producer = this.stacks.find((s) => s.stackName === StackName);
+          const output = producer?.template.Outputs?.[String(OutputName)];
+          if (!producer || !output)
+            throw new UnresolvableError(`no output ${String(OutputName)} in stack ${String(StackName)}`);
+          return this.walk(output.Value, producer);
         }
         case 'Fn::ToJsonString':
           return JSON.stringify(this.walk(arg, stack));

@@ -17,6 +17,8 @@ import { REPO_ROOT } from '../../build/paths';
 import { EdgeStack } from './edge-stack';
 import { awsNames } from './naming';
 import { RegionalStack } from './regional-stack';
+import { securityNames } from './constructs/security/security-names';
+import { SecurityStack } from './security-stack';
 import { readStageConfig } from './stage-context';
 
 /** Properties of {@link createApp}. */
@@ -54,12 +56,15 @@ export interface TrackstackApp {
   readonly regionalStacks: readonly RegionalStack[];
   /** The edge stack (us-east-1), deployed after every regional stack. */
   readonly edgeStack: EdgeStack;
+  /** The security stack (us-east-1): audit trail, alarms, incident store, containment; after the edge stack. */
+  readonly securityStack: SecurityStack;
 }
 
 /**
  * Creates the app of the stage named by the `stage` context: one regional stack per location of the
  * stage (ids `Trackstack-<stage>-<location>`, each with an explicit account and region), the edge stack
- * (`Trackstack-<stage>-edge`, us-east-1) in front of them, and the compliance packs (AWS Solutions, NIST 800-53 R5, PCI DSS 3.2.1, HIPAA Security, Trackstack).
+ * (`Trackstack-<stage>-edge`, us-east-1) in front of them, the security stack (`Trackstack-<stage>-security`,
+ * us-east-1), and the compliance packs (AWS Solutions, NIST 800-53 R5, PCI DSS 3.2.1, HIPAA Security, Trackstack).
  * @throws ConfigError naming the key when the stage or its configuration is missing or malformed
  */
 export function createApp(props: CreateAppProps = {}): TrackstackApp {
@@ -109,8 +114,19 @@ export function createApp(props: CreateAppProps = {}): TrackstackApp {
   // distribution does; Fn::GetStackOutput also needs the regional outputs in place.
   for (const stack of regionalStacks) edgeStack.addStackDependency(stack);
 
+  const securityStack = new SecurityStack(app, securityNames.stack(config.stage), {
+    env: { account, region: REGIONS[PRIMARY_LOCATION].aws },
+    description: `Trackstack ${config.stage}: audit trail, security alarms, incident store and containment`,
+    terminationProtection: config.stage === 'prod',
+    tags: { product: PRODUCT, stage: config.stage, location: 'security' },
+    config,
+    keyValueStore: edgeStack.keyValueStore,
+  });
+  // The containment function revokes keys in the edge store and reads the per-key rules of every region.
+  securityStack.addStackDependency(edgeStack);
+
   Validations.of(app).addPlugins(...compliancePacks(app));
-  return { app, config, regionalStacks, edgeStack };
+  return { app, config, regionalStacks, edgeStack, securityStack };
 }
 
 /** Name of the regional stacks' output that holds the ingest Function URL's host name. */

@@ -5,7 +5,15 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { type Location, LOCATIONS, names, REGIONS, RETENTION, type StageConfig } from '../../../platform';
+import {
+  type Location,
+  LOCATIONS,
+  names,
+  PRIMARY_LOCATION,
+  REGIONS,
+  RETENTION,
+  type StageConfig,
+} from '../../../platform';
 import { AlarmTopic } from './constructs/alarm-topic';
 import { DirectoryTable, type IDirectoryTable } from './constructs/directory-table';
 import { EventStore } from './constructs/event-store';
@@ -17,6 +25,7 @@ import { PurgeAlarms } from './constructs/purge-alarms';
 import { type IPurgeReceipts, PurgeReceipts } from './constructs/purge-receipts';
 import { PurgeService } from './constructs/purge-service';
 import { RegionalKey } from './constructs/regional-key';
+import { KeyAnomalyDetection } from './constructs/security/key-anomaly-detection';
 import { awsNames } from './naming';
 
 /** Properties of {@link RegionalStack}. */
@@ -76,6 +85,8 @@ export class RegionalStack extends Stack {
   public readonly purge: PurgeService;
   /** The purge job's alarms. */
   public readonly purgeAlarms: PurgeAlarms;
+  /** Per-API-key detection on the ingest logs, routed to the security stack's region (and GuardDuty). */
+  public readonly keyAnomalies: KeyAnomalyDetection;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     super(scope, id, props);
@@ -94,6 +105,7 @@ export class RegionalStack extends Stack {
       locations: config.locations,
       receiptsLocation: props.directoryHome,
       configBucketName: location === props.directoryHome ? configBucketName : undefined,
+      securityRegion: REGIONS[PRIMARY_LOCATION].aws,
     });
     iam.PermissionsBoundary.of(this).apply(this.permissionsBoundary.policy);
 
@@ -157,6 +169,14 @@ export class RegionalStack extends Stack {
       topic: this.alarmTopic.topic,
       ingest: this.ingest,
       eventStream: this.eventStream,
+    });
+    this.keyAnomalies = new KeyAnomalyDetection(this, 'KeyAnomalies', {
+      stage,
+      location,
+      ingestLogGroup: this.ingest.function.logGroup,
+      alarmTopic: this.alarmTopic.topic,
+      securityRegion: REGIONS[PRIMARY_LOCATION].aws,
+      guardDuty: config.guardDuty,
     });
 
     // The purge job (the README's AWS section): receipts go to one bucket beside the directory table.

@@ -40,6 +40,12 @@ export interface PermissionsBoundaryProps {
    * @default - none: no role of the stack may touch the config bucket
    */
   readonly configBucketName?: string;
+  /**
+   * The security stack's region: when it is another region, the stack's event forwarding role may put
+   * events on that region's default bus (the per-key alarms and GuardDuty findings).
+   * @default - no role of the stack may put events anywhere
+   */
+  readonly securityRegion?: string;
 }
 
 /**
@@ -182,6 +188,22 @@ export class PermissionsBoundary extends Construct {
                 sid: 'DeletePublishedConfigs',
                 actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
                 resources: [configObjects],
+              }),
+            ]
+          : []),
+        ...(props.securityRegion && props.securityRegion !== stack.region
+          ? [
+              new iam.PolicyStatement({
+                sid: 'ForwardSecurityEvents',
+                actions: ['events:PutEvents'],
+                resources: [
+                  stack.formatArn({
+                    service: 'events',
+                    region: props.securityRegion,
+                    resource: 'event-bus',
+                    resourceName: 'default',
+                  }),
+                ],
               }),
             ]
           : []),
