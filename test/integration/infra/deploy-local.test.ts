@@ -261,26 +261,25 @@ describe('the dev stage deployed into moto', () => {
   });
 
   test("the directory table exists in every region, encrypted with that region's deployed key", () => {
-    const tables = result.standIns.filter((s) => s.type === 'AWS::DynamoDB::GlobalTable');
-    expect(tables.map((t) => t.region).sort()).toEqual(['ap-southeast-1', 'eu-west-1', 'us-east-1']);
-    const keys = result.checks.filter(
-      (c) => c.type === 'AWS::DynamoDB::GlobalTable' && c.property.startsWith('replica key'),
+    const tables = result.standIns.filter(
+      (s) => s.type === 'AWS::DynamoDB::GlobalTable' && s.stack !== 'Trackstack-dev-security',
     );
+    expect(tables.map((t) => t.region).sort()).toEqual(['ap-southeast-1', 'eu-west-1', 'us-east-1']);
+    const directory = (c: { type: string; logicalId: string }) =>
+      c.type === 'AWS::DynamoDB::GlobalTable' && c.logicalId.startsWith('DirectoryTable');
+    const keys = result.checks.filter((c) => directory(c) && c.property.startsWith('replica key'));
     expect(keys).toHaveLength(3);
     for (const c of keys) expect(c.status).toBe('ok');
     // The template's recovery period and time-to-live, in every region.
     const periods = result.checks.filter(
-      (c) =>
-        c.type === 'AWS::DynamoDB::GlobalTable' && c.property === 'PointInTimeRecovery RecoveryPeriodInDays',
+      (c) => directory(c) && c.property === 'PointInTimeRecovery RecoveryPeriodInDays',
     );
     expect(periods.map((c) => [c.status, c.actual])).toEqual([
       ['ok', String(RETENTION.directoryRecoveryDays)],
       ['ok', String(RETENTION.directoryRecoveryDays)],
       ['ok', String(RETENTION.directoryRecoveryDays)],
     ]);
-    const ttl = result.checks.filter(
-      (c) => c.type === 'AWS::DynamoDB::GlobalTable' && c.property === 'TimeToLiveSpecification',
-    );
+    const ttl = result.checks.filter((c) => directory(c) && c.property === 'TimeToLiveSpecification');
     expect(ttl).toHaveLength(3);
     for (const c of ttl) {
       expect(c.status).toBe('ok');
@@ -330,19 +329,42 @@ describe('the dev stage deployed into moto', () => {
       ],
     ]);
     const queues = result.checks.filter((c) => c.type === 'AWS::SQS::Queue');
-    expect(new Set(queues.map((c) => c.stack)).size).toBe(3);
-    // A daily purge schedule in each region, and the edge health check's every-minute one.
+    // The purge's dead-letter queue in each region, and the containment function's.
+    expect(new Set(queues.map((c) => c.stack)).size).toBe(4);
+    // A daily purge schedule in each region, the edge health check's every-minute one, the per-key alarms
+    // forwarded from eu-west-1 and ap-southeast-1, and their route to on-call in the security stack.
     const rules = result.checks.filter((c) => c.type === 'AWS::Events::Rule');
     expect([...new Set(rules.map((c) => c.stack))].sort()).toEqual([
       'Trackstack-dev-americas',
       'Trackstack-dev-apac',
       'Trackstack-dev-edge',
       'Trackstack-dev-europe',
+      'Trackstack-dev-security',
     ]);
     for (const c of [...queues, ...rules])
       expectWithReport(c.status === 'ok', `${c.stack} ${c.logicalId} ${c.property}`);
     expect(result.checks.filter((c) => c.property === 'Targets Target0 DeadLetterConfig')).toHaveLength(3);
-    expect(result.checks.filter((c) => c.property === 'ObjectLockConfiguration')).toHaveLength(1);
+    // The purge receipts bucket and the audit-trail bucket.
+    expect(result.checks.filter((c) => c.property === 'ObjectLockConfiguration')).toHaveLength(2);
+  });
+
+  test('the security stack: the incident table (its key, point-in-time recovery) and the containment function', () => {
+    const incidents = result.checks.filter(
+      (c) => c.type === 'AWS::DynamoDB::GlobalTable' && c.logicalId.startsWith('IncidentsTable'),
+    );
+    expect(incidents.length).toBeGreaterThan(0);
+    for (const c of incidents) expectWithReport(c.status === 'ok', `${c.logicalId} ${c.property}`);
+    expect(incidents.find((c) => c.property === 'PointInTimeRecovery RecoveryPeriodInDays')?.actual).toBe(
+      '35',
+    );
+    const fn = result.checks.filter(
+      (c) => c.stack.startsWith('Trackstack-dev-security') && c.type === 'AWS::Lambda::Function',
+    );
+    expect(fn.length).toBeGreaterThan(0);
+    // Its environment matches the template, the edge store's ARN included, which reaches the function
+    // through the edge stack's output (a weak reference, resolved for moto); moto ignores its architecture.
+    for (const c of fn) expectWithReport(c.status !== 'mismatch', `${c.logicalId} ${c.property}`);
+    expect(fn.some((c) => c.status === 'ok' && /^Environment/.test(c.property))).toBe(true);
   });
 
   test('the origin lock: in every region, both permissions for CloudFront read back with their scope', () => {
