@@ -304,7 +304,7 @@ describe('automatic containment on AWS', () => {
       StartTime: new Date(at.getTime() - REPORT_WINDOW_MS),
       EndTime: new Date(at.getTime() + 60_000),
       Period: 60,
-      MaxContributorCount: 1,
+      MaxContributorCount: 100,
       OrderBy: 'Sum',
     });
     expect((await directory.getApiKey(keyId))?.status).toBe('revoked');
