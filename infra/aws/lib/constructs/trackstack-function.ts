@@ -14,7 +14,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { z } from 'zod';
 import { formatZodIssues } from '../../../../platform';
-import type { ServiceName } from '../../../build/bundle';
+import { SERVICE_BUNDLES, type ServiceName } from '../../../build/bundle';
 import {
   acknowledgeFunctionOutsideVpc,
   acknowledgeSupersededRunsWithoutDlq,
@@ -312,7 +312,7 @@ export function bundledCode(
   service: ServiceName,
   build: (service: ServiceName) => string = buildOnce,
 ): lambda.Code {
-  return lambda.Code.fromAsset(join(REPO_ROOT, 'services', service), {
+  return lambda.Code.fromAsset(serviceFolder(service), {
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
       // Never pulled or run: local bundling either succeeds or throws, so CDK never falls back to Docker.
@@ -347,4 +347,13 @@ function buildOnce(service: ServiceName): string {
   }
   builtBundles.set(service, outDir);
   return outDir;
+}
+
+/**
+ * Where CDK starts the asset of a bundle: the service folder of its entry (`services/<name>/src/…` gives
+ * `services/<name>`), since several bundles may come from one service.
+ */
+export function serviceFolder(service: ServiceName): string {
+  const [top, name] = SERVICE_BUNDLES[service].entry.split('/');
+  return join(REPO_ROOT, top!, name!);
 }
