@@ -44,3 +44,14 @@ export const PURGE_METRICS = {
   failedAccounts: 'PurgeFailedAccounts',
   incomplete: 'PurgeRunIncomplete',
 } as const;
+
+/**
+ * Metrics of the incident service's hourly check of the 72-hour clock, in `metricsNamespace(stage)`, without
+ * dimensions.
+ */
+export const INCIDENT_METRICS = {
+  /** Incidents affecting personal data whose customer was not notified within the 72 hours. */
+  overdueNotifications: 'IncidentNotificationsOverdue',
+  /** Incidents affecting personal data, not yet notified, whose deadline is within 12 hours. */
+  notificationsDueSoon: 'IncidentNotificationsDueSoon',
+} as const;

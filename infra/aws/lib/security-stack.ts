@@ -21,6 +21,7 @@ import { ContainmentFunction } from './constructs/security/containment-function'
 import { IncidentStore } from './constructs/security/incident-store';
 import { GUARD_DUTY_FINDINGS, keyAlarmStateChanges } from './constructs/security/security-events';
 import { securityNames } from './constructs/security/security-names';
+import { NotificationClock } from './constructs/security/notification-clock';
 import { TrailAlarms } from './constructs/security/trail-alarms';
 
 /** Properties of {@link SecurityStack}. */
@@ -47,6 +48,8 @@ export class SecurityStack extends Stack {
    * without the primary location, whose directory has no replica in this region.
    */
   public readonly containment?: ContainmentFunction;
+  /** The hourly check of the 72-hour clock and its alarm (with the containment function only). */
+  public readonly notificationClock?: NotificationClock;
   /** Routes every location's per-key alarms to the incident topic. */
   public readonly keyAlarmRoute: events.Rule;
   /** Routes GuardDuty findings (medium and above) to the incident topic, with `guardDuty`. */
@@ -98,6 +101,13 @@ export class SecurityStack extends Stack {
           encryptionKey: this.incidents.key,
           logRetentionDays: config.logRetentionDays,
           autoContain: config.autoContain,
+        })
+      : undefined;
+    this.notificationClock = this.containment
+      ? new NotificationClock(this, 'NotificationClock', {
+          stage,
+          containment: this.containment,
+          store: this.incidents,
         })
       : undefined;
 

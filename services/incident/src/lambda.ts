@@ -1,12 +1,15 @@
 /**
  * Lambda entry of automatic containment: a per-key anomaly alarm (through EventBridge, or its own Lambda
  * action) invokes it, and it opens an incident and revokes the key, with the same core as
- * `npm run incident -- revoke-key`. The stage option `autoContain` decides only whether the alarm is wired
+ * `npm run incident -- revoke-key`. An hourly schedule also invokes it to check the 72-hour clock of every
+ * incident ({@link checkClock}). The stage option `autoContain` decides only whether the alarm is wired
  * here; once invoked, the handler always contains. See `alarm-event.ts` for the events it reads.
  *
  * Idempotent: a key already revoked (a second alarm on it, a retried invocation) records nothing new.
  */
-import { parseIncidentEnv } from '../../../platform';
+import { INCIDENT_METRICS, metricsNamespace, parseIncidentEnv } from '../../../platform';
+import { emfDocument } from '../../shared/emf';
+import { notificationBacklog } from './core/clock';
 import { createLogger } from '../../shared/logger';
 import { lambdaActor } from './actor';
 import { parseAlarmEvent, type AlarmChange } from './alarm-event';
@@ -15,6 +18,7 @@ import { createIncidentRuntime, type IncidentRuntime, type IncidentRuntimeOption
 
 /** What one invocation did. */
 export type ContainmentResult =
+  | { readonly outcome: 'clock'; readonly overdue: readonly string[]; readonly dueSoon: readonly string[] }
   | { readonly outcome: 'contained'; readonly keyId: string; readonly incidentId: string }
   | { readonly outcome: 'already-revoked'; readonly keyId: string }
   | { readonly outcome: 'ignored'; readonly reason: string; readonly keyId?: string };
@@ -31,6 +35,39 @@ export interface ContainDeps {
 
 /** The longest revocation reason kept from an alarm's own explanation. */
 const MAX_REASON = 500;
+
+/** Whether the event is the hourly schedule of the 72-hour clock check (an EventBridge scheduled event). */
+export function isClockCheck(event: unknown): boolean {
+  const e = event as { source?: unknown; 'detail-type'?: unknown } | null;
+  return e?.source === 'aws.events' && e['detail-type'] === 'Scheduled Event';
+}
+
+/**
+ * The hourly check of the 72-hour clock: counts the incidents overdue for notification (and due soon) and
+ * writes them as metrics (EMF), which the overdue alarm watches.
+ */
+export async function checkClock(
+  deps: Pick<ContainDeps, 'runtime' | 'log'> & {
+    readonly stage: string;
+    readonly write?: (line: string) => void;
+  },
+  now = new Date(),
+): Promise<ContainmentResult> {
+  const { overdue, dueSoon } = notificationBacklog(await deps.runtime.incidents.list(), now);
+  (deps.write ?? ((line) => process.stdout.write(`${line}\n`)))(
+    emfDocument(
+      metricsNamespace(deps.stage),
+      {},
+      [
+        { name: INCIDENT_METRICS.overdueNotifications, unit: 'Count', value: overdue.length },
+        { name: INCIDENT_METRICS.notificationsDueSoon, unit: 'Count', value: dueSoon.length },
+      ],
+      now.getTime(),
+    ),
+  );
+  if (overdue.length > 0) deps.log?.warn({ overdue }, 'incidents past their 72-hour notification deadline');
+  return { outcome: 'clock', overdue, dueSoon };
+}
 
 /** Handles one alarm state change. */
 export async function contain(event: unknown, deps: ContainDeps): Promise<ContainmentResult> {
@@ -106,5 +143,7 @@ export async function handler(event: unknown): Promise<ContainmentResult> {
     deps = undefined;
     throw err;
   });
-  return contain(event, await deps);
+  const ready = await deps;
+  if (isClockCheck(event)) return checkClock({ ...ready, stage: parseIncidentEnv(process.env).TS_STAGE });
+  return contain(event, ready);
 }

@@ -67,3 +67,26 @@ export function formatClock(incident: Incident, now: Date): string {
       return `OVERDUE by ${formatDuration(state.overMs)}: not notified within ${hours} hours (deadline ${state.deadline.toISOString()})`;
   }
 }
+
+/** Hours before the deadline from which an unnotified incident counts as due soon. */
+export const DUE_SOON_HOURS = 12;
+
+/** Where the incidents stand on their clocks, for the hourly check and its alarm. */
+export interface NotificationBacklog {
+  /** Affecting personal data, not notified, past the deadline (closed or not: the obligation stays). */
+  readonly overdue: readonly string[];
+  /** Affecting personal data, not notified, the deadline within {@link DUE_SOON_HOURS}. */
+  readonly dueSoon: readonly string[];
+}
+
+/** The ids of the incidents overdue for notification, and of those due soon, at `now`. */
+export function notificationBacklog(incidents: readonly Incident[], now: Date): NotificationBacklog {
+  const overdue: string[] = [];
+  const dueSoon: string[] = [];
+  for (const incident of incidents) {
+    const state = clockState(incident, now);
+    if (state.kind === 'overdue') overdue.push(incident.id);
+    else if (state.kind === 'running' && state.leftMs <= DUE_SOON_HOURS * HOUR_MS) dueSoon.push(incident.id);
+  }
+  return { overdue, dueSoon };
+}

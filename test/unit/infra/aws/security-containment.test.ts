@@ -56,7 +56,7 @@ describe('the containment function', () => {
     expect(fn.Properties.ReservedConcurrentExecutions).toBe(1);
   });
 
-  test('may revoke keys and write incidents, nothing else: exact actions and resources', () => {
+  test('may revoke keys, write incidents and list them for the 72-hour clock, nothing else: exact actions and resources', () => {
     const statements = rolePolicy(off.security, containmentRole(off.security));
     const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s])) as Record<string, StatementJson>;
     expect(Object.keys(bySid).sort()).toEqual(
@@ -64,6 +64,7 @@ describe('the containment function', () => {
         'DirectoryKeyThroughDynamoDb',
         'EncryptDeadLettersThroughSqs',
         'IncidentTableKeyThroughDynamoDb',
+        'ListIncidentsForTheClock',
         'NameTheKeyOfAnAlarm',
         'ReadAndWriteIncidents',
         'ReadKeysAndAccounts',
@@ -84,10 +85,16 @@ describe('the containment function', () => {
     const directoryArn = JSON.stringify(resourcesOf(bySid.RevokeKeys!)[0]);
     expect(directoryArn).toContain(':table/trackstack-dev-directory');
     expect(actions(bySid.RevokeKeys!)).toEqual(['dynamodb:PutItem']);
-    // Nothing deletes, scans, or touches IAM; no SNS publish (an operator notifies the customer).
+    // Nothing deletes, scans the directory, or touches IAM; no SNS publish (an operator notifies the
+    // customer). The one scan is of the incident table, for the hourly 72-hour clock check.
     const all = statements.filter((s) => s.Effect === 'Allow').flatMap(actions);
-    for (const forbidden of [/Delete/, /Scan/, /^iam:/, /^sns:/, /BatchWrite/, /^s3:/])
+    for (const forbidden of [/Delete/, /^iam:/, /^sns:/, /BatchWrite/, /^s3:/])
       expect(all.filter((a) => forbidden.test(a))).toEqual([]);
+    expect(statements.filter((s) => s.Effect === 'Allow' && actions(s).includes('dynamodb:Scan'))).toEqual([
+      bySid.ListIncidentsForTheClock,
+    ]);
+    expect(actions(bySid.ListIncidentsForTheClock!)).toEqual(['dynamodb:Scan']);
+    expect(JSON.stringify(resourcesOf(bySid.ListIncidentsForTheClock!))).toContain('IncidentsTable');
     expect(actions(bySid.RevokeKeysAtEdge!).sort()).toEqual([
       'cloudfront-keyvaluestore:DescribeKeyValueStore',
       'cloudfront-keyvaluestore:GetKey',
@@ -129,18 +136,21 @@ describe('the containment function', () => {
     expect(allowed.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([
       'dynamodb:GetItem',
       'dynamodb:PutItem',
+      'dynamodb:Scan',
     ]);
     expect(statements.find((s) => s.Sid === 'NeverEscalate')?.Effect).toBe('Deny');
   });
 });
 
 describe('automatic containment (stage option autoContain)', () => {
-  test('off: the per-key alarms reach on-call, and nothing invokes the function', () => {
+  test('off: the per-key alarms reach on-call, and nothing but the hourly clock check invokes the function', () => {
     const rules = find(off.security, 'AWS::Events::Rule');
-    expect(
-      rules.filter(([, r]) => JSON.stringify(r.Properties.Targets).includes('ContainmentFunction')),
-    ).toEqual([]);
-    expect(find(off.security, 'AWS::Lambda::Permission')).toEqual([]);
+    const invoking = rules.filter(([, r]) =>
+      JSON.stringify(r.Properties.Targets).includes('ContainmentFunction'),
+    );
+    expect(invoking.map(([, r]) => r.Properties.ScheduleExpression)).toEqual(['rate(1 hour)']);
+    expect(invoking[0]![1].Properties.EventPattern).toBeUndefined();
+    expect(find(off.security, 'AWS::Lambda::Permission')).toHaveLength(1);
     const onCall = rules.filter(([, r]) =>
       JSON.stringify(r.Properties.Targets).includes('IncidentsIncidentTopic'),
     );
@@ -153,8 +163,10 @@ describe('automatic containment (stage option autoContain)', () => {
   });
 
   test('on: the containable alarms of every location invoke the function, with retries and a dead-letter queue; on-call is still told', () => {
-    const rules = find(on.security, 'AWS::Events::Rule', (p) =>
-      JSON.stringify(p.Targets).includes('ContainmentFunction'),
+    const rules = find(
+      on.security,
+      'AWS::Events::Rule',
+      (p) => JSON.stringify(p.Targets).includes('ContainmentFunction') && p.ScheduleExpression === undefined,
     );
     expect(rules).toHaveLength(1);
     const [, rule] = rules[0]!;
@@ -172,7 +184,9 @@ describe('automatic containment (stage option autoContain)', () => {
     // The raw state change: the handler reads the rule from the alarm's metric expression.
     expect(target!.Input).toBeUndefined();
     expect(target!.InputTransformer).toBeUndefined();
-    const permissions = find(on.security, 'AWS::Lambda::Permission');
+    const permissions = find(on.security, 'AWS::Lambda::Permission', (p) =>
+      JSON.stringify(p.SourceArn).includes('ContainmentTrigger'),
+    );
     expect(permissions).toHaveLength(1);
     expect(permissions[0]![1].Properties).toMatchObject({
       Principal: 'events.amazonaws.com',
@@ -361,5 +375,24 @@ describe('a stage without the primary location (no directory replica in us-east-
     expect(() => synthesizeSecurity({ locations: ['europe'], autoContain: true }, dir)).toThrow(
       /autoContain needs the directory in us-east-1: the stage's locations must include americas/,
     );
+  });
+});
+
+describe('the 72-hour clock', () => {
+  test('the function checks every incident hourly, and an alarm tells on-call when one is overdue', () => {
+    const [, alarm] = one(
+      off.security,
+      'AWS::CloudWatch::Alarm',
+      (p) => String(p.MetricName) === 'IncidentNotificationsOverdue',
+    );
+    expect(alarm.Properties).toMatchObject({
+      Namespace: 'trackstack/dev',
+      Statistic: 'Maximum',
+      Period: 3600,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    expect(JSON.stringify(alarm.Properties.AlarmActions)).toContain('IncidentsIncidentTopic');
+    expect(String(alarm.Properties.AlarmDescription)).toMatch(/72 hours/);
   });
 });

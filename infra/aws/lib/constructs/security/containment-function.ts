@@ -165,10 +165,12 @@ export class ContainmentFunction extends Construct {
     // (which references the key) would close a cycle.
     this.permissionsBoundary = this.ownBoundary({
       logGroupName,
-      tables: [
-        directoryArn,
-        stack.formatArn({ service: 'dynamodb', resource: 'table', resourceName: names.incidentTable(stage) }),
-      ],
+      directoryArn,
+      incidentTableArn: stack.formatArn({
+        service: 'dynamodb',
+        resource: 'table',
+        resourceName: names.incidentTable(stage),
+      }),
       keyValueStoreArn: props.keyValueStore.keyValueStoreArn,
       ruleArns,
       queueArn,
@@ -230,7 +232,8 @@ export class ContainmentFunction extends Construct {
   /** A ceiling of what the function is granted (by name), its logs and traces, and never IAM. */
   private ownBoundary(r: {
     logGroupName: string;
-    tables: string[];
+    directoryArn: string;
+    incidentTableArn: string;
     keyValueStoreArn: string;
     ruleArns: string[];
     queueArn: string;
@@ -250,7 +253,7 @@ export class ContainmentFunction extends Construct {
         new iam.PolicyStatement({
           sid: 'UseDirectoryAndIncidentItems',
           actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-          resources: r.tables,
+          resources: [r.directoryArn, r.incidentTableArn],
         }),
         new iam.PolicyStatement({
           sid: 'UseTableAndQueueKeysThroughServices',
@@ -279,6 +282,12 @@ export class ContainmentFunction extends Construct {
           sid: 'SendFailedInvocationsToDeadLetterQueue',
           actions: ['sqs:SendMessage'],
           resources: [r.queueArn],
+        }),
+        // The hourly 72-hour clock check lists the incidents (`NotificationClock`).
+        new iam.PolicyStatement({
+          sid: 'ListIncidentsForTheClock',
+          actions: ['dynamodb:Scan'],
+          resources: [r.incidentTableArn],
         }),
         new iam.PolicyStatement({
           sid: 'NeverEscalate',
