@@ -71,7 +71,16 @@ describe('IAM', () => {
     const services = new Set(
       statements.filter((s) => s.Effect === 'Allow').flatMap((s) => actions(s).map((a) => a.split(':')[0])),
     );
-    expect([...services].sort()).toEqual(['dynamodb', 'events', 'firehose', 'kms', 'logs', 's3', 'sqs', 'xray']);
+    expect([...services].sort()).toEqual([
+      'dynamodb',
+      'events',
+      'firehose',
+      'kms',
+      'logs',
+      's3',
+      'sqs',
+      'xray',
+    ]);
     const denied = statements.filter((s) => s.Effect === 'Deny').flatMap(actions);
     expect(denied).toEqual(
       expect.arrayContaining(['iam:*', 'organizations:*', 'kms:ScheduleKeyDeletion', 'kms:PutKeyPolicy']),
