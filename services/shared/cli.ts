@@ -52,6 +52,26 @@ export function stageFlag(value: string): Stage {
 }
 
 /**
+ * Checks the flags that name cloud resources (`--table`, `--bucket`, …): they go only with `--stage`, and
+ * none may be empty.
+ * @param values the parsed flags
+ * @param flags the names of the flags that go only with `--stage`
+ * @throws UsageError naming the flag
+ */
+export function checkStageOnlyFlags(
+  values: Readonly<Record<string, unknown>>,
+  flags: readonly string[],
+  stageGiven: boolean,
+): void {
+  for (const flag of flags) {
+    const value = values[flag];
+    if (value === undefined) continue;
+    if (!stageGiven) throw new UsageError(`--${flag} goes only with --stage`);
+    if (typeof value === 'string' && value.trim() === '') throw new UsageError(`--${flag} must not be empty`);
+  }
+}
+
+/**
  * The start of every tool's `main`: parses the command line, printing the usage on `--help` or after a
  * mistake. Resolves with the arguments, or with the exit status when there is nothing more to do (0 after
  * `--help`, 2 after a mistake).

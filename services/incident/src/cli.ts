@@ -10,7 +10,7 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ID_PATTERNS, LIMITS, parseIncidentEnv, type Stage } from '../../../platform';
-import { UsageError, stageFlag } from '../../shared/cli';
+import { UsageError, checkStageOnlyFlags, stageFlag } from '../../shared/cli';
 import type { EdgeStore } from '../../shared/edge-store/edge-store';
 import { localActor } from './actor';
 import { IncidentRefusedError } from './core/errors';
@@ -215,13 +215,10 @@ export function parseIncidentArgs(
     stage = stageFlag(values.stage);
     if (values['data-dir'] !== undefined)
       throw new UsageError('--data-dir is for the local store; it cannot go with --stage');
-  } else {
-    for (const flag of ['table', 'incident-table', 'kvs-arn', 'topic-arn'] as const)
-      if (values[flag] !== undefined) throw new UsageError(`--${flag} goes only with --stage`);
   }
-  for (const flag of ['data-dir', 'table', 'incident-table', 'kvs-arn', 'topic-arn'] as const)
-    if (values[flag] !== undefined && values[flag].trim() === '')
-      throw new UsageError(`--${flag} must not be empty`);
+  checkStageOnlyFlags(values, ['table', 'incident-table', 'kvs-arn', 'topic-arn'], stage !== undefined);
+  if (values['data-dir'] !== undefined && values['data-dir'].trim() === '')
+    throw new UsageError('--data-dir must not be empty');
   return {
     ...base,
     ...(target !== undefined ? { target } : {}),

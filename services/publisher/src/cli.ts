@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { ID_PATTERNS, type Stage } from '../../../platform';
 import { formatFieldChange } from '../../shared/campaign-config/render';
-import { UsageError, stageFlag } from '../../shared/cli';
+import { UsageError, checkStageOnlyFlags, stageFlag } from '../../shared/cli';
 import {
   PublishRefusedError,
   publishCampaigns,
@@ -134,13 +134,10 @@ export function parsePublishArgs(
     stage = stageFlag(values.stage);
     if (values['data-dir'] !== undefined)
       throw new UsageError('--data-dir is for the local store; it cannot go with --stage');
-  } else {
-    for (const flag of ['table', 'bucket', 'distribution-id', 'kvs-arn'] as const)
-      if (values[flag] !== undefined) throw new UsageError(`--${flag} goes only with --stage`);
   }
-  for (const flag of ['data-dir', 'table', 'bucket', 'distribution-id', 'kvs-arn'] as const)
-    if (values[flag] !== undefined && values[flag].trim() === '')
-      throw new UsageError(`--${flag} must not be empty`);
+  checkStageOnlyFlags(values, ['table', 'bucket', 'distribution-id', 'kvs-arn'], stage !== undefined);
+  if (values['data-dir'] !== undefined && values['data-dir'].trim() === '')
+    throw new UsageError('--data-dir must not be empty');
   if (dataDir.trim() === '') throw new UsageError('TS_DATA_DIR must not be empty');
   const selection: Selection =
     campaignId !== undefined

@@ -5,6 +5,7 @@
  * Separate processes writing at once may still lose one of two updates (last rename wins): local mode runs
  * one writer at a time.
  */
+import { replaceFileAtomically } from '../local-files';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { validateEdgeEntries, validateEdgeKey, type EdgeStore } from './edge-store';
@@ -32,7 +33,6 @@ export class FileEdgeStore implements EdgeStore {
   public readonly file: string;
   private readonly dataDir: string;
   private queue: Promise<unknown> = Promise.resolve();
-  private writes = 0;
 
   constructor(props: FileEdgeStoreProps) {
     if (!props.dataDir) throw new Error('FileEdgeStore: dataDir must name a folder');
@@ -109,18 +109,9 @@ export class FileEdgeStore implements EdgeStore {
   private async writeAll(all: Record<string, string>): Promise<void> {
     await fs.mkdir(this.dataDir, { recursive: true, mode: 0o700 });
     const sorted = Object.fromEntries(Object.entries(all).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    const tmp = `${this.file}.${process.pid}.${++this.writes}.tmp`;
-    const handle = await fs.open(tmp, 'wx', 0o600);
     try {
-      await handle.writeFile(`${JSON.stringify(sorted, null, 2)}\n`, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
-      await fs.rename(tmp, this.file);
+      await replaceFileAtomically(this.file, `${JSON.stringify(sorted, null, 2)}\n`);
     } catch (err) {
-      await fs.rm(tmp, { force: true });
       throw new EdgeStoreFileError(`cannot replace the edge store ${this.file}`, { cause: err });
     }
   }

@@ -6,7 +6,7 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { administratorsManageButDoNotUse } from '../private/key-policy';
+import { accountThroughDynamoDb, administratorsManageButDoNotUse } from '../private/key-policy';
 
 export { KEY_ADMIN_ACTIONS } from '../private/key-policy';
 
@@ -53,25 +53,7 @@ export class RegionalKey extends Construct {
         // minutes), so the account's principals are allowed, but only through DynamoDB in this region.
         // The directory holds wrapped data keys, which are useless without the key-context-bound Decrypt
         // that only the ingest role has.
-        new iam.PolicyStatement({
-          sid: 'DirectoryTableEncryptionThroughDynamoDb',
-          principals: [new iam.AccountRootPrincipal()],
-          actions: [
-            'kms:Decrypt',
-            'kms:DescribeKey',
-            'kms:Encrypt',
-            'kms:GenerateDataKey*',
-            'kms:ReEncrypt*',
-            'kms:CreateGrant',
-          ],
-          resources: ['*'],
-          conditions: {
-            StringEquals: {
-              'kms:CallerAccount': stack.account,
-              'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com`,
-            },
-          },
-        }),
+        accountThroughDynamoDb('DirectoryTableEncryptionThroughDynamoDb', stack.account, stack.region),
       ],
     });
 

@@ -42,3 +42,31 @@ export function administratorsManageButDoNotUse(): iam.PolicyStatement {
     resources: ['*'],
   });
 }
+
+/**
+ * The key-policy statement that lets the account's principals use the key only through DynamoDB in the
+ * key's region: DynamoDB decrypts a table key with the caller's identity, so callers are allowed, but never
+ * directly.
+ * @param sid names what the table holds, e.g. `DirectoryTableEncryptionThroughDynamoDb`
+ */
+export function accountThroughDynamoDb(sid: string, account: string, region: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    principals: [new iam.AccountRootPrincipal()],
+    actions: [
+      'kms:Decrypt',
+      'kms:DescribeKey',
+      'kms:Encrypt',
+      'kms:GenerateDataKey*',
+      'kms:ReEncrypt*',
+      'kms:CreateGrant',
+    ],
+    resources: ['*'],
+    conditions: {
+      StringEquals: {
+        'kms:CallerAccount': account,
+        'kms:ViaService': `dynamodb.${region}.amazonaws.com`,
+      },
+    },
+  });
+}

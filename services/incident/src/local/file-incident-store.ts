@@ -4,7 +4,7 @@
  * applies its compare-and-set and replaces the file atomically (temp file, fsync, rename), mode 0600, so
  * two processes (two operators' commands) never lose each other's steps.
  */
-import { randomBytes } from 'node:crypto';
+import { replaceFileAtomically } from '../../../shared/local-files';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { INCIDENTS } from '../../../../platform';
@@ -100,18 +100,9 @@ export class FileIncidentStore implements IncidentStore {
       const all = await this.read();
       if (!change(all)) return false;
       const body: FileShape = { version: 1, incidents: all.sort(byNewestDetection) };
-      const tmp = `${this.file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-      const handle = await fs.open(tmp, 'wx', 0o600);
       try {
-        await handle.writeFile(`${JSON.stringify(body, null, 2)}\n`, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      try {
-        await fs.rename(tmp, this.file);
+        await replaceFileAtomically(this.file, `${JSON.stringify(body, null, 2)}\n`);
       } catch (err) {
-        await fs.rm(tmp, { force: true });
         throw new Error(`cannot replace the incident store ${this.file}`, { cause: err });
       }
       return true;

@@ -11,7 +11,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { INCIDENTS } from '../../../../../platform';
 import { grantOnPrincipal } from '../../grants';
-import { administratorsManageButDoNotUse } from '../../private/key-policy';
+import { accountThroughDynamoDb, administratorsManageButDoNotUse } from '../../private/key-policy';
 
 /** Properties of {@link IncidentStore}. */
 export interface IncidentStoreProps {
@@ -64,25 +64,7 @@ export class IncidentStore extends Construct {
         statements: [
           administratorsManageButDoNotUse(),
           // Operators (`npm run incident`) and the containment function reach the table through DynamoDB.
-          new iam.PolicyStatement({
-            sid: 'IncidentTableThroughDynamoDb',
-            principals: [new iam.AccountRootPrincipal()],
-            actions: [
-              'kms:Decrypt',
-              'kms:DescribeKey',
-              'kms:Encrypt',
-              'kms:GenerateDataKey*',
-              'kms:ReEncrypt*',
-              'kms:CreateGrant',
-            ],
-            resources: ['*'],
-            conditions: {
-              StringEquals: {
-                'kms:CallerAccount': stack.account,
-                'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com`,
-              },
-            },
-          }),
+          accountThroughDynamoDb('IncidentTableThroughDynamoDb', stack.account, stack.region),
           // Publishing to an encrypted topic makes SNS generate a data key with the publisher's identity.
           new iam.PolicyStatement({
             sid: 'AlarmsAndRulesPublishToOnCall',
