@@ -3,7 +3,7 @@
  */
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { functionBaseStatements } from '../private/boundary-statements';
+import { functionBaseStatements, neverEscalate } from '../private/boundary-statements';
 import { Construct } from 'constructs';
 import {
   CAMPAIGN_CONFIG,
@@ -215,12 +215,7 @@ export class PermissionsBoundary extends Construct {
           ],
         }),
         // Denials come last and are redundant with the allow list today; they keep holding if it grows.
-        new iam.PolicyStatement({
-          sid: 'NeverEscalate',
-          effect: iam.Effect.DENY,
-          actions: ['account:*', 'iam:*', 'organizations:*', 'sts:AssumeRole'],
-          resources: ['*'],
-        }),
+        neverEscalate(),
         new iam.PolicyStatement({
           sid: 'NeverDestroyOrWeakenKeysAndStores',
           effect: iam.Effect.DENY,

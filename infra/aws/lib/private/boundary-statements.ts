@@ -22,3 +22,17 @@ export function functionBaseStatements(logGroupArns: string | readonly string[])
     }),
   ];
 }
+
+/**
+ * The denial every permissions boundary ends with: no role of the project may touch IAM, the account or the
+ * organization, or assume another role, whatever its allow list becomes. Last in the document: cdk-nag's
+ * full-access check reads a wildcard action followed by any later Allow as one statement.
+ */
+export function neverEscalate(): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'NeverEscalate',
+    effect: iam.Effect.DENY,
+    actions: ['account:*', 'iam:*', 'organizations:*', 'sts:AssumeRole'],
+    resources: ['*'],
+  });
+}

@@ -11,7 +11,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { functionBaseStatements } from '../../private/boundary-statements';
+import { functionBaseStatements, neverEscalate } from '../../private/boundary-statements';
 import { Construct } from 'constructs';
 import { type Location, names, type Stage } from '../../../../../platform';
 import {
@@ -189,12 +189,7 @@ export class EdgeHealthCheck extends Construct {
           actions: [...KEY_VALUE_STORE_ACTIONS],
           resources: [store.keyValueStoreArn],
         }),
-        new iam.PolicyStatement({
-          sid: 'NeverEscalate',
-          effect: iam.Effect.DENY,
-          actions: ['account:*', 'iam:*', 'organizations:*', 'sts:AssumeRole'],
-          resources: ['*'],
-        }),
+        neverEscalate(),
       ],
     });
     acknowledgeXRayWrite(policy);

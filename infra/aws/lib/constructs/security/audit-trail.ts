@@ -9,6 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { neverEscalate } from '../../private/boundary-statements';
 import { Construct } from 'constructs';
 import {
   acknowledgeAuditAccessLogBucket,
@@ -196,15 +197,7 @@ export class AuditTrail extends Construct {
     // The role's ceiling is what it is granted, and never IAM.
     const boundary = new iam.ManagedPolicy(this, 'PermissionsBoundary', {
       description: `Permissions boundary of the role that delivers ${props.trailName} to CloudWatch Logs`,
-      statements: [
-        deliver.copy(),
-        new iam.PolicyStatement({
-          sid: 'NeverEscalate',
-          effect: iam.Effect.DENY,
-          actions: ['account:*', 'iam:*', 'organizations:*', 'sts:AssumeRole'],
-          resources: ['*'],
-        }),
-      ],
+      statements: [deliver.copy(), neverEscalate()],
     });
     iam.PermissionsBoundary.of(this.logsRole).apply(boundary);
     acknowledgeTrailLogStreams(logsPolicy, logStreams);

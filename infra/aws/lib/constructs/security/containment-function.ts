@@ -26,7 +26,7 @@ import {
 } from '../../../../../policies/aws/security-acknowledgements';
 import { acknowledgeXRayWrite } from '../../../../../policies/aws/acknowledgements';
 import { grantOnPrincipal } from '../../grants';
-import { functionBaseStatements } from '../../private/boundary-statements';
+import { functionBaseStatements, neverEscalate } from '../../private/boundary-statements';
 import { TrackstackFunction } from '../trackstack-function';
 import type { IncidentStore } from './incident-store';
 import { keyAlarmStateChanges } from './security-events';
@@ -289,12 +289,7 @@ export class ContainmentFunction extends Construct {
           actions: ['dynamodb:Scan'],
           resources: [r.incidentTableArn],
         }),
-        new iam.PolicyStatement({
-          sid: 'NeverEscalate',
-          effect: iam.Effect.DENY,
-          actions: ['account:*', 'iam:*', 'organizations:*', 'sts:AssumeRole'],
-          resources: ['*'],
-        }),
+        neverEscalate(),
       ],
     });
     acknowledgeXRayWrite(policy);
