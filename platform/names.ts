@@ -63,4 +63,30 @@ export const names = {
    * @param account the 12-digit AWS account id (a CDK token at synth)
    */
   auditTrailBucket: (stage: Stage, account: string): string => `${PRODUCT}-${stage}-audit-trail-${account}`,
+  /**
+   * The regional Cloud KMS key ring on GCP. Key rings cannot be deleted, so the name must stay stable for
+   * the life of the stage.
+   */
+  gcpKeyRing: (stage: Stage, location: Location): string => `${PRODUCT}-${stage}-${location}`,
+  /** The data key in each regional key ring on GCP (CMEK of the buckets and topics, the services' data keys). */
+  gcpCryptoKey: (): string => 'data',
+  /**
+   * The regional event bucket on GCP (objects under `account=<id>/dt=<day>/`). Bucket names are global
+   * across all of Cloud Storage, so the name carries the project id, as the AWS one carries the account.
+   * @param project the GCP project id
+   */
+  gcpEventBucket: (stage: Stage, location: Location, project: string): string =>
+    `${PRODUCT}-${stage}-${location}-events-${project}`,
+  /**
+   * The regional config bucket on GCP (the snippet and the published campaign configs, behind the CDN).
+   * Named with the project id like {@link names.gcpEventBucket}.
+   * @param project the GCP project id
+   */
+  gcpConfigBucket: (stage: Stage, location: Location, project: string): string =>
+    `${PRODUCT}-${stage}-${location}-config-${project}`,
+  /** The regional Pub/Sub topic that the ingest function publishes events to. */
+  gcpEventTopic: (stage: Stage, location: Location): string => `${PRODUCT}-${stage}-${location}-events`,
+  /** The regional dead-letter topic for events the writer could not store. */
+  gcpDeadLetterTopic: (stage: Stage, location: Location): string =>
+    `${PRODUCT}-${stage}-${location}-events-dead-letter`,
 };

@@ -1,21 +1,129 @@
 /**
- * Typed Pulumi configuration, read once. Validated with the platform's stage schema, so `pulumi up` fails
- * before any resource is touched when a key is missing or malformed, naming the key.
+ * Typed Pulumi configuration, read once. Each value is checked with the field schema of the platform's
+ * `stageConfigSchema`, so `pulumi up` fails before any resource is touched when a key is missing or
+ * malformed, and the message names the Pulumi key (`trackstack:locations`, `gcp:project`).
  */
 import * as pulumi from '@pulumi/pulumi';
-import { parseStageConfig, type StageConfig } from '../../platform';
+import { z } from 'zod';
+import { ConfigError, names, stageConfigSchema, type Location, type Stage } from '../../platform';
 
-/** Reads and validates the stack's configuration. */
-export function loadConfig(): StageConfig {
-  const cfg = new pulumi.Config('trackstack');
-  const gcp = new pulumi.Config('gcp');
-  const raw: Record<string, unknown> = {
-    stage: cfg.get('stage'),
-    gcpProject: gcp.get('project'),
-    locations: cfg.getObject<unknown>('locations'),
-    alarmEmail: cfg.get('alarmEmail'),
-    domainName: cfg.get('domainName'),
-  };
-  for (const key of Object.keys(raw)) if (raw[key] === undefined) delete raw[key];
-  return parseStageConfig(raw, `Pulumi config of stack "${pulumi.getStack()}"`);
+/** Validated configuration of one GCP stack. */
+export interface GcpStackConfig {
+  /** GCP project that hosts the stage (`gcp:project`, also read by the provider). */
+  readonly project: string;
+  /** The stage this stack deploys. */
+  readonly stage: Stage;
+  /** Locations to deploy, without repeats; all three unless narrowed. */
+  readonly locations: readonly Location[];
+  /** Custom domain of the load balancer and CDN (a later slice serves it). */
+  readonly domainName?: string;
+  /** Address that alert policies notify (a later slice sends to it). */
+  readonly alarmEmail?: string;
+  /** Memory of the ingest function, in MiB. */
+  readonly ingestMemoryMb: number;
+  /** Most instances of the ingest function in each region (the AWS side's reserved concurrency). */
+  readonly ingestMaxInstances: number;
+  /** Days that function logs are kept. */
+  readonly logRetentionDays: number;
+}
+
+const fields = stageConfigSchema.shape;
+
+/**
+ * The Pulumi keys of the GCP stack → the platform's field schema for each. The platform's cross-field
+ * rules are not applied: they are AWS ones (a custom domain there needs an ACM certificate or a Route 53
+ * zone; on GCP the load balancer's managed certificate needs neither).
+ */
+const gcpConfigSchema = z.object({
+  'gcp:project': fields.gcpProject.unwrap(),
+  'trackstack:stage': fields.stage,
+  'trackstack:locations': fields.locations,
+  'trackstack:domainName': fields.domainName,
+  'trackstack:alarmEmail': fields.alarmEmail,
+  'trackstack:ingestMemoryMb': fields.ingestMemoryMb,
+  'trackstack:ingestMaxInstances': fields.ingestReservedConcurrency,
+  'trackstack:logRetentionDays': fields.logRetentionDays,
+});
+
+/** Every Pulumi key the program reads; `Pulumi.yaml` documents each (a unit test holds them together). */
+export const CONFIG_KEYS = Object.keys(gcpConfigSchema.shape) as readonly string[];
+
+/** Keys whose value is structured (YAML list or number), read as JSON rather than as a string. */
+const STRUCTURED_KEYS = new Set([
+  'trackstack:locations',
+  'trackstack:ingestMemoryMb',
+  'trackstack:ingestMaxInstances',
+  'trackstack:logRetentionDays',
+]);
+
+// GCS bucket names are global and at most 63 characters; the longest name the stack derives must fit.
+const MAX_BUCKET_NAME = 63;
+
+/**
+ * Validates raw values keyed by Pulumi key (strings as the CLI hands them to the program).
+ * @param raw Pulumi key → its value, `undefined` when unset
+ * @param source where the values came from, for the error message
+ * @throws ConfigError naming every missing or malformed key
+ */
+export function parseGcpConfig(
+  raw: Readonly<Record<string, string | undefined>>,
+  source = 'Pulumi config',
+): GcpStackConfig {
+  const issues: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const key of CONFIG_KEYS) {
+    const text = raw[key];
+    if (text === undefined || text === '') continue;
+    if (!STRUCTURED_KEYS.has(key)) {
+      values[key] = text;
+      continue;
+    }
+    try {
+      values[key] = JSON.parse(text) as unknown;
+    } catch {
+      issues.push(`${key}: must be ${key.endsWith('locations') ? 'a YAML list' : 'a number'}, got "${text}"`);
+    }
+  }
+  const result = gcpConfigSchema.safeParse(values);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const [key, ...rest] = issue.path.map(String);
+      // zod says "expected string, received undefined" for a missing key; say what to do instead.
+      const message = key !== undefined && values[key] === undefined ? 'is required' : issue.message;
+      issues.push(`${[key ?? '(root)', ...rest].join('.')}: ${message}`);
+    }
+  }
+  if (issues.length === 0 && result.success) {
+    const c = result.data;
+    const locations = [...new Set(c['trackstack:locations'])];
+    const longest = Math.max(
+      ...locations.map((l) => names.gcpConfigBucket(c['trackstack:stage'], l, c['gcp:project']).length),
+    );
+    if (longest > MAX_BUCKET_NAME)
+      issues.push(
+        `gcp:project: is too long for the bucket names of stage "${c['trackstack:stage']}" (${longest} > ${MAX_BUCKET_NAME} characters)`,
+      );
+    if (issues.length === 0)
+      return {
+        project: c['gcp:project'],
+        stage: c['trackstack:stage'],
+        locations,
+        ...(c['trackstack:domainName'] !== undefined && { domainName: c['trackstack:domainName'] }),
+        ...(c['trackstack:alarmEmail'] !== undefined && { alarmEmail: c['trackstack:alarmEmail'] }),
+        ingestMemoryMb: c['trackstack:ingestMemoryMb'],
+        ingestMaxInstances: c['trackstack:ingestMaxInstances'],
+        logRetentionDays: c['trackstack:logRetentionDays'],
+      };
+  }
+  throw new ConfigError(`Invalid ${source}:\n  ${issues.join('\n  ')}`, issues);
+}
+
+/** Reads and validates the running stack's configuration; call once, at the top of the program. */
+export function loadConfig(): GcpStackConfig {
+  const raw: Record<string, string | undefined> = {};
+  for (const key of CONFIG_KEYS) {
+    const [namespace, name] = key.split(':') as [string, string];
+    raw[key] = new pulumi.Config(namespace).get(name);
+  }
+  return parseGcpConfig(raw, `Pulumi config of stack "${pulumi.getStack()}"`);
 }

@@ -1,0 +1,67 @@
+/**
+ * The regional Cloud Storage of the platform: the event bucket (objects under `account=<id>/dt=<day>/`,
+ * which the purge deletes by account) and the config bucket (the snippet and campaign configs the CDN
+ * serves). Both private, encrypted with the region's key, versioned, and cleaned of old versions within the
+ * platform's retention promise.
+ */
+import * as gcp from '@pulumi/gcp';
+import * as pulumi from '@pulumi/pulumi';
+import { names, RETENTION, type Location, type Stage } from '../../../platform';
+import type { RegionalKey } from './regional-key';
+
+/** Properties of an {@link EventStore}. */
+export interface EventStoreProps {
+  /** GCP project that holds the buckets (its id makes their global names unique). */
+  readonly project: string;
+  /** The stage, for names. */
+  readonly stage: Stage;
+  /** The location the buckets serve. */
+  readonly location: Location;
+  /** The GCP region of the buckets (single-region: the data stays in its location). */
+  readonly region: string;
+  /** The region's key; the buckets are created only once its Cloud Storage agent may use it. */
+  readonly key: RegionalKey;
+}
+
+/** The event bucket and the config bucket of one region. */
+export class EventStore extends pulumi.ComponentResource {
+  /** Events, partitioned by account and day. */
+  public readonly eventBucket: gcp.storage.Bucket;
+  /** The snippet and the published campaign configs. */
+  public readonly configBucket: gcp.storage.Bucket;
+
+  constructor(name: string, props: EventStoreProps, opts?: pulumi.ComponentResourceOptions) {
+    super('trackstack:gcp:EventStore', name, {}, opts);
+    const common = {
+      project: props.project,
+      location: props.region.toUpperCase(),
+      // Objects are readable only through IAM (no ACLs) and never publicly, whatever a later binding says.
+      uniformBucketLevelAccess: true,
+      publicAccessPrevention: 'enforced',
+      encryption: { defaultKmsKeyName: props.key.key.id },
+      versioning: { enabled: true },
+      lifecycleRules: [
+        {
+          action: { type: 'Delete' },
+          condition: { daysSinceNoncurrentTime: RETENTION.noncurrentVersionDays, withState: 'ARCHIVED' },
+        },
+      ],
+      // Soft delete would keep a purged account's objects for another 7 days beyond the purge, outside the
+      // retention promise; versioning already covers accidental deletes.
+      softDeletePolicy: { retentionDurationSeconds: 0 },
+    } satisfies Partial<gcp.storage.BucketArgs>;
+    // GCS checks at creation that its agent can use the key: without the grant the bucket fails to create.
+    const childOpts = { parent: this, dependsOn: props.key.agentGrants };
+    this.eventBucket = new gcp.storage.Bucket(
+      `${name}-events`,
+      { ...common, name: names.gcpEventBucket(props.stage, props.location, props.project) },
+      childOpts,
+    );
+    this.configBucket = new gcp.storage.Bucket(
+      `${name}-config`,
+      { ...common, name: names.gcpConfigBucket(props.stage, props.location, props.project) },
+      childOpts,
+    );
+    this.registerOutputs({ eventBucket: this.eventBucket.name, configBucket: this.configBucket.name });
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Runs the GCP Pulumi program in-process under `pulumi.runtime.setMocks` and records what it registers:
+ * type token, name, inputs as the engine would receive them, and the parent of every resource.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as pulumi from '@pulumi/pulumi';
+import * as runtimeResource from '@pulumi/pulumi/runtime/resource';
+import { load } from 'js-yaml';
+
+/** The repository root, where `Pulumi.yaml` and the stack files live. */
+export const ROOT = path.resolve(__dirname, '../../../..');
+
+/** One resource the program registered. */
+export interface Registered {
+  /** Type token, e.g. `gcp:storage/bucket:Bucket`. */
+  readonly type: string;
+  /** Pulumi name. */
+  readonly name: string;
+  /** Inputs with every output resolved, as the mocks saw them. */
+  inputs: Record<string, unknown>;
+  /** Type token and name of the parent; `undefined` for a root resource. */
+  readonly parent?: { readonly type: string; readonly name: string };
+  /** The resource object. */
+  readonly resource: pulumi.Resource;
+  /** The resources named in its `dependsOn` option. */
+  readonly dependsOn: readonly pulumi.Resource[];
+}
+
+/** The config of a stack file, as the Pulumi CLI hands it to the program (strings; lists and numbers as JSON). */
+export function stackConfig(stack: string): Record<string, string> {
+  const doc = load(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), 'utf8')) as {
+    config: Record<string, unknown>;
+  };
+  return Object.fromEntries(
+    Object.entries(doc.config).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+  );
+}
+
+/** Realistic ids for the resources whose id the program passes on (keys are named by their full path). */
+function mockId(type: string, name: string, inputs: Record<string, unknown>): string {
+  switch (type) {
+    case 'gcp:kms/keyRing:KeyRing':
+      return `projects/${String(inputs.project)}/locations/${String(inputs.location)}/keyRings/${String(inputs.name)}`;
+    case 'gcp:kms/cryptoKey:CryptoKey':
+      return `${String(inputs.keyRing)}/cryptoKeys/${String(inputs.name)}`;
+    case 'gcp:pubsub/topic:Topic':
+      return `projects/${String(inputs.project)}/topics/${String(inputs.name)}`;
+    default:
+      return `${name}-id`;
+  }
+}
+
+/** The mocks: every resource echoes its inputs plus an id; the lookups answer like a real project. */
+const mocks: pulumi.runtime.Mocks = {
+  newResource(args) {
+    const state: Record<string, unknown> = { ...args.inputs };
+    if (args.type === 'gcp:projects/serviceIdentity:ServiceIdentity')
+      state.email = 'service-123456789@gcp-sa-pubsub.iam.gserviceaccount.com';
+    return { id: mockId(args.type, args.name, args.inputs as Record<string, unknown>), state };
+  },
+  call(args) {
+    if (args.token === 'gcp:storage/getProjectServiceAccount:getProjectServiceAccount')
+      return {
+        emailAddress: 'service-123456789@gs-project-accounts.iam.gserviceaccount.com',
+        project: args.inputs.project,
+        id: 'storage-agent',
+      };
+    throw new Error(`unexpected call ${args.token}`);
+  },
+};
+
+const promiseOf = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((resolve) => o.apply(resolve));
+
+/**
+ * Sets the mocks and the stack's config, runs `infra/gcp/index.ts`, and resolves once every resource it
+ * declared is registered.
+ */
+export async function runProgram(stack: string): Promise<{
+  resources: Registered[];
+  outputs: Record<string, unknown>;
+}> {
+  await pulumi.runtime.setMocks(mocks, 'trackstack', stack, false);
+  pulumi.runtime.setAllConfig(stackConfig(stack));
+  const seen: Registered[] = [];
+  const byResource = new Map<pulumi.Resource, Registered>();
+  // The mocks' newResource does not see parents, so the registration itself is observed for them.
+  const original = runtimeResource.registerResource;
+  const spy = jest
+    .spyOn(runtimeResource, 'registerResource')
+    .mockImplementation((res, parent, t, name, custom, remote, newDependency, props, opts, ...rest) => {
+      const p = parent === undefined ? undefined : byResource.get(parent);
+      const dependsOn = opts.dependsOn;
+      const entry: Registered = {
+        type: t,
+        name,
+        inputs: {},
+        resource: res,
+        dependsOn: Array.isArray(dependsOn) ? (dependsOn as pulumi.Resource[]) : [],
+        ...(p !== undefined && { parent: { type: p.type, name: p.name } }),
+      };
+      seen.push(entry);
+      byResource.set(res, entry);
+      return original(res, parent, t, name, custom, remote, newDependency, props, opts, ...rest);
+    });
+  const inputs = new Map<string, Record<string, unknown>>();
+  const newResource = mocks.newResource.bind(mocks);
+  mocks.newResource = (args) => {
+    inputs.set(`${args.type}::${args.name}`, args.inputs as Record<string, unknown>);
+    return newResource(args);
+  };
+  try {
+    const program = (await import('../../../../infra/gcp/index')) as Record<string, unknown>;
+    await Promise.all(seen.map((r) => promiseOf(r.resource.urn)));
+    for (const r of seen) r.inputs = inputs.get(`${r.type}::${r.name}`) ?? {};
+    const outputs = Object.fromEntries(
+      await Promise.all(
+        Object.entries(program).map(async ([k, v]) => [k, await promiseOf(pulumi.output(v))] as const),
+      ),
+    );
+    return { resources: seen, outputs };
+  } finally {
+    spy.mockRestore();
+    mocks.newResource = newResource;
+  }
+}
