@@ -48,16 +48,40 @@ const gcpConfigSchema = z.object({
 /** Every Pulumi key the program reads; `Pulumi.yaml` documents each (a unit test holds them together). */
 export const CONFIG_KEYS = Object.keys(gcpConfigSchema.shape) as readonly string[];
 
-/** Keys whose value is structured (YAML list or number), read as JSON rather than as a string. */
-const STRUCTURED_KEYS = new Set([
-  'trackstack:locations',
-  'trackstack:ingestMemoryMb',
-  'trackstack:ingestMaxInstances',
-  'trackstack:logRetentionDays',
+/** Keys whose value is structured (a YAML list or a number), which the CLI hands over as JSON → what it must be. */
+const STRUCTURED_KEYS: ReadonlyMap<string, string> = new Map([
+  ['trackstack:locations', 'a YAML list'],
+  ['trackstack:ingestMemoryMb', 'a number'],
+  ['trackstack:ingestMaxInstances', 'a number'],
+  ['trackstack:logRetentionDays', 'a number'],
 ]);
 
 // GCS bucket names are global and at most 63 characters; the longest name the stack derives must fit.
 const MAX_BUCKET_NAME = 63;
+
+/**
+ * Decodes the CLI's strings: structured keys from JSON. Unset and empty values are left out; a value that
+ * is not JSON is reported in `undecodable` (key → problem) and left out too.
+ */
+function decode(raw: Readonly<Record<string, string | undefined>>) {
+  const values: Record<string, unknown> = {};
+  const undecodable = new Map<string, string>();
+  for (const key of CONFIG_KEYS) {
+    const text = raw[key];
+    if (text === undefined || text === '') continue;
+    const expected = STRUCTURED_KEYS.get(key);
+    if (expected === undefined) {
+      values[key] = text;
+      continue;
+    }
+    try {
+      values[key] = JSON.parse(text) as unknown;
+    } catch {
+      undecodable.set(key, `must be ${expected}, got "${text}"`);
+    }
+  }
+  return { values, undecodable };
+}
 
 /**
  * Validates raw values keyed by Pulumi key (strings as the CLI hands them to the program).
@@ -69,44 +93,33 @@ export function parseGcpConfig(
   raw: Readonly<Record<string, string | undefined>>,
   source = 'Pulumi config',
 ): GcpStackConfig {
-  const issues: string[] = [];
-  const values: Record<string, unknown> = {};
-  for (const key of CONFIG_KEYS) {
-    const text = raw[key];
-    if (text === undefined || text === '') continue;
-    if (!STRUCTURED_KEYS.has(key)) {
-      values[key] = text;
-      continue;
-    }
-    try {
-      values[key] = JSON.parse(text) as unknown;
-    } catch {
-      issues.push(`${key}: must be ${key.endsWith('locations') ? 'a YAML list' : 'a number'}, got "${text}"`);
-    }
-  }
+  const { values, undecodable } = decode(raw);
+  const issues = [...undecodable].map(([key, problem]) => `${key}: ${problem}`);
   const result = gcpConfigSchema.safeParse(values);
   if (!result.success) {
     for (const issue of result.error.issues) {
-      const [key, ...rest] = issue.path.map(String);
-      // zod says "expected string, received undefined" for a missing key; say what to do instead.
-      const message = key !== undefined && values[key] === undefined ? 'is required' : issue.message;
-      issues.push(`${[key ?? '(root)', ...rest].join('.')}: ${message}`);
+      const [key = '(root)', ...rest] = issue.path.map(String);
+      if (undecodable.has(key)) continue;
+      // zod says "expected string, received undefined" for a missing key; say what is wrong instead.
+      const message = values[key] === undefined ? 'is required' : issue.message;
+      issues.push(`${[key, ...rest].join('.')}: ${message}`);
     }
   }
-  if (issues.length === 0 && result.success) {
+  if (result.success && issues.length === 0) {
     const c = result.data;
+    const stage = c['trackstack:stage'];
+    const project = c['gcp:project'];
     const locations = [...new Set(c['trackstack:locations'])];
     const longest = Math.max(
-      ...locations.map((l) => names.gcpConfigBucket(c['trackstack:stage'], l, c['gcp:project']).length),
+      ...locations.flatMap((l) => [
+        names.gcpEventBucket(stage, l, project).length,
+        names.gcpConfigBucket(stage, l, project).length,
+      ]),
     );
-    if (longest > MAX_BUCKET_NAME)
-      issues.push(
-        `gcp:project: is too long for the bucket names of stage "${c['trackstack:stage']}" (${longest} > ${MAX_BUCKET_NAME} characters)`,
-      );
-    if (issues.length === 0)
+    if (longest <= MAX_BUCKET_NAME)
       return {
-        project: c['gcp:project'],
-        stage: c['trackstack:stage'],
+        project,
+        stage,
         locations,
         ...(c['trackstack:domainName'] !== undefined && { domainName: c['trackstack:domainName'] }),
         ...(c['trackstack:alarmEmail'] !== undefined && { alarmEmail: c['trackstack:alarmEmail'] }),
@@ -114,6 +127,9 @@ export function parseGcpConfig(
         ingestMaxInstances: c['trackstack:ingestMaxInstances'],
         logRetentionDays: c['trackstack:logRetentionDays'],
       };
+    issues.push(
+      `gcp:project: is too long for the bucket names of stage "${stage}" (${longest} > ${MAX_BUCKET_NAME} characters)`,
+    );
   }
   throw new ConfigError(`Invalid ${source}:\n  ${issues.join('\n  ')}`, issues);
 }
