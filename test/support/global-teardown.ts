@@ -1,4 +1,4 @@
-/** Jest global teardown: stops the suite's moto_server. */
+/** Jest global teardown: stops the suite's moto_server and GCP emulators. */
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.__MOTO__?.stop();
+  await Promise.all([globalThis.__MOTO__?.stop(), globalThis.__GCP_EMULATORS__?.stop()]);
 }
