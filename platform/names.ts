@@ -78,12 +78,50 @@ export const names = {
   gcpEventBucket: (stage: Stage, location: Location, project: string): string =>
     `${PRODUCT}-${stage}-${location}-events-${project}`,
   /**
-   * The regional config bucket on GCP (the snippet and the published campaign configs, behind the CDN).
+   * The config bucket on GCP (the snippet and the published campaign configs), the origin of the CDN's
+   * backend bucket: one per stage, in the primary location's region, as the AWS edge has one in us-east-1.
    * Named with the project id like {@link names.gcpEventBucket}.
    * @param project the GCP project id
    */
-  gcpConfigBucket: (stage: Stage, location: Location, project: string): string =>
-    `${PRODUCT}-${stage}-${location}-config-${project}`,
+  gcpConfigBucket: (stage: Stage, project: string): string => `${PRODUCT}-${stage}-config-${project}`,
+  /**
+   * The purge receipts bucket on GCP, with a locked retention policy (the counterpart of the S3 Object Lock
+   * bucket), in the primary location's region.
+   * @param project the GCP project id
+   */
+  gcpReceiptsBucket: (stage: Stage, project: string): string => `${PRODUCT}-${stage}-receipts-${project}`,
+  /**
+   * The bucket holding the functions' source archives, which Cloud Build reads, in the primary location's
+   * region.
+   * @param project the GCP project id
+   */
+  gcpSourceBucket: (stage: Stage, project: string): string => `${PRODUCT}-${stage}-sources-${project}`,
+  /**
+   * The Firestore database of the directory (a named database: only a new database can be created with
+   * CMEK).
+   */
+  gcpDirectoryDatabase: (stage: Stage): string => `${PRODUCT}-${stage}`,
+  /** The Firestore collection of the directory's items (the shared layout of `DIRECTORY`). */
+  gcpDirectoryCollection: (): string => 'directory',
+  /** The Firestore collection of incident records, in the directory's database. */
+  gcpIncidentCollection: (): string => 'incidents',
+  /** The regional ingest function (Cloud Functions 2nd gen). */
+  gcpIngestFunction: (stage: Stage, location: Location): string => `${PRODUCT}-${stage}-${location}-ingest`,
+  /** The regional writer function that stores the event topic's messages in the event bucket. */
+  gcpWriterFunction: (stage: Stage, location: Location): string => `${PRODUCT}-${stage}-${location}-writer`,
+  /** The purge function (one per stage, in the primary location's region; it purges every region). */
+  gcpPurgeFunction: (stage: Stage): string => `${PRODUCT}-${stage}-purge`,
+  /** The regional push subscription of the event topic, delivering to the writer. */
+  gcpEventSubscription: (stage: Stage, location: Location): string =>
+    `${PRODUCT}-${stage}-${location}-events-writer`,
+  /** The Cloud Armor policy of the load balancer's ingest backends (WAF rules, rate ban, revoked keys). */
+  gcpBackendSecurityPolicy: (stage: Stage): string => `${PRODUCT}-${stage}-ingest`,
+  /** The Cloud Armor edge policy of the CDN's backend bucket (evaluated before the cache). */
+  gcpEdgeSecurityPolicy: (stage: Stage): string => `${PRODUCT}-${stage}-edge`,
+  /** The load balancer's URL map (the name `publish-config` invalidates the CDN cache through). */
+  gcpUrlMap: (stage: Stage): string => `${PRODUCT}-${stage}-lb`,
+  /** The Pub/Sub topic of notices to customers on GCP (the counterpart of {@link names.customerNoticeTopic}). */
+  gcpCustomerNoticeTopic: (stage: Stage): string => `${PRODUCT}-${stage}-customer-notices`,
   /** The regional Pub/Sub topic that the ingest function publishes events to. */
   gcpEventTopic: (stage: Stage, location: Location): string => `${PRODUCT}-${stage}-${location}-events`,
   /** The regional dead-letter topic for events the writer could not store. */

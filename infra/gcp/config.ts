@@ -111,10 +111,10 @@ export function parseGcpConfig(
     const project = c['gcp:project'];
     const locations = [...new Set(c['trackstack:locations'])];
     const longest = Math.max(
-      ...locations.flatMap((l) => [
-        names.gcpEventBucket(stage, l, project).length,
-        names.gcpConfigBucket(stage, l, project).length,
-      ]),
+      ...locations.map((l) => names.gcpEventBucket(stage, l, project).length),
+      names.gcpConfigBucket(stage, project).length,
+      names.gcpReceiptsBucket(stage, project).length,
+      names.gcpSourceBucket(stage, project).length,
     );
     if (longest <= MAX_BUCKET_NAME)
       return {

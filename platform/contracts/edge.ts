@@ -72,3 +72,29 @@ export const EDGE_STACK_OUTPUTS = {
  * stack names (by its hash) and the one `publish-config` uploads.
  */
 export const SNIPPET_SOURCE_PATH = 'services/ingest/static/snippet.js';
+
+/**
+ * The GCP edge's revoked keys: each revoked API key is one deny rule of the Cloud Armor backend policy
+ * (`names.gcpBackendSecurityPolicy`), at a priority in this range, which the program leaves free for the
+ * incident tooling. The program declares its own rules as separate resources outside the range, so a
+ * later `pulumi up` keeps the rules the tooling added.
+ */
+export const ARMOR_REVOKED_KEY_RULES = {
+  /** Priority of the first revoked-key rule (lower is evaluated first). */
+  firstPriority: 1000,
+  /** Priority of the last; Cloud Armor allows at most 200 rules per policy in all, so the range is ample. */
+  lastPriority: 1999,
+} as const;
+
+/**
+ * The Cloud Armor CEL expression matching a request that carries the key `keyId`, in the header or in the
+ * query string (`?key=`), the two places the ingest service reads a key from.
+ * @param keyId the key's public id (the `<keyid>` of `tsk_<keyid>_<secret>`), already validated
+ */
+export function armorRevokedKeyExpression(keyId: string): string {
+  const prefix = `tsk_${keyId}_`;
+  return (
+    `request.headers['${API_KEY_HEADER}'].startsWith('${prefix}') || ` +
+    `request.query.contains('${API_KEY_QUERY_PARAM}=${prefix}')`
+  );
+}

@@ -59,7 +59,7 @@ export class EventStore extends pulumi.ComponentResource {
     );
     this.configBucket = new gcp.storage.Bucket(
       `${name}-config`,
-      { ...common, name: names.gcpConfigBucket(props.stage, props.location, props.project) },
+      { ...common, name: names.gcpConfigBucket(props.stage, props.project) },
       childOpts,
     );
     this.registerOutputs({ eventBucket: this.eventBucket.name, configBucket: this.configBucket.name });

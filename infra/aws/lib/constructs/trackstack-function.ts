@@ -14,7 +14,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { z } from 'zod';
 import { formatZodIssues } from '../../../../platform';
-import { SERVICE_BUNDLES, type ServiceName } from '../../../build/bundle';
+import { SERVICE_BUNDLES, type AwsServiceName } from '../../../build/bundle';
 import {
   acknowledgeFunctionOutsideVpc,
   acknowledgeSupersededRunsWithoutDlq,
@@ -37,7 +37,7 @@ export type EnvironmentSchema = z.ZodType<unknown, Record<string, string | undef
 /** Properties of {@link TrackstackFunction}. */
 export interface TrackstackFunctionProps<TSchema extends EnvironmentSchema> {
   /** Which bundle of `SERVICE_BUNDLES` (infra/build/cli.ts) the function runs. */
-  readonly service: ServiceName;
+  readonly service: AwsServiceName;
   /**
    * What the function does, shown in the console.
    * @default - none
@@ -295,7 +295,7 @@ function toLambdaEnvironment(environment: Record<string, string | undefined>): R
 }
 
 const BUILD_SCRIPT = join(REPO_ROOT, 'infra', 'build', 'cli.ts');
-const builtBundles = new Map<ServiceName, string>();
+const builtBundles = new Map<AwsServiceName, string>();
 
 /**
  * The function's code: the service's bundle, built once per process by the project's build script (or by
@@ -309,8 +309,8 @@ const builtBundles = new Map<ServiceName, string>();
  * stages an asset once per assembly directory: a synth sees the sources as they were at the first one.)
  */
 export function bundledCode(
-  service: ServiceName,
-  build: (service: ServiceName) => string = buildOnce,
+  service: AwsServiceName,
+  build: (service: AwsServiceName) => string = buildOnce,
 ): lambda.Code {
   return lambda.Code.fromAsset(serviceFolder(service), {
     assetHashType: AssetHashType.OUTPUT,
@@ -329,7 +329,7 @@ export function bundledCode(
   });
 }
 
-function buildOnce(service: ServiceName): string {
+function buildOnce(service: AwsServiceName): string {
   const cached = builtBundles.get(service);
   if (cached) return cached;
   const outDir = mkdtempSync(join(tmpdir(), `trackstack-${service}-`));
@@ -353,7 +353,7 @@ function buildOnce(service: ServiceName): string {
  * Where CDK starts the asset of a bundle: the service folder of its entry (`services/<name>/src/…` gives
  * `services/<name>`), since several bundles may come from one service.
  */
-export function serviceFolder(service: ServiceName): string {
+export function serviceFolder(service: AwsServiceName): string {
   const [top, name] = SERVICE_BUNDLES[service].entry.split('/');
   return join(REPO_ROOT, top!, name!);
 }
