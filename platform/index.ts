@@ -19,3 +19,4 @@ export * from './contracts/edge-health-env';
 export * from './geo';
 export * from './contracts/incidents';
 export * from './contracts/incident-env';
+export * from './contracts/writer-env';
