@@ -13,6 +13,16 @@ export type TrustedProxy = (typeof TRUSTED_PROXIES)[number];
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
+/** GCP's project id rule: 6-30 characters, lowercase letters, digits and hyphens, starting with a letter. */
+const GCP_PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+/** Pub/Sub's topic id rule: 3-255 characters, a letter first, then letters, digits and `-_.~+%`. */
+const PUBSUB_TOPIC_ID = /^[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
+/** A Cloud KMS key's full resource name; key ring and key ids are 1-63 letters, digits, `_` or `-`. */
+const CLOUD_KMS_KEY_NAME =
+  /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/locations\/[a-z0-9-]{1,63}\/keyRings\/[A-Za-z0-9_-]{1,63}\/cryptoKeys\/[A-Za-z0-9_-]{1,63}$/;
+/** Firestore's database id rule: `(default)`, or 4-63 lowercase letters, digits and hyphens. */
+const FIRESTORE_DATABASE_ID = /^(\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$/;
+
 /**
  * `TS_HOME_LOCATIONS`: a JSON object of account id → home location. Each problem is reported with the key
  * it is about, so a stage configuration with one bad entry says which.
@@ -63,17 +73,55 @@ export const ingestEnvSchema = z
     /** Serving location of this instance. */
     TS_LOCATION: z.enum(LOCATIONS).default('americas'),
     /** Which sink stores events. */
-    TS_SINK: z.enum(['file', 'firehose']).default('file'),
+    TS_SINK: z.enum(['file', 'firehose', 'pubsub']).default('file'),
     /** Firehose delivery stream name (with `TS_SINK=firehose`). */
     TS_FIREHOSE_STREAM: z.string().min(1).max(64).optional(),
+    /** Pub/Sub topic's short name, in `TS_GCP_PROJECT` (with `TS_SINK=pubsub`). */
+    TS_PUBSUB_TOPIC: z
+      .string()
+      .regex(PUBSUB_TOPIC_ID, {
+        error: (issue) =>
+          typeof issue.input === 'string' && issue.input.includes('/')
+            ? "must be the topic's short name, not its full resource name"
+            : 'must be a Pub/Sub topic id: 3-255 characters, a letter first, then letters, digits or -_.~+%',
+      })
+      .refine((v) => !v.toLowerCase().startsWith('goog'), 'must not start with "goog" (reserved by Pub/Sub)')
+      .optional(),
+    /** GCP project of the topic and the Firestore database (with `TS_SINK=pubsub` or `TS_DIRECTORY=firestore`). */
+    TS_GCP_PROJECT: z
+      .string()
+      .regex(
+        GCP_PROJECT_ID,
+        'must be a GCP project id: 6-30 lowercase letters, digits or hyphens, a letter first, no hyphen last',
+      )
+      .optional(),
     /** Which key provider wraps data keys. */
-    TS_KEY_PROVIDER: z.enum(['local', 'kms']).default('local'),
+    TS_KEY_PROVIDER: z.enum(['local', 'kms', 'cloudkms']).default('local'),
     /** KMS key id, ARN or `alias/...` (with `TS_KEY_PROVIDER=kms`). */
     TS_KMS_KEY_ID: z.string().min(1).max(2048).optional(),
+    /**
+     * Cloud KMS key's full resource name, `projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>` (with
+     * `TS_KEY_PROVIDER=cloudkms`); no `/cryptoKeyVersions/`: Cloud KMS encrypts with the primary version.
+     */
+    TS_CLOUD_KMS_KEY: z
+      .string()
+      .regex(
+        CLOUD_KMS_KEY_NAME,
+        'must be a Cloud KMS key name: projects/<project>/locations/<location>/keyRings/<ring>/cryptoKeys/<key>',
+      )
+      .optional(),
     /** Which directory holds accounts and keys. */
-    TS_DIRECTORY: z.enum(['file', 'dynamodb']).default('file'),
+    TS_DIRECTORY: z.enum(['file', 'dynamodb', 'firestore']).default('file'),
     /** DynamoDB table name (with `TS_DIRECTORY=dynamodb`). */
     TS_TABLE_NAME: z.string().min(3).max(255).optional(),
+    /** Firestore database id in `TS_GCP_PROJECT` (with `TS_DIRECTORY=firestore`). */
+    TS_FIRESTORE_DATABASE: z
+      .string()
+      .regex(
+        FIRESTORE_DATABASE_ID,
+        'must be a Firestore database id: (default), or 4-63 lowercase letters, digits or hyphens, a letter first',
+      )
+      .default('(default)'),
     /** Directory for local files: segments, spool, key file, directory file. */
     TS_DATA_DIR: z.string().min(1).default('.data'),
     /** Where the disk spool lives (defaults to `<TS_DATA_DIR>/spool`; `/tmp/spool` on Lambda). */
@@ -125,6 +173,15 @@ export const ingestEnvSchema = z
       envIssue(ctx, 'TS_ORIGIN_SECRET_ID', 'must not be set together with TS_ORIGIN_SECRET');
     if (env.TS_DIRECTORY === 'dynamodb' && !env.TS_TABLE_NAME)
       envIssue(ctx, 'TS_TABLE_NAME', 'is required when TS_DIRECTORY=dynamodb');
+    if (env.TS_SINK === 'pubsub' && !env.TS_PUBSUB_TOPIC)
+      envIssue(ctx, 'TS_PUBSUB_TOPIC', 'is required when TS_SINK=pubsub');
+    if (env.TS_KEY_PROVIDER === 'cloudkms' && !env.TS_CLOUD_KMS_KEY)
+      envIssue(ctx, 'TS_CLOUD_KMS_KEY', 'is required when TS_KEY_PROVIDER=cloudkms');
+    if (!env.TS_GCP_PROJECT) {
+      if (env.TS_SINK === 'pubsub') envIssue(ctx, 'TS_GCP_PROJECT', 'is required when TS_SINK=pubsub');
+      else if (env.TS_DIRECTORY === 'firestore')
+        envIssue(ctx, 'TS_GCP_PROJECT', 'is required when TS_DIRECTORY=firestore');
+    }
   });
 
 /** The raw environment variables, as a construct sets them (all strings). */
