@@ -1,11 +1,11 @@
 /**
  * Composition root of the ingest service: turns the validated environment into the sink, key provider,
- * directory, pipeline and app. `server.ts` (local and containers) and `lambda.ts` (AWS) both start here,
- * so every deployment runs the same objects.
+ * directory, pipeline and app. `server.ts` (local and containers), `lambda.ts` (AWS) and `gcf.ts` (Cloud
+ * Functions) all start here, so every deployment runs the same objects.
  */
 import type { RequestListener } from 'node:http';
 import { join } from 'node:path';
-import { METRIC_DIMENSIONS, metricsNamespace } from '../../../platform';
+import { METRIC_DIMENSIONS, metricsNamespace, names } from '../../../platform';
 import { createApp, type ReadinessReport } from './app';
 import { DataKeyService } from './crypto/data-keys';
 import type { KeyProvider } from './crypto/key-provider';
@@ -68,6 +68,8 @@ export interface RuntimeOverrides {
 }
 
 const READY_TIMEOUT_MS = 2_000;
+/** Longest the Pub/Sub client retries one publish before BufferedSink takes over. */
+const PUBSUB_PUBLISH_TIMEOUT_MS = 5_000;
 
 /** A value the environment schema already requires in this configuration. */
 function required(value: string | undefined): string {
@@ -129,6 +131,8 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
     });
   const metrics = overrides.metrics ?? new Metrics();
   const dataDir = env.TS_DATA_DIR;
+  // Clients this runtime creates and must release on close (the GCP clients hold gRPC channels open).
+  const clientClosers: (() => Promise<unknown>)[] = [];
 
   // Cloud SDK modules load only when the environment selects them: local mode and cold starts stay light.
   const keyProvider =
@@ -145,7 +149,17 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
             metrics,
           });
         })()
-      : new LocalKeyProvider({ keyFile: defaultKeyFile(dataDir), metrics }));
+      : env.TS_KEY_PROVIDER === 'cloudkms'
+        ? await (async () => {
+            const [{ KeyManagementServiceClient }, { CloudKmsKeyProvider }] = await Promise.all([
+              import('@google-cloud/kms'),
+              import('./crypto/cloud-kms-key-provider'),
+            ]);
+            const client = new KeyManagementServiceClient();
+            clientClosers.push(() => client.close());
+            return new CloudKmsKeyProvider({ client, keyName: required(env.TS_CLOUD_KMS_KEY), metrics });
+          })()
+        : new LocalKeyProvider({ keyFile: defaultKeyFile(dataDir), metrics }));
 
   const directory =
     overrides.directory ??
@@ -160,7 +174,20 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
             tableName: required(env.TS_TABLE_NAME),
           });
         })()
-      : new LocalDirectory({ dataDir }));
+      : env.TS_DIRECTORY === 'firestore'
+        ? await (async () => {
+            const [{ Firestore }, { FirestoreDirectory }] = await Promise.all([
+              import('@google-cloud/firestore'),
+              import('../../shared/directory/firestore-directory'),
+            ]);
+            const client = new Firestore({
+              projectId: required(env.TS_GCP_PROJECT),
+              databaseId: env.TS_FIRESTORE_DATABASE,
+            });
+            clientClosers.push(() => client.terminate());
+            return new FirestoreDirectory({ client, collection: names.gcpDirectoryCollection() });
+          })()
+        : new LocalDirectory({ dataDir }));
 
   const innerSink =
     overrides.sink ??
@@ -176,7 +203,23 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
             streamName: required(env.TS_FIREHOSE_STREAM),
           });
         })()
-      : new FileSink({ rootDir: join(dataDir, 'events') }));
+      : env.TS_SINK === 'pubsub'
+        ? await (async () => {
+            const [{ PubSub }, { PubSubSink }] = await Promise.all([
+              import('@google-cloud/pubsub'),
+              import('./sinks/pubsub-sink'),
+            ]);
+            const client = new PubSub({ projectId: required(env.TS_GCP_PROJECT) });
+            clientClosers.push(() => client.close());
+            // As for Firehose: BufferedSink retries and spools, so the client gives up on a publish after
+            // a few seconds instead of holding the batch (and the spool) back through an outage.
+            return new PubSubSink({
+              client,
+              topicName: required(env.TS_PUBSUB_TOPIC),
+              publishTimeoutMs: PUBSUB_PUBLISH_TIMEOUT_MS,
+            });
+          })()
+        : new FileSink({ rootDir: join(dataDir, 'events') }));
 
   const sink = new BufferedSink({
     sink: innerSink,
@@ -258,6 +301,7 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
       clearInterval(emfTimer);
       await sink.close();
       if (env.TS_METRICS_EMF) emitEmf();
+      await Promise.allSettled(clientClosers.map((close) => close()));
     },
   };
 }

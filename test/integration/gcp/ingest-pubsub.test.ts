@@ -1,0 +1,151 @@
+/**
+ * The ingest service configured for GCP, against the real Pub/Sub and Firestore emulators (started by the
+ * jest global setup): `createRuntime` builds its own @google-cloud clients from `TS_SINK=pubsub` and
+ * `TS_DIRECTORY=firestore`, and a pixel hit and a `/collect` batch go through the runtime's listener over
+ * HTTP. The key provider is the local one: Cloud KMS has no emulator (its adapter is unit-tested on a
+ * stand-in). Every acknowledged event is then pulled from the topic's subscription.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Firestore } from '@google-cloud/firestore';
+import { PubSub, type Message } from '@google-cloud/pubsub';
+import { names } from '../../../platform';
+import { parseIngestEnv } from '../../../platform/contracts/ingest-env';
+import { DataKeyService } from '../../../services/ingest/src/crypto/data-keys';
+import { LocalKeyProvider, defaultKeyFile } from '../../../services/ingest/src/crypto/local-key-provider';
+import { seedDemo } from '../../../services/ingest/src/local/seed';
+import type { StoredEvent } from '../../../services/ingest/src/pipeline/pipeline';
+import { createRuntime } from '../../../services/ingest/src/runtime';
+import { startServer, type RunningServer } from '../../../services/ingest/src/server';
+import { PUBSUB_ATTRIBUTES } from '../../../services/ingest/src/sinks/pubsub-sink';
+import { FirestoreDirectory } from '../../../services/shared/directory/firestore-directory';
+import { BROWSER_USER_AGENT } from '../../../tooling/user-agent';
+import { gcpEmulators } from './emulators';
+
+const { projectId } = gcpEmulators();
+const suffix = randomBytes(4).toString('hex');
+const topic = `ingest-events-${suffix}`;
+const subscription = `${topic}-sub`;
+// A database of its own: the collection name is fixed (names.gcpDirectoryCollection()) and the emulator's
+// state is shared by every test file of the run.
+const database = `ingest-${suffix}`;
+
+const pubsub = new PubSub({ projectId });
+const firestore = new Firestore({ projectId, databaseId: database });
+const directory = new FirestoreDirectory({ client: firestore, collection: names.gcpDirectoryCollection() });
+let dataDir: string;
+let running: RunningServer;
+let seed: Awaited<ReturnType<typeof seedDemo>>;
+
+beforeAll(async () => {
+  const [created] = await pubsub.createTopic(topic);
+  await created.createSubscription(subscription);
+  dataDir = await mkdtemp(join(tmpdir(), 'trackstack-gcp-ingest-'));
+  seed = await seedDemo(directory, dataDir);
+  const env = parseIngestEnv({
+    TS_STAGE: 'dev',
+    TS_LOCATION: 'europe',
+    TS_SINK: 'pubsub',
+    TS_PUBSUB_TOPIC: topic,
+    TS_GCP_PROJECT: projectId,
+    TS_DIRECTORY: 'firestore',
+    TS_FIRESTORE_DATABASE: database,
+    TS_TRUST_PROXY: 'google-lb',
+    TS_DATA_DIR: dataDir,
+    TS_LOG_LEVEL: 'silent',
+  });
+  running = await startServer({ env, port: 0, runtime: await createRuntime(env) });
+}, 30_000);
+
+afterAll(async () => {
+  await running?.shutdown();
+  await pubsub.close();
+  await firestore.terminate();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+/** Pulls until `count` messages arrived (or 15 s passed), acknowledging each. */
+async function pull(count: number): Promise<Message[]> {
+  const sub = pubsub.subscription(subscription);
+  const got: Message[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, 15_000);
+    sub.on('error', reject);
+    sub.on('message', (m: Message) => {
+      m.ack();
+      got.push(m);
+      if (got.length >= count) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  await sub.close();
+  return got;
+}
+
+const lbHeaders = {
+  'user-agent': BROWSER_USER_AGENT,
+  // What the Google load balancer sends: the client's address, then its own; and the client's country.
+  'x-forwarded-for': '198.51.100.23, 34.120.0.1',
+  'x-client-geo-country': 'DE',
+};
+
+test('readiness checks the Pub/Sub topic and the Firestore directory', async () => {
+  const res = await fetch(`${running.url}/readyz`);
+  expect(await res.json()).toEqual({
+    status: 'ready',
+    checks: { sink: 'ok', keyProvider: 'ok', directory: 'ok' },
+  });
+});
+
+test('a pixel hit and a /collect batch reach the topic, partitioned by attributes, personal fields sealed', async () => {
+  const pixel = await fetch(
+    `${running.url}/p.gif?a=${seed.accountId}&c=${seed.campaignId}&e=click&n=gcp-pixel&cid=gclid-42`,
+    { headers: lbHeaders },
+  );
+  expect(pixel.status).toBe(200);
+  const collect = await fetch(`${running.url}/collect`, {
+    method: 'POST',
+    headers: { ...lbHeaders, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      accountId: seed.accountId,
+      campaignId: seed.campaignId,
+      events: [
+        { type: 'click', name: 'gcp-collect-1' },
+        { type: 'click', name: 'gcp-collect-2' },
+      ],
+    }),
+  });
+  expect(collect.status).toBe(202);
+  expect(await collect.json()).toEqual({ received: 2, stored: 2 });
+
+  const messages = await pull(3);
+  const events = messages.map((m) => {
+    const lines = m.data.toString().split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    const ev = JSON.parse(lines[0]!) as StoredEvent;
+    expect(m.attributes[PUBSUB_ATTRIBUTES.accountId]).toBe(ev.accountId);
+    expect(m.attributes[PUBSUB_ATTRIBUTES.dt]).toBe(ev.dt);
+    expect(m.data.toString()).not.toContain('198.51.100.23');
+    expect(m.data.toString()).not.toContain(BROWSER_USER_AGENT);
+    return ev;
+  });
+  expect(events.map((e) => e.name).sort()).toEqual(['gcp-collect-1', 'gcp-collect-2', 'gcp-pixel']);
+  for (const ev of events) expect(ev).toMatchObject({ accountId: seed.accountId, country: 'DE' });
+
+  // A separate reader: the data key is wrapped in the Firestore directory, the master key is local.
+  const reader = new DataKeyService({
+    provider: new LocalKeyProvider({ keyFile: defaultKeyFile(dataDir) }),
+    directory,
+    location: 'europe',
+  });
+  const pixelEvent = events.find((e) => e.name === 'gcp-pixel')!;
+  expect(await reader.decryptFields(seed.accountId, pixelEvent.pii!)).toMatchObject({
+    ip: '198.51.100.23',
+    userAgent: BROWSER_USER_AGENT,
+    clickId: 'gclid-42',
+  });
+});
