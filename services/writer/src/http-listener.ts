@@ -3,7 +3,8 @@
  * local runs and the integration tests, where the Pub/Sub emulator pushes to it. It does what the Functions
  * Framework does before the handler: reads the body (bounded) and parses it as JSON.
  */
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { PushHandler, PushReply } from './core/push-handler';
 
 /** Largest push body read: a 10 MB Pub/Sub message, base64-encoded, and its envelope. */
@@ -51,5 +52,39 @@ export function pushListener(handler: PushHandler): RequestListener {
       if (!res.headersSent) sendReply(res, { status: 500, body: { error: 'internal error' } });
       else res.destroy();
     });
+  };
+}
+
+/** A listening push endpoint. */
+export interface PushServer {
+  /** `http://<host>:<port>/`, the push endpoint to give a subscription. */
+  readonly url: string;
+  /** Stops listening and closes idle connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `handler` over HTTP (a local writer, or a test's push endpoint for the Pub/Sub emulator).
+ * @param port 0 for a free one
+ * @param host the loopback address by default: nothing here authenticates the caller
+ */
+export async function listenForPushes(
+  handler: PushHandler,
+  port = 0,
+  host = '127.0.0.1',
+): Promise<PushServer> {
+  const server = createServer(pushListener(handler));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${bound}/`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeIdleConnections();
+      }),
   };
 }
