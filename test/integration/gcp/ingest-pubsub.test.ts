@@ -2,22 +2,29 @@
  * The ingest service configured for GCP, against the real Pub/Sub and Firestore emulators (started by the
  * jest global setup): `createRuntime` builds its own @google-cloud clients from `TS_SINK=pubsub` and
  * `TS_DIRECTORY=firestore`, and a pixel hit and a `/collect` batch go through the runtime's listener over
- * HTTP. The key provider is the local one: Cloud KMS has no emulator (its adapter is unit-tested on a
- * stand-in). Every acknowledged event is then pulled from the topic's subscription.
+ * HTTP, first from the node server, then through the Cloud Functions entry (`gcf.ts`) mounted in the
+ * Functions Framework's own server, which parses bodies before the function runs. The key provider is the
+ * local one: Cloud KMS has no emulator (its adapter is unit-tested on a stand-in). Every acknowledged event
+ * is then pulled from the topic's subscription.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Firestore } from '@google-cloud/firestore';
+import { http } from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { names } from '../../../platform';
-import { parseIngestEnv } from '../../../platform/contracts/ingest-env';
+import { parseIngestEnv, type IngestEnv } from '../../../platform/contracts/ingest-env';
 import { DataKeyService } from '../../../services/ingest/src/crypto/data-keys';
 import { LocalKeyProvider, defaultKeyFile } from '../../../services/ingest/src/crypto/local-key-provider';
 import { seedDemo } from '../../../services/ingest/src/local/seed';
 import type { StoredEvent } from '../../../services/ingest/src/pipeline/pipeline';
-import { createRuntime } from '../../../services/ingest/src/runtime';
+import { gcfHandler } from '../../../services/ingest/src/gcf';
+import { createRuntime, type Runtime } from '../../../services/ingest/src/runtime';
 import { startServer, type RunningServer } from '../../../services/ingest/src/server';
 import { PUBSUB_ATTRIBUTES } from '../../../services/ingest/src/sinks/pubsub-sink';
 import { FirestoreDirectory } from '../../../services/shared/directory/firestore-directory';
@@ -38,13 +45,16 @@ const directory = new FirestoreDirectory({ client: firestore, collection: names.
 let dataDir: string;
 let running: RunningServer;
 let seed: Awaited<ReturnType<typeof seedDemo>>;
+let env: IngestEnv;
+let gcfRuntime: Promise<Runtime> | undefined;
+let gcfServer: Server | undefined;
 
 beforeAll(async () => {
   const [created] = await pubsub.createTopic(topic);
   await created.createSubscription(subscription);
   dataDir = await mkdtemp(join(tmpdir(), 'trackstack-gcp-ingest-'));
   seed = await seedDemo(directory, dataDir);
-  const env = parseIngestEnv({
+  env = parseIngestEnv({
     TS_STAGE: 'dev',
     TS_LOCATION: 'europe',
     TS_SINK: 'pubsub',
@@ -61,6 +71,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await running?.shutdown();
+  await new Promise((resolve) => (gcfServer ? gcfServer.close(resolve) : resolve(undefined)));
+  await (await gcfRuntime)?.close();
   await pubsub.close();
   await firestore.terminate();
   await rm(dataDir, { recursive: true, force: true });
@@ -147,5 +159,72 @@ test('a pixel hit and a /collect batch reach the topic, partitioned by attribute
     ip: '198.51.100.23',
     userAgent: BROWSER_USER_AGENT,
     clickId: 'gclid-42',
+  });
+});
+
+test('through the Functions Framework entry: a pixel, a JSON and a text/plain /collect and a postback', async () => {
+  // The entry as Cloud Functions runs it, but with a runtime of this test and the process's signals left
+  // alone (the jest worker owns them).
+  http(
+    'ingest-gcf-test',
+    gcfHandler({ createRuntime: () => (gcfRuntime ??= createRuntime(env)), flushOnSignals: false }),
+  );
+  gcfServer = getTestServer('ingest-gcf-test');
+  await new Promise<void>((resolve) => gcfServer!.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(gcfServer.address() as AddressInfo).port}`;
+  const batch = (name: string) =>
+    JSON.stringify({
+      accountId: seed.accountId,
+      campaignId: seed.campaignId,
+      events: [{ type: 'click', name }],
+    });
+
+  const pixel = await fetch(`${url}/p.gif?a=${seed.accountId}&c=${seed.campaignId}&e=click&n=gcf-pixel`, {
+    headers: lbHeaders,
+  });
+  expect(pixel.status).toBe(200);
+  expect(pixel.headers.get('content-type')).toBe('image/gif');
+  for (const [type, name] of [
+    ['application/json', 'gcf-json'],
+    ['text/plain;charset=UTF-8', 'gcf-beacon'],
+  ] as const) {
+    const res = await fetch(`${url}/collect`, {
+      method: 'POST',
+      headers: { ...lbHeaders, 'content-type': type },
+      body: batch(name),
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ received: 1, stored: 1 });
+  }
+  const postback = await fetch(`${url}/postback`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${seed.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ campaignId: seed.campaignId, clickId: 'gcf-order-1', value: 12 }),
+  });
+  expect(postback.status).toBe(202);
+  // The app, not the framework's parser, judges the body: its own size limit and JSON check still hold.
+  const oversized = await fetch(`${url}/collect`, {
+    method: 'POST',
+    headers: { ...lbHeaders, 'content-type': 'application/json' },
+    body: JSON.stringify({ pad: 'x'.repeat(70_000) }),
+  });
+  expect(oversized.status).toBe(413);
+  const notJson = await fetch(`${url}/collect`, {
+    method: 'POST',
+    headers: { ...lbHeaders, 'content-type': 'text/plain' },
+    body: 'not json',
+  });
+  expect(await notJson.json()).toMatchObject({ field: '(body)' });
+
+  const events = (await pull(4)).map((m) => JSON.parse(m.data.toString()) as StoredEvent);
+  expect(events.map((e) => e.name ?? e.source).sort()).toEqual([
+    'gcf-beacon',
+    'gcf-json',
+    'gcf-pixel',
+    'postback',
+  ]);
+  expect(events.find((e) => e.source === 'postback')).toMatchObject({
+    type: 'conversion',
+    accountId: seed.accountId,
   });
 });
