@@ -4,6 +4,7 @@
  * the missing or malformed variable.
  */
 import { parseIngestEnv } from '../../../platform/contracts/ingest-env';
+import { gcfEnv } from '../../../services/ingest/src/gcf';
 
 const KEY = 'projects/trackstack-dev/locations/europe-west1/keyRings/trackstack-dev-europe/cryptoKeys/data';
 
@@ -131,4 +132,10 @@ test('the AWS and local selections need none of the GCP variables', () => {
   expect(
     refusal({ TS_SINK: 'firehose', TS_FIREHOSE_STREAM: 's', TS_KEY_PROVIDER: 'kms', TS_KMS_KEY_ID: 'k' }),
   ).toBe('');
+});
+
+test('on Cloud Functions the spool defaults to /tmp/spool, the only writable folder, unless set', () => {
+  expect(gcfEnv({ TS_STAGE: 'dev' }).TS_SPOOL_DIR).toBe('/tmp/spool');
+  expect(gcfEnv({ TS_SPOOL_DIR: '/tmp/elsewhere' }).TS_SPOOL_DIR).toBe('/tmp/elsewhere');
+  expect(() => gcfEnv({ TS_SINK: 'pubsub' })).toThrow(/TS_PUBSUB_TOPIC: is required/);
 });
