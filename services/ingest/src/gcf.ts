@@ -16,12 +16,16 @@
 import { http } from '@google-cloud/functions-framework';
 import { IncomingMessage, type ServerResponse } from 'node:http';
 import { parseIngestEnv, type IngestEnv } from '../../../platform/contracts/ingest-env';
-import { createRuntime, type Runtime } from './runtime';
+import { createRuntime, type GcpAdapters, type Runtime } from './runtime';
 
 /** Where the disk spool lives unless `TS_SPOOL_DIR` says otherwise: `/tmp` is the only writable folder. */
 export const GCF_SPOOL_DIR = '/tmp/spool';
 /** Cloud Run allows 10 s between SIGTERM and SIGKILL; the flush gets most of it. */
 const FLUSH_BUDGET_MS = 8_000;
+
+/** Loads the GCP adapters; named here, so only the bundles of the GCP entries carry the Google clients. */
+export const loadGcpAdapters = (): Promise<GcpAdapters> =>
+  import('./gcp-adapters').then((m) => m.gcpAdapters);
 
 /** The request as the Functions Framework hands it over: parsed, with the bytes it read. */
 type FrameworkRequest = IncomingMessage & { rawBody?: Buffer; originalUrl?: string };
@@ -90,7 +94,7 @@ function flushBeforeExit(rt: Runtime): void {
 export interface GcfHandlerOptions {
   /**
    * Builds the runtime at the first request.
-   * @default `createRuntime(gcfEnv())`, from this instance's environment
+   * @default `createRuntime(gcfEnv(), { gcp: loadGcpAdapters })`, from this instance's environment
    */
   readonly createRuntime?: () => Promise<Runtime>;
   /**
@@ -105,7 +109,7 @@ export interface GcfHandlerOptions {
 export function gcfHandler(
   options: GcfHandlerOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const build = options.createRuntime ?? (() => createRuntime(gcfEnv()));
+  const build = options.createRuntime ?? (() => createRuntime(gcfEnv(), { gcp: loadGcpAdapters }));
   let runtime: Promise<Runtime> | undefined;
   return (req, res) => {
     runtime ??= build();

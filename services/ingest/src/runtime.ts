@@ -5,7 +5,7 @@
  */
 import type { RequestListener } from 'node:http';
 import { join } from 'node:path';
-import { METRIC_DIMENSIONS, metricsNamespace, names } from '../../../platform';
+import { METRIC_DIMENSIONS, metricsNamespace } from '../../../platform';
 import { createApp, type ReadinessReport } from './app';
 import { DataKeyService } from './crypto/data-keys';
 import type { KeyProvider } from './crypto/key-provider';
@@ -65,11 +65,31 @@ export interface RuntimeOverrides {
   readonly postbackIpLimiter?: TokenBucketLimiter;
   /** Per-IP limiter of failed API-key attempts. */
   readonly authFailureLimiter?: TokenBucketLimiter;
+  /**
+   * Loads the GCP adapters (`() => import('./gcp-adapters').then((m) => m.gcpAdapters)`), which an
+   * environment selecting `pubsub`, `cloudkms` or `firestore` needs. The entries that run on GCP pass it;
+   * the runtime never names that module, so a bundle built from the Lambda entry carries no Google client.
+   */
+  readonly gcp?: () => Promise<GcpAdapters>;
+}
+
+/** An adapter with the client it created, which the runtime releases on close. */
+export interface OwnedAdapter<T> {
+  readonly value: T;
+  close(): Promise<unknown>;
+}
+
+/** Builders of the GCP adapters (see `gcp-adapters.ts`). */
+export interface GcpAdapters {
+  /** The Cloud KMS key provider (`TS_KEY_PROVIDER=cloudkms`). */
+  keyProvider(env: IngestEnv, metrics: Metrics): Promise<OwnedAdapter<KeyProvider>>;
+  /** The Firestore directory (`TS_DIRECTORY=firestore`). */
+  directory(env: IngestEnv): Promise<OwnedAdapter<Directory>>;
+  /** The Pub/Sub sink (`TS_SINK=pubsub`). */
+  sink(env: IngestEnv): Promise<OwnedAdapter<Sink>>;
 }
 
 const READY_TIMEOUT_MS = 2_000;
-/** Longest the Pub/Sub client retries one publish before BufferedSink takes over. */
-const PUBSUB_PUBLISH_TIMEOUT_MS = 5_000;
 
 /** A value the environment schema already requires in this configuration. */
 function required(value: string | undefined): string {
@@ -133,6 +153,18 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
   const dataDir = env.TS_DATA_DIR;
   // Clients this runtime creates and must release on close (the GCP clients hold gRPC channels open).
   const clientClosers: (() => Promise<unknown>)[] = [];
+  const owned = <T>(adapter: OwnedAdapter<T>): T => {
+    clientClosers.push(adapter.close);
+    return adapter.value;
+  };
+  let gcpLoaded: Promise<GcpAdapters> | undefined;
+  const gcp = (selection: string): Promise<GcpAdapters> => {
+    if (!overrides.gcp)
+      throw new Error(
+        `${selection} needs the GCP adapters, which this entry does not load: run gcf.ts or server.ts`,
+      );
+    return (gcpLoaded ??= overrides.gcp());
+  };
 
   // Cloud SDK modules load only when the environment selects them: local mode and cold starts stay light.
   const keyProvider =
@@ -150,15 +182,7 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
           });
         })()
       : env.TS_KEY_PROVIDER === 'cloudkms'
-        ? await (async () => {
-            const [{ KeyManagementServiceClient }, { CloudKmsKeyProvider }] = await Promise.all([
-              import('@google-cloud/kms'),
-              import('./crypto/cloud-kms-key-provider'),
-            ]);
-            const client = new KeyManagementServiceClient();
-            clientClosers.push(() => client.close());
-            return new CloudKmsKeyProvider({ client, keyName: required(env.TS_CLOUD_KMS_KEY), metrics });
-          })()
+        ? owned(await (await gcp('TS_KEY_PROVIDER=cloudkms')).keyProvider(env, metrics))
         : new LocalKeyProvider({ keyFile: defaultKeyFile(dataDir), metrics }));
 
   const directory =
@@ -175,18 +199,7 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
           });
         })()
       : env.TS_DIRECTORY === 'firestore'
-        ? await (async () => {
-            const [{ Firestore }, { FirestoreDirectory }] = await Promise.all([
-              import('@google-cloud/firestore'),
-              import('../../shared/directory/firestore-directory'),
-            ]);
-            const client = new Firestore({
-              projectId: required(env.TS_GCP_PROJECT),
-              databaseId: env.TS_FIRESTORE_DATABASE,
-            });
-            clientClosers.push(() => client.terminate());
-            return new FirestoreDirectory({ client, collection: names.gcpDirectoryCollection() });
-          })()
+        ? owned(await (await gcp('TS_DIRECTORY=firestore')).directory(env))
         : new LocalDirectory({ dataDir }));
 
   const innerSink =
@@ -204,21 +217,7 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
           });
         })()
       : env.TS_SINK === 'pubsub'
-        ? await (async () => {
-            const [{ PubSub }, { PubSubSink }] = await Promise.all([
-              import('@google-cloud/pubsub'),
-              import('./sinks/pubsub-sink'),
-            ]);
-            const client = new PubSub({ projectId: required(env.TS_GCP_PROJECT) });
-            clientClosers.push(() => client.close());
-            // As for Firehose: BufferedSink retries and spools, so the client gives up on a publish after
-            // a few seconds instead of holding the batch (and the spool) back through an outage.
-            return new PubSubSink({
-              client,
-              topicName: required(env.TS_PUBSUB_TOPIC),
-              publishTimeoutMs: PUBSUB_PUBLISH_TIMEOUT_MS,
-            });
-          })()
+        ? owned(await (await gcp('TS_SINK=pubsub')).sink(env))
         : new FileSink({ rootDir: join(dataDir, 'events') }));
 
   const sink = new BufferedSink({

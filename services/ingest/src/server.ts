@@ -31,7 +31,12 @@ export interface StartServerOptions {
 
 /** Starts the server and resolves once it listens. */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
-  const runtime = options.runtime ?? (await createRuntime(options.env));
+  const runtime =
+    options.runtime ??
+    (await createRuntime(options.env, {
+      // A container may run on GCP too; the Lambda bundle never includes this file, so never these clients.
+      gcp: () => import('./gcp-adapters').then((m) => m.gcpAdapters),
+    }));
   const inFlight = new Set<ServerResponse>();
   let draining = false;
   const listener = runtime.listener;

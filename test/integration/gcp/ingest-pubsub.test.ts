@@ -1,6 +1,6 @@
 /**
  * The ingest service configured for GCP, against the real Pub/Sub and Firestore emulators (started by the
- * jest global setup): `createRuntime` builds its own @google-cloud clients from `TS_SINK=pubsub` and
+ * jest global setup): the runtime builds its own @google-cloud clients from `TS_SINK=pubsub` and
  * `TS_DIRECTORY=firestore`, and a pixel hit and a `/collect` batch go through the runtime's listener over
  * HTTP, first from the node server, then through the Cloud Functions entry (`gcf.ts`) mounted in the
  * Functions Framework's own server, which parses bodies before the function runs. The key provider is the
@@ -23,7 +23,7 @@ import { DataKeyService } from '../../../services/ingest/src/crypto/data-keys';
 import { LocalKeyProvider, defaultKeyFile } from '../../../services/ingest/src/crypto/local-key-provider';
 import { seedDemo } from '../../../services/ingest/src/local/seed';
 import type { StoredEvent } from '../../../services/ingest/src/pipeline/pipeline';
-import { gcfHandler } from '../../../services/ingest/src/gcf';
+import { gcfHandler, loadGcpAdapters } from '../../../services/ingest/src/gcf';
 import { createRuntime, type Runtime } from '../../../services/ingest/src/runtime';
 import { startServer, type RunningServer } from '../../../services/ingest/src/server';
 import { PUBSUB_ATTRIBUTES } from '../../../services/ingest/src/sinks/pubsub-sink';
@@ -66,7 +66,7 @@ beforeAll(async () => {
     TS_DATA_DIR: dataDir,
     TS_LOG_LEVEL: 'silent',
   });
-  running = await startServer({ env, port: 0, runtime: await createRuntime(env) });
+  running = await startServer({ env, port: 0 });
 }, 30_000);
 
 afterAll(async () => {
@@ -167,7 +167,10 @@ test('through the Functions Framework entry: a pixel, a JSON and a text/plain /c
   // alone (the jest worker owns them).
   http(
     'ingest-gcf-test',
-    gcfHandler({ createRuntime: () => (gcfRuntime ??= createRuntime(env)), flushOnSignals: false }),
+    gcfHandler({
+      createRuntime: () => (gcfRuntime ??= createRuntime(env, { gcp: loadGcpAdapters })),
+      flushOnSignals: false,
+    }),
   );
   gcfServer = getTestServer('ingest-gcf-test');
   await new Promise<void>((resolve) => gcfServer!.listen(0, '127.0.0.1', resolve));

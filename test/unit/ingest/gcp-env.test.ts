@@ -4,7 +4,11 @@
  * the missing or malformed variable.
  */
 import { parseIngestEnv } from '../../../platform/contracts/ingest-env';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gcfEnv } from '../../../services/ingest/src/gcf';
+import { createRuntime } from '../../../services/ingest/src/runtime';
 
 const KEY = 'projects/trackstack-dev/locations/europe-west1/keyRings/trackstack-dev-europe/cryptoKeys/data';
 
@@ -138,4 +142,22 @@ test('on Cloud Functions the spool defaults to /tmp/spool, the only writable fol
   expect(gcfEnv({ TS_STAGE: 'dev' }).TS_SPOOL_DIR).toBe('/tmp/spool');
   expect(gcfEnv({ TS_SPOOL_DIR: '/tmp/elsewhere' }).TS_SPOOL_DIR).toBe('/tmp/elsewhere');
   expect(() => gcfEnv({ TS_SINK: 'pubsub' })).toThrow(/TS_PUBSUB_TOPIC: is required/);
+});
+
+test('a GCP selection in an entry that does not load the GCP adapters fails at start-up, saying so', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ts-gcp-env-'));
+  try {
+    const env = parseIngestEnv({
+      TS_SINK: 'pubsub',
+      TS_PUBSUB_TOPIC: 'events',
+      TS_GCP_PROJECT: 'trackstack-dev',
+      TS_DATA_DIR: dataDir,
+      TS_LOG_LEVEL: 'silent',
+    });
+    await expect(createRuntime(env)).rejects.toThrow(
+      /TS_SINK=pubsub needs the GCP adapters, which this entry does not load/,
+    );
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
