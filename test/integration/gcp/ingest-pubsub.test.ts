@@ -7,7 +7,7 @@
  * local one: Cloud KMS has no emulator (its adapter is unit-tested on a stand-in). Every acknowledged event
  * is then pulled from the topic's subscription.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { http } from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { names } from '../../../platform';
+import { CONTENT_SHA256_HEADER } from '../../../platform/contracts/edge';
 import { parseIngestEnv, type IngestEnv } from '../../../platform/contracts/ingest-env';
 import { DataKeyService } from '../../../services/ingest/src/crypto/data-keys';
 import { LocalKeyProvider, defaultKeyFile } from '../../../services/ingest/src/crypto/local-key-provider';
@@ -219,9 +220,30 @@ test('through the Functions Framework entry: a pixel, a JSON and a text/plain /c
   });
   expect(await notJson.json()).toMatchObject({ field: '(body)' });
 
-  const events = (await pull(4)).map((m) => JSON.parse(m.data.toString()) as StoredEvent);
+  // The body hash the snippet declares is checked against the bytes the client sent.
+  const body = batch('gcf-hashed');
+  const wrongHash = await fetch(`${url}/collect`, {
+    method: 'POST',
+    headers: { ...lbHeaders, 'content-type': 'text/plain', [CONTENT_SHA256_HEADER]: 'a'.repeat(64) },
+    body,
+  });
+  expect(wrongHash.status).toBe(400);
+  expect(await wrongHash.json()).toMatchObject({ field: CONTENT_SHA256_HEADER });
+  const rightHash = await fetch(`${url}/collect`, {
+    method: 'POST',
+    headers: {
+      ...lbHeaders,
+      'content-type': 'text/plain',
+      [CONTENT_SHA256_HEADER]: createHash('sha256').update(body).digest('hex'),
+    },
+    body,
+  });
+  expect(rightHash.status).toBe(202);
+
+  const events = (await pull(5)).map((m) => JSON.parse(m.data.toString()) as StoredEvent);
   expect(events.map((e) => e.name ?? e.source).sort()).toEqual([
     'gcf-beacon',
+    'gcf-hashed',
     'gcf-json',
     'gcf-pixel',
     'postback',
