@@ -1,7 +1,8 @@
 /**
  * `npm run incident`: breach response from a terminal: open an incident, revoke (contain) a key, notify the
  * customer, issue a replacement key, close, list and show, against the local store of `npm run local` or,
- * with `--stage`, against AWS with the ambient credentials. Every step is recorded with its actor.
+ * with `--stage`, against AWS with the ambient credentials (or, with `--cloud gcp --project <id>`, the GCP
+ * stage with Application Default Credentials). Every step is recorded with its actor.
  *
  * Exit status: 0 done; 1 failed (AWS refused a call, or the action took effect only in part: the message
  * says what to run next); 2 bad usage, or a request refused before anything changed.
@@ -11,11 +12,13 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ID_PATTERNS, LIMITS, parseIncidentEnv, type Stage } from '../../../platform';
 import { UsageError, checkStageOnlyFlags, stageFlag } from '../../shared/cli';
+import type { ComputeRequest } from '../../shared/edge-store/armor-edge-store';
 import type { EdgeStore } from '../../shared/edge-store/edge-store';
 import { localActor } from './actor';
 import { IncidentRefusedError } from './core/errors';
 import { runCommand } from './commands';
 import { CLOCK_LABEL } from './format';
+import type { GcpIdentity } from './gcp-stage-env';
 import { createIncidentRuntime, type IncidentRuntime } from './runtime';
 
 const COMMON = `Options of every command:
@@ -26,8 +29,14 @@ const COMMON = `Options of every command:
                             store from the edge stack's outputs (Trackstack-<stage>-edge, us-east-1);
                             the actor recorded is your AWS identity (STS GetCallerIdentity)
   --table <name>, --incident-table <name>, --kvs-arn <arn>, --topic-arn <arn>
-                            with --stage: name the directory table, incident table, KeyValueStore or
-                            notice topic instead (for tests, or resources deployed elsewhere)
+                            with --stage on AWS: name the directory table, incident table, KeyValueStore
+                            or notice topic instead (for tests, or resources deployed elsewhere)
+  --cloud <aws|gcp>         with --stage: the cloud of the stage (default aws)
+  --project <id>            with --cloud gcp (required there, refused otherwise): the GCP project; the
+                            directory and the incidents collection in the Firestore database
+                            trackstack-<stage>, the Cloud Armor policy trackstack-<stage>-ingest as the
+                            edge, the Pub/Sub topic trackstack-<stage>-customer-notices; the actor
+                            recorded is your Google identity (Application Default Credentials)
   --help                    show the usage of the command`;
 
 /** Each command's usage. */
@@ -99,6 +108,10 @@ export interface IncidentArgs {
   readonly dataDir: string;
   readonly stage?: Stage;
   readonly overrides: { table?: string; incidentTable?: string; kvsArn?: string; topicArn?: string };
+  /** The stage's cloud (with a stage). */
+  readonly cloud: 'aws' | 'gcp';
+  /** The GCP project (with `--cloud gcp`). */
+  readonly project?: string;
   readonly help?: boolean;
 }
 
@@ -157,6 +170,8 @@ export function parseIncidentArgs(
         'incident-table': { type: 'string' },
         'kvs-arn': { type: 'string' },
         'topic-arn': { type: 'string' },
+        cloud: { type: 'string' },
+        project: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -165,10 +180,17 @@ export function parseIncidentArgs(
   }
   const { values, positionals } = parsed;
   const dataDir = resolve(values['data-dir'] ?? (env.TS_DATA_DIR || '.data'));
-  const base = { command, personalData: true, openOnly: false, dataDir, overrides: {} };
+  const base = {
+    command,
+    personalData: true,
+    openOnly: false,
+    dataDir,
+    overrides: {},
+    cloud: 'aws' as const,
+  };
   if (values.help) return { ...base, help: true };
   const given = Object.keys(values).filter((k) => values[k as keyof typeof values] !== undefined);
-  const common = ['data-dir', 'stage', 'table', 'incident-table', 'kvs-arn', 'topic-arn'];
+  const common = ['data-dir', 'stage', 'table', 'incident-table', 'kvs-arn', 'topic-arn', 'cloud', 'project'];
   const foreign = given.filter((k) => !common.includes(k) && !OWN_OPTIONS[command].includes(k));
   if (foreign.length) throw new UsageError(`${command} does not take --${foreign.join(', --')}`);
   const wants = POSITIONAL[command];
@@ -216,7 +238,24 @@ export function parseIncidentArgs(
     if (values['data-dir'] !== undefined)
       throw new UsageError('--data-dir is for the local store; it cannot go with --stage');
   }
-  checkStageOnlyFlags(values, ['table', 'incident-table', 'kvs-arn', 'topic-arn'], stage !== undefined);
+  checkStageOnlyFlags(
+    values,
+    ['table', 'incident-table', 'kvs-arn', 'topic-arn', 'cloud', 'project'],
+    stage !== undefined,
+  );
+  const cloud = cloudFlag(values.cloud);
+  if (cloud === 'gcp') {
+    if (values.project === undefined) throw new UsageError('--cloud gcp needs --project <GCP project id>');
+    if (!GCP_PROJECT_ID.test(values.project))
+      throw new UsageError(
+        `--project must be a GCP project id (6-30 lowercase letters, digits or hyphens, a letter first, no hyphen last), got "${values.project}"`,
+      );
+    const awsOnly = ['table', 'incident-table', 'kvs-arn', 'topic-arn'].filter(
+      (k) => values[k as keyof typeof values] !== undefined,
+    );
+    if (awsOnly.length)
+      throw new UsageError(`--${awsOnly.join(', --')} name AWS resources: not with --cloud gcp`);
+  } else if (values.project !== undefined) throw new UsageError('--project goes only with --cloud gcp');
   if (values['data-dir'] !== undefined && values['data-dir'].trim() === '')
     throw new UsageError('--data-dir must not be empty');
   return {
@@ -231,6 +270,8 @@ export function parseIncidentArgs(
     personalData: values['no-personal-data'] !== true,
     openOnly: values.open === true,
     ...(stage ? { stage } : {}),
+    cloud,
+    ...(cloud === 'gcp' ? { project: values.project! } : {}),
     overrides: {
       ...(values.table !== undefined ? { table: values.table } : {}),
       ...(values['incident-table'] !== undefined ? { incidentTable: values['incident-table'] } : {}),
@@ -238,6 +279,16 @@ export function parseIncidentArgs(
       ...(values['topic-arn'] !== undefined ? { topicArn: values['topic-arn'] } : {}),
     },
   };
+}
+
+/** A GCP project id, as GCP allows it. */
+const GCP_PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+
+/** The value of `--cloud`. @throws UsageError on another value */
+function cloudFlag(value: string | undefined): 'aws' | 'gcp' {
+  if (value === undefined || value === 'aws') return 'aws';
+  if (value === 'gcp') return 'gcp';
+  throw new UsageError(`--cloud must be aws or gcp; got "${value}"`);
 }
 
 /** Where the CLI writes, and what tests change. */
@@ -250,6 +301,10 @@ export interface IncidentIo {
   readonly awsClientConfig?: Readonly<Record<string, unknown>>;
   /** For tests: the clock. */
   readonly now?: () => Date;
+  /** For tests: the Compute REST requests of the Cloud Armor edge store (a stand-in). */
+  readonly computeRequest?: ComputeRequest;
+  /** For tests: the caller's Google identity. */
+  readonly gcpIdentity?: GcpIdentity;
 }
 
 /** An edge store for commands that never write it, so they need not read the edge stack. */
@@ -271,6 +326,18 @@ async function connect(args: IncidentArgs, io: IncidentIo): Promise<{ rt: Incide
       );
     const env = parseIncidentEnv({ TS_DATA_DIR: args.dataDir, TS_LOG_LEVEL: 'silent' });
     return { rt: await createIncidentRuntime(env, io.now ? { now: io.now } : {}), actor: localActor() };
+  }
+  if (args.cloud === 'gcp') {
+    const { gcpStageTarget, googleIdentity } = await import('./gcp-stage-env');
+    const target = await gcpStageTarget(args.stage, args.project!, io.gcpIdentity ?? googleIdentity);
+    const rt = await createIncidentRuntime(parseIncidentEnv(target.env), {
+      ...(io.now ? { now: io.now } : {}),
+      ...(io.computeRequest ? { computeRequest: io.computeRequest } : {}),
+      loadGcp: () => import('./gcp-adapters'),
+      actor: target.actor,
+      ...(needsEdge ? {} : { edge: NO_EDGE }),
+    });
+    return { rt, actor: target.actor };
   }
   const { stageTarget } = await import('./stage-env');
   const target = await stageTarget(args.stage, args.overrides, needsEdge, io.awsClientConfig);
@@ -304,7 +371,11 @@ export async function runIncidentCli(argv: readonly string[], io: IncidentIo): P
   const now = io.now ?? (() => new Date());
   try {
     const { rt, actor } = await connect(args, io);
-    await runCommand(args, rt, actor, { out: io.stdout, now });
+    try {
+      await runCommand(args, rt, actor, { out: io.stdout, now });
+    } finally {
+      await rt.close();
+    }
     return 0;
   } catch (err) {
     if (err instanceof IncidentRefusedError) {

@@ -1,10 +1,15 @@
 /**
  * The incident service's composition root: turns the validated environment (`incidentEnvSchema`) into the
  * incident store, the directory, the edge store and the notifier, and the core over them. The AWS SDK is
- * loaded only when the environment selects an AWS adapter, so the local CLI never pays for it.
+ * loaded only when the environment selects an AWS adapter; the GCP adapters only through `loadGcp`, which
+ * only the CLI gives, so neither the local CLI nor the containment Lambda's bundle pays for the Google
+ * clients.
  */
 import { resolve } from 'node:path';
 import { PRIMARY_LOCATION, REGIONS, type IncidentEnv } from '../../../platform';
+import type { ComputeRequest } from '../../shared/edge-store/armor-edge-store';
+// Type only: the module is loaded by the GCP-capable entry and handed in (`loadGcp`).
+import type * as GcpAdapters from './gcp-adapters';
 import type { EdgeStore } from '../../shared/edge-store/edge-store';
 import type { ItemDirectory } from '../../shared/directory/item-directory';
 import { IncidentService } from './core/incident-service';
@@ -25,6 +30,22 @@ export interface IncidentRuntimeOptions {
   readonly edge?: EdgeStore;
   /** @default the system clock */
   readonly now?: () => Date;
+  /**
+   * Loads the GCP adapters (`() => import('./gcp-adapters')`): given by the entries that run on GCP, so the
+   * Lambda bundle never holds the Google clients.
+   * @default none: a GCP selection in the environment is refused at start-up
+   */
+  readonly loadGcp?: () => Promise<typeof GcpAdapters>;
+  /**
+   * Sends Compute REST requests for the Cloud Armor edge store (tests pass a stand-in).
+   * @default google-auth-library with Application Default Credentials
+   */
+  readonly computeRequest?: ComputeRequest;
+  /**
+   * Who acts, named in the Cloud Armor rules the run adds.
+   * @default none
+   */
+  readonly actor?: string;
 }
 
 /** The core and the adapters it was built over. */
@@ -37,6 +58,8 @@ export interface IncidentRuntime {
   /** Human-readable name of the edge store. */
   readonly edgeName: string;
   readonly notifier: Notifier;
+  /** Closes the Google clients' channels (a gRPC channel left open keeps the process alive). */
+  close(): Promise<void>;
 }
 
 /** The region of an ARN (`arn:aws:sns:<region>:…`). */
@@ -55,9 +78,31 @@ export async function createIncidentRuntime(
   // The directory's and the incident table's home: where the control plane writes.
   const homeRegion = REGIONS[PRIMARY_LOCATION].aws;
 
+  const gcpSelected = [
+    env.TS_DIRECTORY === 'firestore' && 'TS_DIRECTORY=firestore',
+    env.TS_INCIDENT_STORE === 'firestore' && 'TS_INCIDENT_STORE=firestore',
+    env.TS_NOTIFIER === 'pubsub' && 'TS_NOTIFIER=pubsub',
+    !options.edge && env.TS_EDGE_STORE === 'armor' && 'TS_EDGE_STORE=armor',
+  ].filter((s): s is string => typeof s === 'string');
+  let gcp: GcpAdapters.GcpIncidentAdapters | undefined;
+  if (gcpSelected.length) {
+    if (!options.loadGcp)
+      throw new Error(
+        `${gcpSelected.join(', ')} selects GCP adapters, which this entry does not carry: run it from the CLI`,
+      );
+    const { createGcpIncidentAdapters } = await options.loadGcp();
+    gcp = createGcpIncidentAdapters(env, {
+      ...(options.computeRequest ? { computeRequest: options.computeRequest } : {}),
+      ...(options.actor ? { actor: options.actor } : {}),
+    });
+  }
+
   let itemDirectory: ItemDirectory;
   let directoryName: string;
-  if (env.TS_DIRECTORY === 'dynamodb') {
+  if (gcp?.directory) {
+    itemDirectory = gcp.directory.store;
+    directoryName = gcp.directory.name;
+  } else if (env.TS_DIRECTORY === 'dynamodb') {
     const [{ DynamoDBClient }, { DynamoDirectory }] = await Promise.all([
       import('@aws-sdk/client-dynamodb'),
       import('../../shared/directory/dynamo-directory'),
@@ -77,7 +122,9 @@ export async function createIncidentRuntime(
   const directory = new ItemKeyDirectory(itemDirectory, directoryName);
 
   let incidents: IncidentStore;
-  if (env.TS_INCIDENT_STORE === 'dynamodb') {
+  if (gcp?.incidents) {
+    incidents = gcp.incidents;
+  } else if (env.TS_INCIDENT_STORE === 'dynamodb') {
     const [{ DynamoDBClient }, { DynamoIncidentStore }] = await Promise.all([
       import('@aws-sdk/client-dynamodb'),
       import('./aws/dynamo-incident-store'),
@@ -96,6 +143,9 @@ export async function createIncidentRuntime(
   if (options.edge) {
     edge = options.edge;
     edgeName = env.TS_EDGE_STORE === 'kvs' ? env.TS_KVS_ARN! : 'edge store (given)';
+  } else if (gcp?.edge) {
+    edge = gcp.edge.store;
+    edgeName = gcp.edge.name;
   } else if (env.TS_EDGE_STORE === 'kvs') {
     const { KvsEdgeStore } = await import('../../shared/edge-store/kvs-edge-store');
     edge = new KvsEdgeStore({ kvsArn: env.TS_KVS_ARN!, clientConfig: { ...options.awsClientConfig } });
@@ -108,7 +158,9 @@ export async function createIncidentRuntime(
   }
 
   let notifier: Notifier;
-  if (env.TS_NOTIFIER === 'sns') {
+  if (gcp?.notifier) {
+    notifier = gcp.notifier;
+  } else if (env.TS_NOTIFIER === 'sns') {
     const [{ SNSClient }, { SnsNotifier }] = await Promise.all([
       import('@aws-sdk/client-sns'),
       import('./aws/sns-notifier'),
@@ -127,5 +179,8 @@ export async function createIncidentRuntime(
     notifier,
     ...(options.now ? { now: options.now } : {}),
   });
-  return { env, service, incidents, directory, edge, edgeName, notifier };
+  const close = async () => {
+    await gcp?.close();
+  };
+  return { env, service, incidents, directory, edge, edgeName, notifier, close };
 }

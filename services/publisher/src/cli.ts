@@ -1,8 +1,8 @@
 /**
  * `npm run publish-config`: renders campaigns' config documents from the directory, validates them, writes
  * those that changed where the CDN serves them (the local config folder of `npm run local`, or with
- * `--stage` the edge stack's config bucket), invalidates the changed paths on the distribution, and prints
- * what changed.
+ * `--stage` the edge stack's config bucket, or with `--cloud gcp` the stage's GCS config bucket), invalidates
+ * the changed paths on the CDN (the distribution, or the URL map's Cloud CDN), and prints what changed.
  *
  * Exit status: 0 done; 1 failed part-way (AWS refused a call; what was written is printed); 2 bad usage or
  * a request refused before anything was written (unknown, ambiguous or inactive campaign or account).
@@ -19,7 +19,8 @@ import {
   type Selection,
 } from './publish';
 import { formatHome, syncHomes } from './home';
-import { createTarget, type TargetOptions } from './target';
+import type { GcpTargetOptions } from './gcp-target';
+import { createTarget, type PublishTarget, type TargetOptions } from './target';
 
 /** The usage text, printed by `--help` and after a mistake. */
 export const USAGE = `Usage: npm run publish-config -- (<campaignId> [--account <accountId>] | --all [--account <accountId>] | --snippet) [options]
@@ -42,6 +43,12 @@ export const USAGE = `Usage: npm run publish-config -- (<campaignId> [--account 
   --table <name>            with --stage: the directory table (default trackstack-<stage>-directory)
   --bucket <name>           with --stage: the config bucket, instead of the edge stack's output
   --distribution-id <id>    with --stage: the distribution, instead of the edge stack's output
+  --cloud <aws|gcp>         with --stage: the stage's cloud (default aws)
+  --project <id>            with --cloud gcp (required there, refused otherwise): the GCP project; read
+                            the Firestore directory (database trackstack-<stage>), write the config
+                            bucket trackstack-<stage>-config-<project> (same object keys as on AWS) and
+                            invalidate the changed paths on the URL map trackstack-<stage>-lb (Cloud
+                            CDN); no home locations are written: on GCP the ingest service enforces them
   --kvs-arn <arn>           with --stage: the edge store (CloudFront KeyValueStore), instead of the
                             edge stack's output; each published account's home location (data
                             residency) is written there as home:<accountId>
@@ -63,8 +70,15 @@ export interface PublishArgs {
   readonly bucket?: string;
   readonly distributionId?: string;
   readonly kvsArn?: string;
+  /** With a stage: its cloud (default aws). */
+  readonly cloud?: 'aws' | 'gcp';
+  /** With `--cloud gcp`: the GCP project. */
+  readonly project?: string;
   readonly help?: boolean;
 }
+
+/** A GCP project id, as GCP allows it. */
+const GCP_PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 
 /**
  * Parses the command line.
@@ -92,6 +106,8 @@ export function parsePublishArgs(
         bucket: { type: 'string' },
         'distribution-id': { type: 'string' },
         'kvs-arn': { type: 'string' },
+        cloud: { type: 'string' },
+        project: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -135,7 +151,25 @@ export function parsePublishArgs(
     if (values['data-dir'] !== undefined)
       throw new UsageError('--data-dir is for the local store; it cannot go with --stage');
   }
-  checkStageOnlyFlags(values, ['table', 'bucket', 'distribution-id', 'kvs-arn'], stage !== undefined);
+  checkStageOnlyFlags(
+    values,
+    ['table', 'bucket', 'distribution-id', 'kvs-arn', 'cloud', 'project'],
+    stage !== undefined,
+  );
+  const cloud = values.cloud ?? 'aws';
+  if (cloud !== 'aws' && cloud !== 'gcp') throw new UsageError(`--cloud must be aws or gcp; got "${cloud}"`);
+  if (cloud === 'gcp') {
+    if (values.project === undefined) throw new UsageError('--cloud gcp needs --project <GCP project id>');
+    if (!GCP_PROJECT_ID.test(values.project))
+      throw new UsageError(
+        `--project must be a GCP project id (6-30 lowercase letters, digits or hyphens, a letter first, no hyphen last), got "${values.project}"`,
+      );
+    const awsOnly = ['table', 'bucket', 'distribution-id', 'kvs-arn'].filter(
+      (k) => values[k as keyof typeof values] !== undefined,
+    );
+    if (awsOnly.length)
+      throw new UsageError(`--${awsOnly.join(', --')} name AWS resources: not with --cloud gcp`);
+  } else if (values.project !== undefined) throw new UsageError('--project goes only with --cloud gcp');
   if (values['data-dir'] !== undefined && values['data-dir'].trim() === '')
     throw new UsageError('--data-dir must not be empty');
   if (dataDir.trim() === '') throw new UsageError('TS_DATA_DIR must not be empty');
@@ -149,6 +183,8 @@ export function parsePublishArgs(
     dryRun: values['dry-run'] === true,
     dataDir,
     ...(stage ? { stage } : {}),
+    ...(stage ? { cloud } : {}),
+    ...(cloud === 'gcp' ? { project: values.project! } : {}),
     ...(values.table !== undefined ? { table: values.table } : {}),
     ...(values.bucket !== undefined ? { bucket: values.bucket } : {}),
     ...(values['distribution-id'] !== undefined ? { distributionId: values['distribution-id'] } : {}),
@@ -172,6 +208,35 @@ export interface PublishIo {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** For tests: settings for every AWS SDK client (moto's endpoint). */
   readonly awsClientConfig?: TargetOptions['awsClientConfig'];
+  /** For tests: the GCP config bucket (a stand-in). */
+  readonly gcsBucket?: GcpTargetOptions['bucket'];
+  /** For tests: the Compute REST requests of the CDN invalidation (a stand-in). */
+  readonly computeRequest?: GcpTargetOptions['computeRequest'];
+}
+
+/** The stage's target on the cloud the arguments name, with what to close at the end. */
+async function target(
+  args: PublishArgs,
+  io: PublishIo,
+): Promise<PublishTarget & { close?: () => Promise<void> }> {
+  if (args.stage && args.cloud === 'gcp') {
+    const { createGcpTarget } = await import('./gcp-target');
+    return createGcpTarget({
+      stage: args.stage,
+      project: args.project!,
+      ...(io.gcsBucket ? { bucket: io.gcsBucket } : {}),
+      ...(io.computeRequest ? { computeRequest: io.computeRequest } : {}),
+    });
+  }
+  return createTarget({
+    dataDir: args.dataDir,
+    ...(args.stage ? { stage: args.stage } : {}),
+    ...(args.table ? { table: args.table } : {}),
+    ...(args.bucket ? { bucket: args.bucket } : {}),
+    ...(args.distributionId ? { distributionId: args.distributionId } : {}),
+    ...(args.kvsArn ? { kvsArn: args.kvsArn } : {}),
+    ...(io.awsClientConfig ? { awsClientConfig: io.awsClientConfig } : {}),
+  });
 }
 
 /** Runs the CLI; resolves with the exit status. */
@@ -190,52 +255,11 @@ export async function runPublishCli(argv: readonly string[], io: PublishIo): Pro
   }
 
   const written: PublishOutcome[] = [];
+  let close: (() => Promise<void>) | undefined;
   try {
-    const target = await createTarget({
-      dataDir: args.dataDir,
-      ...(args.stage ? { stage: args.stage } : {}),
-      ...(args.table ? { table: args.table } : {}),
-      ...(args.bucket ? { bucket: args.bucket } : {}),
-      ...(args.distributionId ? { distributionId: args.distributionId } : {}),
-      ...(args.kvsArn ? { kvsArn: args.kvsArn } : {}),
-      ...(io.awsClientConfig ? { awsClientConfig: io.awsClientConfig } : {}),
-    });
-    if (target.publishSnippet) {
-      const s = await target.publishSnippet(args.dryRun);
-      io.stdout(
-        `Snippet ${s.key}: ${s.result === 'unchanged' ? 'already in the bucket' : args.dryRun ? 'would be uploaded (dry run)' : 'uploaded'}`,
-      );
-    }
-    if (args.snippetOnly) return 0;
-    const { accounts, campaigns } = await selectCampaigns(target.directory, args.selection);
-    const outcomes = await publishCampaigns(campaigns, target.store, {
-      dryRun: args.dryRun,
-      onOutcome: (o) => written.push(o),
-    });
-    const changed = outcomes.filter((o) => o.result !== 'unchanged');
-    io.stdout(
-      `${args.dryRun ? 'Dry run, nothing written: would publish' : 'Published'} ${outcomes.length} campaign config(s) ` +
-        `from ${target.directoryName} to ${target.store.description}`,
-    );
-    for (const o of outcomes) io.stdout(formatOutcome(o));
-    const count = (r: PublishOutcome['result']) => outcomes.filter((o) => o.result === r).length;
-    io.stdout(`${count('created')} created, ${count('updated')} updated, ${count('unchanged')} unchanged`);
-    if (!target.invalidate) {
-      io.stdout('No CDN cache to invalidate locally: npm run local serves the folder as it is.');
-    } else if (args.dryRun || changed.length === 0) {
-      io.stdout(`No invalidation${args.dryRun ? ' (dry run)' : ': nothing changed'}.`);
-    } else {
-      const id = await target.invalidate(changed.map((o) => o.path));
-      io.stdout(`Invalidation ${id} on distribution ${target.distributionId} for ${changed.length} path(s).`);
-    }
-    const homes = await syncHomes(target.edge, accounts, { dryRun: args.dryRun });
-    const moved = homes.filter((h) => h.result !== 'unchanged');
-    io.stdout(
-      `Home locations in the edge store ${target.edgeName}: ${moved.length} changed, ` +
-        `${homes.length - moved.length} unchanged${args.dryRun && moved.length ? ' (dry run: not written)' : ''}`,
-    );
-    for (const h of moved) io.stdout(formatHome(h));
-    return 0;
+    const t = await target(args, io);
+    close = t.close;
+    return await publish(args, t, io, written);
   } catch (err) {
     if (err instanceof PublishRefusedError) {
       io.stderr(`Refused, nothing was written: ${err.message}`);
@@ -247,7 +271,63 @@ export async function runPublishCli(argv: readonly string[], io: PublishIo): Pro
         (done.length ? `\nWritten before the failure: ${done.map((o) => o.path).join(', ')}` : ''),
     );
     return 1;
+  } finally {
+    await close?.();
   }
+}
+
+/** Publishes to the target and reports; resolves with the exit status. */
+async function publish(
+  args: PublishArgs,
+  target: PublishTarget,
+  io: PublishIo,
+  written: PublishOutcome[],
+): Promise<number> {
+  if (target.publishSnippet) {
+    const s = await target.publishSnippet(args.dryRun);
+    io.stdout(
+      `Snippet ${s.key}: ${s.result === 'unchanged' ? 'already in the bucket' : args.dryRun ? 'would be uploaded (dry run)' : 'uploaded'}`,
+    );
+  }
+  if (args.snippetOnly) return 0;
+  const { accounts, campaigns } = await selectCampaigns(target.directory, args.selection);
+  const outcomes = await publishCampaigns(campaigns, target.store, {
+    dryRun: args.dryRun,
+    onOutcome: (o) => written.push(o),
+  });
+  const changed = outcomes.filter((o) => o.result !== 'unchanged');
+  io.stdout(
+    `${args.dryRun ? 'Dry run, nothing written: would publish' : 'Published'} ${outcomes.length} campaign config(s) ` +
+      `from ${target.directoryName} to ${target.store.description}`,
+  );
+  for (const o of outcomes) io.stdout(formatOutcome(o));
+  const count = (r: PublishOutcome['result']) => outcomes.filter((o) => o.result === r).length;
+  io.stdout(`${count('created')} created, ${count('updated')} updated, ${count('unchanged')} unchanged`);
+  if (!target.invalidate) {
+    io.stdout('No CDN cache to invalidate locally: npm run local serves the folder as it is.');
+  } else if (args.dryRun || changed.length === 0) {
+    io.stdout(`No invalidation${args.dryRun ? ' (dry run)' : ': nothing changed'}.`);
+  } else {
+    const id = await target.invalidate(changed.map((o) => o.path));
+    io.stdout(
+      `Invalidation ${id} on ${target.cdnName ?? `distribution ${target.distributionId}`} for ${changed.length} path(s).`,
+    );
+  }
+  if (!target.edge) {
+    io.stdout(
+      'Home locations: not written at the GCP edge (its load balancer cannot route by account); the ingest ' +
+        "service refuses a hit outside the account's home location (421) from the directory.",
+    );
+    return 0;
+  }
+  const homes = await syncHomes(target.edge, accounts, { dryRun: args.dryRun });
+  const moved = homes.filter((h) => h.result !== 'unchanged');
+  io.stdout(
+    `Home locations in the edge store ${target.edgeName ?? ''}: ${moved.length} changed, ` +
+      `${homes.length - moved.length} unchanged${args.dryRun && moved.length ? ' (dry run: not written)' : ''}`,
+  );
+  for (const h of moved) io.stdout(formatHome(h));
+  return 0;
 }
 
 async function main(): Promise<void> {

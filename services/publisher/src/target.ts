@@ -44,10 +44,15 @@ export interface PublishTarget {
   readonly invalidate?: (paths: readonly string[]) => Promise<string>;
   /** The distribution invalidated, for the report. */
   readonly distributionId?: string;
-  /** The edge store that holds each account's home location. */
-  readonly edge: EdgeStore;
+  /** What is invalidated, for the report, when it is not a CloudFront distribution (a GCP URL map). */
+  readonly cdnName?: string;
+  /**
+   * The edge store that holds each account's home location; absent on GCP, whose load balancer cannot
+   * route by account (the ingest service enforces residency there).
+   */
+  readonly edge?: EdgeStore;
   /** Human-readable name of the edge store. */
-  readonly edgeName: string;
+  readonly edgeName?: string;
   /** Uploads the snippet's current version to the config bucket; absent locally (the server serves it). */
   readonly publishSnippet?: (dryRun: boolean) => Promise<SnippetOutcome>;
 }
