@@ -152,7 +152,12 @@ export class ArmorEdgeStore implements EdgeStore {
         await this.call('POST', '/addRule', rule, 'addRule');
         return;
       } catch (err) {
-        if (attempt === 2 || !/already exists|conflict|409/i.test(String((err as Error).cause ?? err)))
+        // Compute answers a taken priority synchronously ("Cannot have rules with the same priorities"),
+        // before the long-running operation starts; other errors are not retried.
+        if (
+          attempt === 2 ||
+          !/already exists|same priorit|conflict|409/i.test(String((err as Error).cause ?? err))
+        )
           throw err;
       }
     }
