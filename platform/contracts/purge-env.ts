@@ -32,27 +32,40 @@ export const purgeEnvSchema = z
      */
     TS_LOCATIONS: envLocationList(),
     /** Which directory holds accounts, keys and campaigns. */
-    TS_DIRECTORY: z.enum(['file', 'dynamodb']).default('file'),
+    TS_DIRECTORY: z.enum(['file', 'dynamodb', 'firestore']).default('file'),
     /** DynamoDB table (with `TS_DIRECTORY=dynamodb`), `names.directoryTable(stage)`. */
     TS_TABLE_NAME: z.string().min(3).max(255).optional(),
+    /** The GCP project (with `TS_DIRECTORY=firestore`). */
+    TS_GCP_PROJECT: z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/,
+        'must be a GCP project id: 6-30 lowercase letters, digits or hyphens, a letter first, no hyphen last',
+      )
+      .optional(),
+    /** The Firestore database id (with `TS_DIRECTORY=firestore`), `names.gcpDirectoryDatabase(stage)`. */
+    TS_FIRESTORE_DATABASE: z
+      .string()
+      .regex(
+        /^(\(default\)|[a-z][a-z0-9-]{2,61}[a-z0-9])$/,
+        'must be a Firestore database id: (default), or 4-63 lowercase letters, digits or hyphens, a letter first',
+      )
+      .default('(default)'),
     /** Which event store holds the events. */
-    TS_OBJECT_STORE: z.enum(['file', 's3']).default('file'),
+    TS_OBJECT_STORE: z.enum(['file', 's3', 'gcs']).default('file'),
     /**
-     * Event bucket of each location of `TS_LOCATIONS` (with `TS_OBJECT_STORE=s3`),
-     * `names.eventBucket(stage, location, account)`. Each is searched for every account.
+     * Event bucket of each location of `TS_LOCATIONS` (with `TS_OBJECT_STORE=s3` or `gcs`),
+     * `names.eventBucket(stage, location, account)` or `names.gcpEventBucket(...)`. Each is searched for every account.
      */
     TS_EVENT_BUCKET_AMERICAS: resourceName.optional(),
     TS_EVENT_BUCKET_EUROPE: resourceName.optional(),
     TS_EVENT_BUCKET_APAC: resourceName.optional(),
     /** Which store receives receipts. */
-    TS_RECEIPT_STORE: z.enum(['file', 's3']).default('file'),
+    TS_RECEIPT_STORE: z.enum(['file', 's3', 'gcs']).default('file'),
     /** The receipts bucket with Object Lock (with `TS_RECEIPT_STORE=s3`), `names.purgeReceiptsBucket(stage, account)`. */
     TS_RECEIPTS_BUCKET: resourceName.optional(),
-    /** Region of the receipts bucket. */
-    TS_RECEIPTS_REGION: z
-      .string()
-      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')
-      .default(REGIONS[PRIMARY_LOCATION].aws),
+    /** Region of the receipts bucket (AWS only: checked with `TS_RECEIPT_STORE=s3`, ignored otherwise). */
+    TS_RECEIPTS_REGION: z.string().default(REGIONS[PRIMARY_LOCATION].aws),
     /** Days each receipt stays locked (compliance mode). */
     TS_RECEIPT_RETENTION_DAYS: wholeNumber(1, 36_500).default(RETENTION.receiptRetentionDays),
     /**
@@ -74,11 +87,17 @@ export const purgeEnvSchema = z
   .superRefine((env, ctx) => {
     if (env.TS_DIRECTORY === 'dynamodb' && !env.TS_TABLE_NAME)
       envIssue(ctx, 'TS_TABLE_NAME', 'is required when TS_DIRECTORY=dynamodb');
-    if (env.TS_OBJECT_STORE === 's3') {
+    if (env.TS_DIRECTORY === 'firestore' && !env.TS_GCP_PROJECT)
+      envIssue(ctx, 'TS_GCP_PROJECT', 'is required when TS_DIRECTORY=firestore');
+    if (env.TS_OBJECT_STORE === 's3' || env.TS_OBJECT_STORE === 'gcs') {
       for (const l of LOCATIONS) {
         const variable = eventBucketVariable(l);
         if (env.TS_LOCATIONS.includes(l) && !env[variable])
-          envIssue(ctx, variable, `is required when TS_OBJECT_STORE=s3 and TS_LOCATIONS includes ${l}`);
+          envIssue(
+            ctx,
+            variable,
+            `is required when TS_OBJECT_STORE=${env.TS_OBJECT_STORE} and TS_LOCATIONS includes ${l}`,
+          );
         if (!env.TS_LOCATIONS.includes(l) && env[variable])
           envIssue(
             ctx,
@@ -87,8 +106,11 @@ export const purgeEnvSchema = z
           );
       }
     }
-    if (env.TS_RECEIPT_STORE === 's3' && !env.TS_RECEIPTS_BUCKET)
-      envIssue(ctx, 'TS_RECEIPTS_BUCKET', 'is required when TS_RECEIPT_STORE=s3');
+    if (env.TS_RECEIPT_STORE !== 'file' && !env.TS_RECEIPTS_BUCKET)
+      envIssue(ctx, 'TS_RECEIPTS_BUCKET', `is required when TS_RECEIPT_STORE=${env.TS_RECEIPT_STORE}`);
+    // A GCS receipts bucket has a location, not an AWS region: the variable matters only to S3.
+    if (env.TS_RECEIPT_STORE === 's3' && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(env.TS_RECEIPTS_REGION))
+      envIssue(ctx, 'TS_RECEIPTS_REGION', 'must be an AWS region such as us-east-1');
   });
 
 /** The raw environment variables, as a construct sets them (all strings). */

@@ -1,7 +1,7 @@
 /**
  * The purge job's composition root: turns the validated environment into the directory, event stores and
  * receipt store, and the job over them. The AWS SDK is loaded only when the environment selects an AWS
- * store, so the local CLI never pays for it.
+ * store, the Google clients only when it selects a GCP one, so the local CLI never pays for either.
  */
 import { stat } from 'node:fs/promises';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
@@ -13,6 +13,7 @@ import type { EventObjectStore, PublishedConfigStore, PurgeLogger, ReceiptStore 
 import { createLogger } from '../../shared/logger';
 import { ItemDirectoryPurgeStore } from './directory-store';
 import { eventBuckets, type PurgeEnv } from '../../../platform/contracts/purge-env';
+import type { PurgeGcpClients } from './gcp/gcp-adapters';
 
 /** Options of {@link createPurgeRuntime}. */
 export interface PurgeRuntimeOptions {
@@ -23,6 +24,11 @@ export interface PurgeRuntimeOptions {
    * @default none: the SDK's own resolution (Lambda role, AWS_ENDPOINT_URL, profiles)
    */
   readonly awsClientConfig?: Readonly<Record<string, unknown>>;
+  /**
+   * GCP clients to use instead of creating them (tests: the Firestore emulator, a stand-in Storage).
+   * @default created from the environment
+   */
+  readonly gcp?: PurgeGcpClients;
   /** Passed through to the job (clock, hooks, retry settings). */
   readonly job?: Omit<PurgeJobProps, 'directory' | 'objectStores' | 'receipts' | 'logger'>;
 }
@@ -57,6 +63,8 @@ export interface PurgeRuntime {
   readonly receipts: ReceiptStore;
   /** Where a purged account's published campaign configs are deleted from, if anywhere. */
   readonly publishedConfigs?: PublishedConfigStore;
+  /** Lets go of the clients the runtime created (the Firestore client); safe to call twice. */
+  readonly close: () => Promise<void>;
 }
 
 /**
@@ -74,7 +82,18 @@ export async function createPurgeRuntime(
 
   let itemDirectory: ItemDirectory;
   let directoryName: string;
-  if (env.TS_DIRECTORY === 'dynamodb') {
+  let close = async (): Promise<void> => undefined;
+  const gcp = () => import('./gcp/gcp-adapters');
+  // One Storage client for every bucket.
+  let storage: ReturnType<Awaited<ReturnType<typeof gcp>>['gcsStorage']> | undefined;
+  const gcs = async () => (storage ??= (await gcp()).gcsStorage(options.gcp));
+  if (env.TS_DIRECTORY === 'firestore') {
+    const owned = await (await gcp()).firestoreDirectory(env, options.gcp);
+    itemDirectory = owned.directory;
+    directoryName = owned.description;
+    let closed: Promise<void> | undefined;
+    close = () => (closed ??= owned.close());
+  } else if (env.TS_DIRECTORY === 'dynamodb') {
     const [{ DynamoDBClient }, { DynamoDirectory }] = await Promise.all([
       import('@aws-sdk/client-dynamodb'),
       import('../../shared/directory/dynamo-directory'),
@@ -108,7 +127,10 @@ export async function createPurgeRuntime(
   const directory = new ItemDirectoryPurgeStore({ directory: itemDirectory, description: directoryName });
 
   let objectStores: EventObjectStore[];
-  if (env.TS_OBJECT_STORE === 's3') {
+  if (env.TS_OBJECT_STORE === 'gcs') {
+    const adapters = await gcp();
+    objectStores = adapters.gcsEventStores(env, await gcs());
+  } else if (env.TS_OBJECT_STORE === 's3') {
     const [{ S3Client }, { S3EventObjectStore }] = await Promise.all([
       import('@aws-sdk/client-s3'),
       import('./aws/s3-event-store'),
@@ -131,7 +153,11 @@ export async function createPurgeRuntime(
   }
 
   let publishedConfigs: PublishedConfigStore | undefined;
-  if (env.TS_CONFIG_BUCKET) {
+  if (env.TS_CONFIG_BUCKET && env.TS_OBJECT_STORE === 'gcs') {
+    // One config bucket per GCP stage, next to the event buckets of the same project.
+    const adapters = await gcp();
+    publishedConfigs = await adapters.gcsPublishedConfigs(env.TS_CONFIG_BUCKET, await gcs());
+  } else if (env.TS_CONFIG_BUCKET) {
     const { S3ConfigStore, configBucketClient } =
       await import('../../shared/campaign-config/s3-config-store');
     // The bucket is in us-east-1 whatever this instance's region; its client follows region redirects.
@@ -146,7 +172,10 @@ export async function createPurgeRuntime(
   }
 
   let receipts: ReceiptStore;
-  if (env.TS_RECEIPT_STORE === 's3') {
+  if (env.TS_RECEIPT_STORE === 'gcs') {
+    const adapters = await gcp();
+    receipts = adapters.gcsReceiptStore(env.TS_RECEIPTS_BUCKET!, await gcs());
+  } else if (env.TS_RECEIPT_STORE === 's3') {
     const [{ S3Client }, { S3ReceiptStore }] = await Promise.all([
       import('@aws-sdk/client-s3'),
       import('./aws/s3-receipt-store'),
@@ -170,7 +199,15 @@ export async function createPurgeRuntime(
     ...(publishedConfigs ? { publishedConfigs } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
-  return { env, job, directory, objectStores, receipts, ...(publishedConfigs ? { publishedConfigs } : {}) };
+  return {
+    env,
+    job,
+    directory,
+    objectStores,
+    receipts,
+    ...(publishedConfigs ? { publishedConfigs } : {}),
+    close,
+  };
 }
 
 /**

@@ -11,6 +11,7 @@ test('defaults: embedded defaults, 10-minute budget, 7-year receipt lock in us-e
     TS_LOCATION: 'americas',
     TS_LOCATIONS: ['americas', 'europe', 'apac'],
     TS_DIRECTORY: 'file',
+    TS_FIRESTORE_DATABASE: '(default)',
     TS_OBJECT_STORE: 'file',
     TS_RECEIPT_STORE: 'file',
     TS_RECEIPTS_REGION: 'us-east-1',
@@ -75,4 +76,45 @@ test('a bucket for a location the stage does not deploy is refused, not silently
   expect(() => parsePurgeEnv({ TS_LOCATIONS: 'europe,mars' })).toThrow(
     /TS_LOCATIONS: must be a comma-separated list/,
   );
+});
+
+test('the GCP configuration: Firestore directory, GCS event, config and receipts buckets', () => {
+  const env = parsePurgeEnv({
+    TS_STAGE: 'prod',
+    TS_DIRECTORY: 'firestore',
+    TS_GCP_PROJECT: 'trackstack-prod',
+    TS_FIRESTORE_DATABASE: 'trackstack-prod',
+    TS_OBJECT_STORE: 'gcs',
+    TS_LOCATIONS: 'europe',
+    TS_EVENT_BUCKET_EUROPE: 'trackstack-prod-europe-events-trackstack-prod',
+    TS_CONFIG_BUCKET: 'trackstack-prod-config-trackstack-prod',
+    TS_RECEIPT_STORE: 'gcs',
+    TS_RECEIPTS_BUCKET: 'trackstack-prod-receipts-trackstack-prod',
+    // AWS-only: not an AWS region, and ignored with the GCS receipt store.
+    TS_RECEIPTS_REGION: 'europe-west1',
+  });
+  expect(env).toMatchObject({ TS_DIRECTORY: 'firestore', TS_OBJECT_STORE: 'gcs', TS_RECEIPT_STORE: 'gcs' });
+  expect(eventBuckets(env)).toEqual({ europe: 'trackstack-prod-europe-events-trackstack-prod' });
+  expect(parsePurgeEnv({ TS_DIRECTORY: 'firestore', TS_GCP_PROJECT: 'p-123456' }).TS_FIRESTORE_DATABASE).toBe(
+    '(default)',
+  );
+});
+
+test('the GCP selections name what they miss', () => {
+  expect(() =>
+    parsePurgeEnv({
+      TS_DIRECTORY: 'firestore',
+      TS_OBJECT_STORE: 'gcs',
+      TS_LOCATIONS: 'apac',
+      TS_RECEIPT_STORE: 'gcs',
+    }),
+  ).toThrow(
+    /TS_GCP_PROJECT: is required when TS_DIRECTORY=firestore[\s\S]*TS_EVENT_BUCKET_APAC: is required when TS_OBJECT_STORE=gcs and TS_LOCATIONS includes apac[\s\S]*TS_RECEIPTS_BUCKET: is required when TS_RECEIPT_STORE=gcs/,
+  );
+  expect(() => parsePurgeEnv({ TS_DIRECTORY: 'firestore', TS_GCP_PROJECT: 'Bad_Project' })).toThrow(
+    /TS_GCP_PROJECT: must be a GCP project id/,
+  );
+  expect(() =>
+    parsePurgeEnv({ TS_RECEIPT_STORE: 's3', TS_RECEIPTS_BUCKET: 'b', TS_RECEIPTS_REGION: 'europe-west1' }),
+  ).toThrow(/TS_RECEIPTS_REGION: must be an AWS region such as us-east-1/);
 });
