@@ -1,6 +1,6 @@
 /**
  * `npm run purge`: the purge job from a terminal, against the local store of `npm run local` or, with
- * `--stage`, against AWS with the ambient credentials.
+ * `--stage`, against AWS (or, with `--cloud gcp --project <id>`, GCP) with the ambient credentials.
  *
  * Exit status: 0 done; 1 some account failed (see the report); 2 bad usage, or a request refused before
  * anything changed (unknown or active account, unacceptable reason, a local store that does not exist);
@@ -32,9 +32,15 @@ const USAGE = `Usage: npm run purge -- (--dry-run | --run | --now <accountId> --
                             TS_EVENT_BUCKET_<LOCATION>, TS_RECEIPTS_BUCKET override them);
                             with TS_CONFIG_BUCKET set, the purged accounts' published
                             campaign configs are deleted from that bucket too
+  --cloud <aws|gcp>         with --stage: the cloud of the stage (default aws)
+  --project <project-id>    with --cloud gcp (required there): the stage's GCP project; the Firestore
+                            directory, event buckets, config bucket and receipts bucket named in
+                            platform/names.ts (TS_FIRESTORE_DATABASE, TS_EVENT_BUCKET_<LOCATION>,
+                            TS_CONFIG_BUCKET, TS_RECEIPTS_BUCKET override them); Application
+                            Default Credentials
   --locations <list>        with --stage: the locations the stage deploys, comma-separated (default
                             all three); an account counts as purged once every one is emptied
-  --account <12 digits>     with --stage: the stage's AWS account (or TS_AWS_ACCOUNT), which the
+  --account <12 digits>     with --stage on AWS: the stage's AWS account (or TS_AWS_ACCOUNT), which the
                             bucket names carry
   --time-budget <seconds>   start no new work after this long; the next run continues (default 600)
   --json                    print the report as JSON
@@ -53,6 +59,10 @@ export interface PurgeArgs {
   readonly locations: readonly Location[];
   /** With `stage`: the AWS account, which the bucket names carry. */
   readonly account?: string;
+  /** With `stage`: the cloud of the stage. */
+  readonly cloud: 'aws' | 'gcp';
+  /** With `cloud: 'gcp'`: the stage's project, which the bucket names carry. */
+  readonly project?: string;
   readonly timeBudgetSeconds: number;
   readonly json: boolean;
 }
@@ -71,6 +81,8 @@ export function parsePurgeArgs(argv: readonly string[]): PurgeArgs | 'help' {
     stage: { type: 'string' },
     locations: { type: 'string' },
     account: { type: 'string' },
+    cloud: { type: 'string' },
+    project: { type: 'string' },
     'time-budget': { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -118,6 +130,22 @@ export function parsePurgeArgs(argv: readonly string[]): PurgeArgs | 'help' {
     if (!/^\d{12}$/.test(values.account))
       throw new UsageError(`--account must be a 12-digit AWS account id, got "${values.account}"`);
   }
+  const cloudText = values.cloud ?? 'aws';
+  if (values.cloud !== undefined && !stage) throw new UsageError('--cloud goes only with --stage');
+  if (cloudText !== 'aws' && cloudText !== 'gcp')
+    throw new UsageError(`--cloud must be aws or gcp, got "${cloudText}"`);
+  const cloud: 'aws' | 'gcp' = cloudText;
+  if (cloud === 'gcp') {
+    if (values.project === undefined) throw new UsageError('--cloud gcp needs --project <project-id>');
+    if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(values.project))
+      throw new UsageError(
+        `--project must be a GCP project id (6-30 lowercase letters, digits or hyphens, a letter first, no hyphen last), got "${values.project}"`,
+      );
+    if (values.account !== undefined)
+      throw new UsageError('--account is for AWS; it cannot go with --cloud gcp');
+  } else if (values.project !== undefined) {
+    throw new UsageError('--project goes only with --stage <stage> --cloud gcp');
+  }
   const budgetText = values['time-budget'] ?? '600';
   const timeBudgetSeconds = Number(budgetText);
   if (!/^\d+$/.test(budgetText) || timeBudgetSeconds > 86_400)
@@ -133,6 +161,8 @@ export function parsePurgeArgs(argv: readonly string[]): PurgeArgs | 'help' {
     ...(stage ? { stage } : {}),
     locations,
     ...(values.account !== undefined ? { account: values.account } : {}),
+    cloud,
+    ...(values.project !== undefined ? { project: values.project } : {}),
     timeBudgetSeconds,
     json: values.json === true,
   };
@@ -156,6 +186,7 @@ export function cliEnvironment(
     };
   }
   const stage = args.stage;
+  if (args.cloud === 'gcp') return gcpEnvironment(stage, args, processEnv, common);
   // S3 bucket names are global across accounts, so the platform's names carry the account.
   const account = args.account ?? processEnv.TS_AWS_ACCOUNT;
   const accountFor = (variable: string): string => {
@@ -182,6 +213,35 @@ export function cliEnvironment(
   for (const l of args.locations) {
     const variable = eventBucketVariable(l);
     env[variable] = processEnv[variable] || names.eventBucket(stage, l, accountFor(variable));
+  }
+  return env;
+}
+
+/** A GCP stage's resources, from `names` (each overridable by its variable). */
+function gcpEnvironment(
+  stage: Stage,
+  args: PurgeArgs,
+  processEnv: Readonly<Record<string, string | undefined>>,
+  common: Record<string, string>,
+): Record<string, string> {
+  const project = args.project!;
+  const env: Record<string, string> = {
+    ...common,
+    TS_STAGE: stage,
+    TS_LOCATION: PRIMARY_LOCATION,
+    TS_DIRECTORY: 'firestore',
+    TS_GCP_PROJECT: project,
+    TS_FIRESTORE_DATABASE: processEnv.TS_FIRESTORE_DATABASE || names.gcpDirectoryDatabase(stage),
+    TS_OBJECT_STORE: 'gcs',
+    // One config bucket per GCP stage, always deployed with it.
+    TS_CONFIG_BUCKET: processEnv.TS_CONFIG_BUCKET || names.gcpConfigBucket(stage, project),
+    TS_RECEIPT_STORE: 'gcs',
+    TS_RECEIPTS_BUCKET: processEnv.TS_RECEIPTS_BUCKET || names.gcpReceiptsBucket(stage, project),
+    TS_LOCATIONS: args.locations.join(','),
+  };
+  for (const l of args.locations) {
+    const variable = eventBucketVariable(l);
+    env[variable] = processEnv[variable] || names.gcpEventBucket(stage, l, project);
   }
   return env;
 }
@@ -213,12 +273,14 @@ export async function runPurgeCli(argv: readonly string[], io: CliIo): Promise<n
   }
   let report: PurgeRunReport;
   let store: string;
+  let close: (() => Promise<void>) | undefined;
   try {
     const env = parsePurgeEnv(cliEnvironment(args, io.env ?? process.env));
     const rt = await createPurgeRuntime(env, {
       logger: purgeLogger('silent'),
       ...io.runtime,
     });
+    close = rt.close;
     store = rt.directory.description;
     const options = {
       timeBudgetMs: args.timeBudgetSeconds * 1000,
@@ -241,6 +303,8 @@ export async function runPurgeCli(argv: readonly string[], io: CliIo): Promise<n
     }
     io.stderr(`Purge failed: ${(err as Error).message}`);
     return 1;
+  } finally {
+    await close?.().catch(() => undefined);
   }
   io.stdout(args.json ? JSON.stringify(report, null, 2) : formatReport(report, store));
   const all = [...report.outcomes, ...report.sweeps];

@@ -78,6 +78,11 @@ export const handler = async (
     })}\n`,
   );
   if (report.metrics.failedAccounts > 0) throw new PurgeRunFailed(report);
+  return summarizeRun(report);
+};
+
+/** The run's figures and account ids, as the Lambda and Cloud Functions entries answer them. */
+export function summarizeRun(report: PurgeRunReport): PurgeHandlerResult {
   const ids = (result: string) => report.outcomes.filter((o) => o.result === result).map((o) => o.accountId);
   return {
     runId: report.runId,
@@ -89,7 +94,7 @@ export const handler = async (
     swept: report.sweeps.filter((o) => o.result === 'swept').map((o) => o.accountId),
     metrics: report.metrics,
   };
-};
+}
 
 /** Forgets the cached runtime (tests that change the environment between invocations). */
 export function resetPurgeHandler(): void {
