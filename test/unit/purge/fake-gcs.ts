@@ -49,13 +49,13 @@ export class FakeGcsBucket implements GcsBucketLike, GcsReceiptBucketLike {
 
   getFiles: GcsBucketLike['getFiles'] = async (query) => {
     this.calls.push(`getFiles ${query.prefix} ${query.pageToken ?? ''}`);
-    if (!query.versions || query.autoPaginate)
-      throw new Error('stand-in: expected versions and manual paging');
+    if (!query.versions) throw new Error('stand-in: expected a listing of every generation');
     const all = this.generations
       .filter((g) => g.name.startsWith(query.prefix))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.generation - b.generation));
     const start = query.pageToken ? Number(query.pageToken) : 0;
-    const page = all.slice(start, start + query.maxResults);
+    // The config store lists with autoPaginate (every generation at once); the event store pages.
+    const page = query.autoPaginate ? all : all.slice(start, start + query.maxResults);
     const files = page.map((g) => this.handle(g.name, g.generation));
     const end = start + page.length;
     return [files, end < all.length ? { pageToken: String(end) } : null];
