@@ -8,6 +8,7 @@
  */
 import { build, type Metafile, type Plugin } from 'esbuild';
 import { cpSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { basename, extname, join, resolve } from 'node:path';
 import { REPO_ROOT } from './paths';
 
@@ -104,7 +105,7 @@ function externalPackages(metafile: Metafile): Set<string> {
   const found = new Set<string>();
   for (const input of Object.values(metafile.inputs))
     for (const imp of input.imports)
-      if (imp.external && !imp.path.startsWith('node:')) {
+      if (imp.external && !isBuiltin(imp.path)) {
         const parts = imp.path.split('/');
         found.add(imp.path.startsWith('@') ? `${parts[0]}/${parts[1]}` : (parts[0] ?? imp.path));
       }

@@ -22,7 +22,7 @@ test('an unknown service is refused with the list of services', () => {
   const r = build('--service', 'nope', '--out', '/nonexistent/never-written');
   expect(r.status).toBe(2);
   expect(r.stderr).toContain(
-    '--service must be one of ingest, purge, edge-health, incident-contain, got "nope"',
+    '--service must be one of ingest, purge, edge-health, incident-contain, ingest-gcp, writer-gcp, purge-gcp, got "nope"',
   );
   expect(r.stderr).toContain('usage: npm run build:ingest');
   expect(r.stdout).toBe('');
