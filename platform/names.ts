@@ -101,8 +101,20 @@ export const names = {
    * CMEK).
    */
   gcpDirectoryDatabase: (stage: Stage): string => `${PRODUCT}-${stage}`,
+  /**
+   * The service account of one workload on GCP (at most 30 characters: `ts-<stage>-<location>-<workload>`).
+   * @param location the workload's location, or `undefined` for a stage-wide one (the purge)
+   */
+  gcpServiceAccount: (stage: Stage, workload: string, location?: Location): string =>
+    ['ts', stage, location, workload].filter(Boolean).join('-'),
   /** The Firestore collection of the directory's items (the shared layout of `DIRECTORY`). */
   gcpDirectoryCollection: (): string => 'directory',
+  /**
+   * The field of each directory document that Firestore's TTL policy reads: Firestore's TTL honours only
+   * timestamp fields, while the shared layout keeps `expiresAt` in epoch seconds (what DynamoDB's TTL
+   * reads), so the Firestore directory stores this timestamp beside it.
+   */
+  gcpDirectoryTtlField: (): string => 'expireTime',
   /** The Firestore collection of incident records, in the directory's database. */
   gcpIncidentCollection: (): string => 'incidents',
   /** The regional ingest function (Cloud Functions 2nd gen). */

@@ -1,8 +1,7 @@
 /**
  * The regional Cloud Storage of the platform: the event bucket (objects under `account=<id>/dt=<day>/`,
- * which the purge deletes by account) and the config bucket (the snippet and campaign configs the CDN
- * serves). Both private, encrypted with the region's key, versioned, and cleaned of old versions within the
- * platform's retention promise.
+ * which the purge deletes by account), private, encrypted with the region's key, versioned, and cleaned of
+ * old versions within the platform's retention promise. (The config bucket is stage-wide: `StageStorage`.)
  */
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
@@ -23,12 +22,10 @@ export interface EventStoreProps {
   readonly key: RegionalKey;
 }
 
-/** The event bucket and the config bucket of one region. */
+/** The event bucket of one region. */
 export class EventStore extends pulumi.ComponentResource {
   /** Events, partitioned by account and day. */
   public readonly eventBucket: gcp.storage.Bucket;
-  /** The snippet and the published campaign configs. */
-  public readonly configBucket: gcp.storage.Bucket;
 
   constructor(name: string, props: EventStoreProps, opts?: pulumi.ComponentResourceOptions) {
     super('trackstack:gcp:EventStore', name, {}, opts);
@@ -51,17 +48,11 @@ export class EventStore extends pulumi.ComponentResource {
       softDeletePolicy: { retentionDurationSeconds: 0 },
     } satisfies Partial<gcp.storage.BucketArgs>;
     // GCS checks at creation that its agent can use the key: without the grant the bucket fails to create.
-    const childOpts = { parent: this, dependsOn: props.key.agentGrants };
     this.eventBucket = new gcp.storage.Bucket(
       `${name}-events`,
       { ...common, name: names.gcpEventBucket(props.stage, props.location, props.project) },
-      childOpts,
+      { parent: this, dependsOn: props.key.agentGrants },
     );
-    this.configBucket = new gcp.storage.Bucket(
-      `${name}-config`,
-      { ...common, name: names.gcpConfigBucket(props.stage, props.project) },
-      childOpts,
-    );
-    this.registerOutputs({ eventBucket: this.eventBucket.name, configBucket: this.configBucket.name });
+    this.registerOutputs({ eventBucket: this.eventBucket.name });
   }
 }

@@ -8,7 +8,7 @@
  * the AWS clients, so a bundle that never runs on GCP never loads it.
  */
 import type { DocumentReference, Firestore, Query } from '@google-cloud/firestore';
-import { DIRECTORY, DIRECTORY_PARTITIONS } from '../../../platform';
+import { DIRECTORY, DIRECTORY_PARTITIONS, names } from '../../../platform';
 import type {
   AccountRecord,
   ApiKeyRecord,
@@ -34,7 +34,7 @@ import {
  * the shared layout keeps `expiresAt` in epoch seconds (what DynamoDB's TTL reads); so an item carrying
  * `expiresAt` is stored with this timestamp beside it, and readers never see it.
  */
-export const FIRESTORE_TTL_FIELD = 'expireTime';
+export const FIRESTORE_TTL_FIELD = names.gcpDirectoryTtlField();
 
 /** Properties of {@link FirestoreDirectory}. */
 export interface FirestoreDirectoryProps {

@@ -11,6 +11,7 @@ const T = {
   store: 'trackstack:gcp:EventStore',
   topic: 'trackstack:gcp:EventTopic',
   agents: 'trackstack:gcp:ServiceAgents',
+  fn: 'trackstack:gcp:ServiceFunction',
   keyRing: 'gcp:kms/keyRing:KeyRing',
   cryptoKey: 'gcp:kms/cryptoKey:CryptoKey',
   keyMember: 'gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember',
@@ -56,12 +57,16 @@ describe('GCP program, dev stack (mocked)', () => {
         .map((r) => r.name)
         .sort(),
     ).toEqual(LOCATIONS.map((l) => `dev-${l}`).sort());
-    for (const type of [T.key, T.store, T.topic]) {
+    for (const type of [T.store, T.topic]) {
       expect(ofType(type)).toHaveLength(3);
       for (const r of ofType(type)) expect(r.parent?.type).toBe(T.platform);
     }
+    // Keys are created before the platforms: the stage-wide buckets need the primary one.
+    expect(ofType(T.key)).toHaveLength(3);
+    expect(ofType(T.fn).filter((f) => f.parent?.type === T.platform)).toHaveLength(6);
     expect(ofType(T.keyRing)).toHaveLength(3);
     expect(ofType(T.cryptoKey)).toHaveLength(3);
+    // Three event buckets, and the stage's config, receipts and source buckets.
     expect(ofType(T.bucket)).toHaveLength(6);
     expect(ofType(T.pubsubTopic)).toHaveLength(6);
     expect(new Set(ofType(T.keyRing).map((r) => r.inputs.location))).toEqual(
@@ -69,22 +74,27 @@ describe('GCP program, dev stack (mocked)', () => {
     );
   });
 
-  test('every resource has a parent except the root components, and each cloud resource its component', () => {
+  test('every resource has a parent except the root components, and the regional ones sit in their region', () => {
     const roots = resources.filter((r) => r.parent === undefined).map((r) => r.type);
-    expect(roots.sort()).toEqual([T.platform, T.platform, T.platform, T.agents].sort());
-    const expectedParent: Record<string, string> = {
-      [T.keyRing]: T.key,
-      [T.cryptoKey]: T.key,
-      [T.keyMember]: T.key,
-      [T.bucket]: T.store,
-      [T.pubsubTopic]: T.topic,
-      [T.serviceIdentity]: T.agents,
-    };
+    expect(roots.sort()).toEqual(
+      [
+        ...LOCATIONS.flatMap(() => [T.platform, T.key]),
+        T.agents,
+        'trackstack:gcp:StageStorage',
+        'trackstack:gcp:Directory',
+        'trackstack:gcp:Edge',
+        'trackstack:gcp:PurgeJob',
+        'trackstack:gcp:Monitoring',
+      ].sort(),
+    );
     for (const r of resources.filter((x) => !x.type.startsWith('trackstack:')))
-      expect([r.type, r.parent?.type]).toEqual([r.type, expectedParent[r.type]]);
-    // A component's children sit in its own region's subtree, not a neighbour's.
-    for (const r of resources.filter((x) => x.type.startsWith('trackstack:gcp:') && x.parent !== undefined))
-      expect(r.name.startsWith(r.parent?.name ?? '?')).toBe(true);
+      expect([r.type, r.parent?.type.startsWith('trackstack:gcp:')]).toEqual([r.type, true]);
+    // A component's children sit in its own subtree (named after it), not a neighbour's; the grants that a
+    // key or the directory makes (`grantEncryptDecrypt`, `grantReadWrite`) are its children but named by
+    // the grantee.
+    const grantor = new Set([T.key, 'trackstack:gcp:Directory', T.fn]);
+    for (const r of resources.filter((x) => x.parent !== undefined && !grantor.has(x.parent.type)))
+      expect([r.name, r.name.startsWith(r.parent?.name ?? '?')]).toEqual([r.name, true]);
   });
 
   test('keys: symmetric, software, rotated every 90 days at most, protected', () => {
@@ -101,17 +111,27 @@ describe('GCP program, dev stack (mocked)', () => {
       expect((r.resource as unknown as { __protect?: boolean }).__protect).toBe(true);
   });
 
-  test('the only IAM bindings: the Storage and Pub/Sub agents may encrypt/decrypt with each key', () => {
-    const iam = resources.filter((r) => /IAM|iam/.test(r.type));
-    expect(iam.every((r) => r.type === T.keyMember)).toBe(true);
-    const bindings = iam.map(
+  test('each regional key: the encrypting agents, and of the workloads only its ingest function', () => {
+    const keyGrants = ofType(T.keyMember).map(
       (r) => `${keyRegion(r.inputs.cryptoKeyId)} ${String(r.inputs.role)} ${String(r.inputs.member)}`,
     );
-    const expected = LOCATIONS.flatMap((l) => [
-      `${REGIONS[l].gcp} roles/cloudkms.cryptoKeyEncrypterDecrypter serviceAccount:service-123456789@gs-project-accounts.iam.gserviceaccount.com`,
-      `${REGIONS[l].gcp} roles/cloudkms.cryptoKeyEncrypterDecrypter serviceAccount:service-123456789@gcp-sa-pubsub.iam.gserviceaccount.com`,
-    ]);
-    expect(bindings.sort()).toEqual(expected.sort());
+    const agent = (a: string) => `serviceAccount:service-123456789@${a}.iam.gserviceaccount.com`;
+    const role = 'roles/cloudkms.cryptoKeyEncrypterDecrypter';
+    const expected = [
+      ...LOCATIONS.flatMap((l) => [
+        ...[
+          'gs-project-accounts',
+          'gcp-sa-pubsub',
+          'gcp-sa-artifactregistry',
+          'gcp-sa-cloudfunctions',
+          'gcp-sa-run',
+        ].map((a) => `${REGIONS[l].gcp} ${role} ${agent(a)}`),
+        `${REGIONS[l].gcp} ${role} serviceAccount:ts-dev-${l}-ingest@${PROJECT}.iam.gserviceaccount.com`,
+      ]),
+      // Firestore's agent only on the key of the directory's region.
+      `us-central1 ${role} ${agent('gcp-sa-firestore')}`,
+    ];
+    expect(keyGrants.sort()).toEqual(expected.sort());
   });
 
   test('every bucket: CMEK of its own region, uniform access, public access prevention, versioning, noncurrent expiry', () => {
@@ -119,9 +139,18 @@ describe('GCP program, dev stack (mocked)', () => {
     for (const b of ofType(T.bucket)) {
       const region = String(b.inputs.location).toLowerCase();
       expect(b.inputs.encryption).toEqual({ defaultKmsKeyName: keys.get(region) });
+      expect(b.inputs).toMatchObject({ uniformBucketLevelAccess: true, publicAccessPrevention: 'enforced' });
+      expect(String(b.inputs.name).length).toBeLessThanOrEqual(63);
+      if (String(b.inputs.name).includes('-receipts-')) {
+        // Write-once receipts: a locked retention policy instead of versioning (GCS allows one or the other).
+        expect(b.inputs.retentionPolicy).toEqual({
+          retentionPeriod: String(RETENTION.receiptRetentionDays * 86_400),
+          isLocked: true,
+        });
+        expect(b.inputs.versioning).toBeUndefined();
+        continue;
+      }
       expect(b.inputs).toMatchObject({
-        uniformBucketLevelAccess: true,
-        publicAccessPrevention: 'enforced',
         versioning: { enabled: true },
         softDeletePolicy: { retentionDurationSeconds: 0 },
       });
@@ -131,8 +160,9 @@ describe('GCP program, dev stack (mocked)', () => {
           condition: { daysSinceNoncurrentTime: RETENTION.noncurrentVersionDays, withState: 'ARCHIVED' },
         },
       ]);
-      expect(String(b.inputs.name)).toMatch(new RegExp(`^trackstack-dev-[a-z]+-(events|config)-${PROJECT}$`));
-      expect(String(b.inputs.name).length).toBeLessThanOrEqual(63);
+      expect(String(b.inputs.name)).toMatch(
+        new RegExp(`^trackstack-dev-([a-z]+-events|config|sources)-${PROJECT}$`),
+      );
     }
   });
 
@@ -152,7 +182,7 @@ describe('GCP program, dev stack (mocked)', () => {
     );
   });
 
-  test('buckets and topics are created only after both agents may use their region’s key', () => {
+  test('buckets and topics are created only after the agents may use their region’s key', () => {
     const byResource = new Map(resources.map((r) => [r.resource, r]));
     for (const r of [...ofType(T.bucket), ...ofType(T.pubsubTopic)]) {
       const region = String(
@@ -162,11 +192,15 @@ describe('GCP program, dev stack (mocked)', () => {
               .allowedPersistenceRegions[0],
       ).toLowerCase();
       const grants = r.dependsOn.map((d) => byResource.get(d));
-      expect(grants.map((g) => `${g?.type} ${keyRegion(g?.inputs.cryptoKeyId)}`)).toEqual([
-        `${T.keyMember} ${region}`,
-        `${T.keyMember} ${region}`,
-      ]);
-      expect(new Set(grants.map((g) => g?.inputs.member)).size).toBe(2);
+      expect(new Set(grants.map((g) => `${g?.type} ${keyRegion(g?.inputs.cryptoKeyId)}`))).toEqual(
+        new Set([`${T.keyMember} ${region}`]),
+      );
+      expect(grants.map((g) => String(g?.inputs.member))).toEqual(
+        expect.arrayContaining([
+          expect.stringContaining('gs-project-accounts'),
+          expect.stringContaining('gcp-sa-pubsub'),
+        ]),
+      );
     }
   });
 
@@ -182,9 +216,16 @@ describe('GCP program, dev stack (mocked)', () => {
       region: 'europe-west1',
       keyId: `projects/${PROJECT}/locations/europe-west1/keyRings/trackstack-dev-europe/cryptoKeys/data`,
       eventBucket: `trackstack-dev-europe-events-${PROJECT}`,
-      configBucket: `trackstack-dev-europe-config-${PROJECT}`,
       eventTopic: `projects/${PROJECT}/topics/trackstack-dev-europe-events`,
       deadLetterTopic: `projects/${PROJECT}/topics/trackstack-dev-europe-events-dead-letter`,
+      ingestFunction: 'trackstack-dev-europe-ingest',
+    });
+    expect(outputs.stageResources).toEqual({
+      address: '203.0.113.10',
+      configBucket: `trackstack-dev-config-${PROJECT}`,
+      receiptsBucket: `trackstack-dev-receipts-${PROJECT}`,
+      directoryDatabase: 'trackstack-dev',
+      purgeFunction: 'trackstack-dev-purge',
     });
   });
 });

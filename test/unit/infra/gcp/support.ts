@@ -46,6 +46,8 @@ function mockId(type: string, name: string, inputs: Record<string, unknown>): st
       return `${String(inputs.keyRing)}/cryptoKeys/${String(inputs.name)}`;
     case 'gcp:pubsub/topic:Topic':
       return `projects/${String(inputs.project)}/topics/${String(inputs.name)}`;
+    case 'gcp:firestore/database:Database':
+      return `projects/${String(inputs.project)}/databases/${String(inputs.name)}`;
     default:
       return `${name}-id`;
   }
@@ -56,7 +58,13 @@ const mocks: pulumi.runtime.Mocks = {
   newResource(args) {
     const state: Record<string, unknown> = { ...args.inputs };
     if (args.type === 'gcp:projects/serviceIdentity:ServiceIdentity')
-      state.email = 'service-123456789@gcp-sa-pubsub.iam.gserviceaccount.com';
+      state.email = `service-123456789@gcp-sa-${String(args.inputs.service).split('.')[0]}.iam.gserviceaccount.com`;
+    if (args.type === 'gcp:serviceaccount/account:Account')
+      state.email = `${String(args.inputs.accountId)}@${String(args.inputs.project)}.iam.gserviceaccount.com`;
+    if (args.type === 'gcp:cloudfunctionsv2/function:Function')
+      state.url = `https://${String(args.inputs.name)}-abc123-uc.a.run.app`;
+    if (args.type.startsWith('gcp:compute/')) state.selfLink = `https://compute.googleapis.com/${args.name}`;
+    if (args.type === 'gcp:compute/globalAddress:GlobalAddress') state.address = '203.0.113.10';
     return { id: mockId(args.type, args.name, args.inputs as Record<string, unknown>), state };
   },
   call(args) {
@@ -66,6 +74,8 @@ const mocks: pulumi.runtime.Mocks = {
         project: args.inputs.project,
         id: 'storage-agent',
       };
+    if (args.token === 'gcp:organizations/getProject:getProject')
+      return { number: '123456789', projectId: args.inputs.projectId, id: 'project' };
     throw new Error(`unexpected call ${args.token}`);
   },
 };
