@@ -97,7 +97,7 @@ export class RegionalPlatform extends pulumi.ComponentResource {
       {
         project,
         location: this.region,
-        repository: this.repository.name,
+        repository: this.repository.repositoryId,
         role: 'roles/artifactregistry.writer',
         member: pulumi.interpolate`serviceAccount:${props.storage.buildAccount.email}`,
       },

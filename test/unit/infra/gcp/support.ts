@@ -65,6 +65,8 @@ const mocks: pulumi.runtime.Mocks = {
       state.url = `https://${String(args.inputs.name)}-abc123-uc.a.run.app`;
     if (args.type.startsWith('gcp:compute/')) state.selfLink = `https://compute.googleapis.com/${args.name}`;
     if (args.type === 'gcp:compute/globalAddress:GlobalAddress') state.address = '203.0.113.10';
+    if (args.type === 'gcp:monitoring/notificationChannel:NotificationChannel')
+      state.name = `projects/${String(args.inputs.project)}/notificationChannels/${args.name}`;
     return { id: mockId(args.type, args.name, args.inputs as Record<string, unknown>), state };
   },
   call(args) {
