@@ -55,3 +55,10 @@ export const INCIDENT_METRICS = {
   /** Incidents affecting personal data, not yet notified, whose deadline is within 12 hours. */
   notificationsDueSoon: 'IncidentNotificationsDueSoon',
 } as const;
+
+/**
+ * On GCP, where there is no Embedded Metric Format, a service logs each metric as one JSON line with the
+ * metric's name in this field (and its value in `value`); log-based metrics select the lines by it
+ * (`jsonPayload.<field>="<name>"`).
+ */
+export const GCP_LOG_METRIC_FIELD = 'metric';

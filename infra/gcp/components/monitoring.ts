@@ -6,7 +6,7 @@
  */
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
-import { PURGE_METRICS, type Stage } from '../../../platform';
+import { GCP_LOG_METRIC_FIELD, PURGE_METRICS, type Stage } from '../../../platform';
 
 /** Properties of {@link Monitoring}. */
 export interface MonitoringProps {
@@ -19,8 +19,8 @@ export interface MonitoringProps {
   readonly alarmEmail?: string;
 }
 
-/** The log line the purge function writes per run figure carries the figure's name in this field. */
-const PURGE_METRIC_FIELD = 'jsonPayload.metric';
+/** The purge function logs each run figure as a JSON line naming the figure in this field. */
+const PURGE_METRIC_FIELD = `jsonPayload.${GCP_LOG_METRIC_FIELD}`;
 
 /** Log filters of the audit events that raise an alert, by metric suffix. */
 const AUDIT_FILTERS = {

@@ -15,14 +15,14 @@
  */
 import * as functions from '@google-cloud/functions-framework';
 import type { HttpFunction } from '@google-cloud/functions-framework';
-import { PURGE_METRICS } from '../../../platform';
+import { GCP_LOG_METRIC_FIELD, PURGE_METRICS } from '../../../platform';
 import { parsePurgeEnv, type PurgeEnv } from '../../../platform/contracts/purge-env';
 import type { PurgeMetrics } from './core/run-report';
 import { PurgeRunFailed, summarizeRun } from './lambda';
 import { createPurgeRuntime, purgeLogger, type PurgeRuntime } from './runtime';
 
-/** The field of the structured log line that names the figure; the log-based metric filters on it. */
-export const GCP_METRIC_FIELD = 'metric';
+/** The field naming the metric in each metric log line (the platform's, re-exported for tests). */
+export const GCP_METRIC_FIELD = GCP_LOG_METRIC_FIELD;
 
 /**
  * The structured log lines of a run's figures, one per figure: `severity` (`WARNING` for an overdue
