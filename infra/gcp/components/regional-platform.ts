@@ -107,9 +107,8 @@ export class RegionalPlatform extends pulumi.ComponentResource {
       project,
       region: this.region,
       key: this.key,
-      sourceBucket: props.storage.sourceBucket,
+      storage: props.storage,
       repository: this.repository,
-      buildAccount: props.storage.buildAccount,
       bundles: props.bundles,
     };
     this.ingest = new ServiceFunction(

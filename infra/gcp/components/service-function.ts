@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import type { GcpServiceName } from '../../build/bundle';
 import type { BundleSource } from '../bundles';
 import type { RegionalKey } from './regional-key';
+import type { StageStorage } from './stage-storage';
 
 /** The Node.js runtime of every function (the bundles target Node 20 syntax; 22 is a supported LTS). */
 export const GCF_RUNTIME = 'nodejs22';
@@ -28,12 +29,10 @@ export interface FunctionSite {
   readonly region: string;
   /** The region's key: CMEK of the function and its image. */
   readonly key: RegionalKey;
-  /** The bucket of source archives. */
-  readonly sourceBucket: gcp.storage.Bucket;
+  /** The stage storage: the source archives and the build account. */
+  readonly storage: StageStorage;
   /** The Artifact Registry repository (CMEK) the build pushes the image to. */
   readonly repository: gcp.artifactregistry.Repository;
-  /** The account Cloud Build runs the function's build as. */
-  readonly buildAccount: gcp.serviceaccount.Account;
   /** Builds a bundle. */
   readonly bundles: BundleSource;
 }
@@ -94,18 +93,7 @@ export class ServiceFunction extends pulumi.ComponentResource {
       { parent: this },
     );
     this.member = pulumi.interpolate`serviceAccount:${this.account.email}`;
-    const built = site.bundles(props.bundle);
-    const bundle = pulumi.output(built);
-    // Named by content: a new bundle is a new object, which makes the function rebuild.
-    const source = new gcp.storage.BucketObject(
-      `${name}-source`,
-      {
-        bucket: site.sourceBucket.name,
-        name: pulumi.interpolate`${props.bundle}/${bundle.sha256}.zip`,
-        source: new pulumi.asset.FileArchive(built.then((b) => b.dir)),
-      },
-      { parent: this },
-    );
+    const source = site.storage.sourceArchive(props.bundle, site.bundles);
     const environment = validatedEnvironment(props.functionName, props.environmentSchema, props.environment);
     const concurrency = props.concurrency ?? 80;
     this.fn = new gcp.cloudfunctionsv2.Function(
@@ -119,9 +107,9 @@ export class ServiceFunction extends pulumi.ComponentResource {
         buildConfig: {
           runtime: GCF_RUNTIME,
           entryPoint: 'handler',
-          source: { storageSource: { bucket: site.sourceBucket.name, object: source.name } },
+          source: { storageSource: { bucket: source.bucket, object: source.name } },
           dockerRepository: site.repository.id,
-          serviceAccount: site.buildAccount.id,
+          serviceAccount: site.storage.buildAccount.id,
         },
         serviceConfig: {
           availableMemory: `${props.memoryMb}Mi`,

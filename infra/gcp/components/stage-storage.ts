@@ -7,6 +7,8 @@
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 import { names, RETENTION, type Stage } from '../../../platform';
+import type { GcpServiceName } from '../../build/bundle';
+import type { BundleSource } from '../bundles';
 import type { RegionalKey } from './regional-key';
 
 /** Properties of {@link StageStorage}. */
@@ -30,8 +32,12 @@ export class StageStorage extends pulumi.ComponentResource {
   /** The account Cloud Build runs the functions' builds as (instead of the broad default compute account). */
   public readonly buildAccount: gcp.serviceaccount.Account;
 
+  private readonly archives = new Map<GcpServiceName, gcp.storage.BucketObject>();
+  private readonly baseName: string;
+
   constructor(name: string, props: StageStorageProps, opts?: pulumi.ComponentResourceOptions) {
     super('trackstack:gcp:StageStorage', name, {}, opts);
+    this.baseName = name;
     const common = {
       project: props.project,
       location: props.region.toUpperCase(),
@@ -96,5 +102,28 @@ export class StageStorage extends pulumi.ComponentResource {
       receiptsBucket: this.receiptsBucket.name,
       sourceBucket: this.sourceBucket.name,
     });
+  }
+
+  /**
+   * The source archive of a bundle in the source bucket, uploaded once for every function that runs it
+   * (the three regional ingest functions share one), named by the bundle's content hash so that a changed
+   * bundle is a new object and makes its functions rebuild.
+   */
+  sourceArchive(bundle: GcpServiceName, bundles: BundleSource): gcp.storage.BucketObject {
+    let archive = this.archives.get(bundle);
+    if (!archive) {
+      const built = bundles(bundle);
+      archive = new gcp.storage.BucketObject(
+        `${this.baseName}-${bundle}`,
+        {
+          bucket: this.sourceBucket.name,
+          name: pulumi.interpolate`${bundle}/${pulumi.output(built).sha256}.zip`,
+          source: new pulumi.asset.FileArchive(built.then((b) => b.dir)),
+        },
+        { parent: this },
+      );
+      this.archives.set(bundle, archive);
+    }
+    return archive;
   }
 }

@@ -64,6 +64,12 @@ describe('GCP program, dev stack (mocked)', () => {
     // Keys are created before the platforms: the stage-wide buckets need the primary one.
     expect(ofType(T.key)).toHaveLength(3);
     expect(ofType(T.fn).filter((f) => f.parent?.type === T.platform)).toHaveLength(6);
+    // One source archive per bundle, shared by the functions that run it.
+    expect(
+      ofType('gcp:storage/bucketObject:BucketObject')
+        .map((o) => o.name)
+        .sort(),
+    ).toEqual(['dev-storage-ingest-gcp', 'dev-storage-purge-gcp', 'dev-storage-writer-gcp']);
     expect(ofType(T.keyRing)).toHaveLength(3);
     expect(ofType(T.cryptoKey)).toHaveLength(3);
     // Three event buckets, and the stage's config, receipts and source buckets.
