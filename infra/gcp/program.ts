@@ -112,6 +112,7 @@ export function createGcpProgram(config: GcpStackConfig, bundles: BundleSource):
   const monitoring = new Monitoring(`${stage}-monitoring`, {
     project,
     stage,
+    logRetentionDays: config.logRetentionDays,
     ...(config.alarmEmail !== undefined && { alarmEmail: config.alarmEmail }),
   });
   return { agents, storage, directory, platforms, edge, purge, monitoring };

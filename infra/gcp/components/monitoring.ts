@@ -17,6 +17,8 @@ export interface MonitoringProps {
    * @default - none: the alert policies exist, without a channel (the console shows them)
    */
   readonly alarmEmail?: string;
+  /** Days the project's `_Default` log bucket keeps logs (the functions' logs among them). */
+  readonly logRetentionDays: number;
 }
 
 /** The purge function logs each run figure as a JSON line naming the figure in this field. */
@@ -50,6 +52,13 @@ export class Monitoring extends pulumi.ComponentResource {
         },
         child,
       );
+    // The functions log to the project's _Default bucket; a stage has its own project, so this is the
+    // stage's log retention (the counterpart of the Lambda log groups' retention).
+    new gcp.logging.ProjectBucketConfig(
+      `${name}-log-retention`,
+      { project, location: 'global', bucketId: '_Default', retentionDays: props.logRetentionDays },
+      child,
+    );
     if (props.alarmEmail)
       this.channel = new gcp.monitoring.NotificationChannel(
         `${name}-email`,

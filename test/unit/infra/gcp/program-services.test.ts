@@ -297,6 +297,15 @@ describe('GCP program, prod stack (mocked): edge', () => {
 });
 
 describe('GCP program, prod stack (mocked): detection', () => {
+  test('the project’s log bucket keeps logs for the stack’s trackstack:logRetentionDays', () => {
+    expect(
+      one('gcp:logging/projectBucketConfig:ProjectBucketConfig', 'prod-monitoring-log-retention').inputs,
+    ).toMatchObject({
+      bucketId: '_Default',
+      retentionDays: 365,
+    });
+  });
+
   test('Data Access audit logs for Cloud KMS and Cloud Storage', () => {
     const audit = ofType('gcp:projects/iAMAuditConfig:IAMAuditConfig').map((a) => a.inputs);
     expect(audit.map((a) => a.service).sort()).toEqual(['cloudkms.googleapis.com', 'storage.googleapis.com']);
