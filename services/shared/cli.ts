@@ -95,3 +95,66 @@ export function parseCommandLine<T extends { readonly help?: boolean }>(
   }
   return args;
 }
+
+/** The cloud a stage runs on, as `--cloud` names it. */
+export type CloudName = 'aws' | 'gcp';
+
+/** A GCP project id, as GCP allows it. */
+const GCP_PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+
+/**
+ * The messages of {@link cloudFlags}. The purge CLI words four of them its own way (its tests pin that
+ * wording), so a tool may replace any of them; the rest of the check stays in one place.
+ */
+export interface CloudFlagMessages {
+  readonly badCloud: (value: string) => string;
+  readonly needsProject: string;
+  /** `--project` without `--cloud gcp` (`stageGiven`: whether `--stage` was given). */
+  readonly projectWithoutGcp: (stageGiven: boolean) => string;
+  /** Flags that name AWS resources, given with `--cloud gcp`. */
+  readonly awsOnlyWithGcp: (flags: readonly string[]) => string;
+}
+
+const CLOUD_FLAG_MESSAGES: CloudFlagMessages = {
+  badCloud: (value) => `--cloud must be aws or gcp; got "${value}"`,
+  needsProject: '--cloud gcp needs --project <GCP project id>',
+  projectWithoutGcp: (stageGiven) =>
+    stageGiven ? '--project goes only with --cloud gcp' : '--project goes only with --stage',
+  awsOnlyWithGcp: (flags) => `--${flags.join(', --')} name AWS resources: not with --cloud gcp`,
+};
+
+/**
+ * The stage's cloud from `--cloud aws|gcp` (default aws) and, with gcp, its project from `--project`
+ * (required there, refused otherwise). Both go only with `--stage`; flags that name AWS resources are
+ * refused with gcp.
+ * @param values the parsed flags
+ * @param options `stageGiven`: whether `--stage` was given; `awsOnly`: the tool's flags that name AWS
+ *   resources; `messages`: wording that replaces the shared one
+ * @throws UsageError naming the flag
+ */
+export function cloudFlags(
+  values: Readonly<Record<string, unknown>> & { readonly cloud?: string; readonly project?: string },
+  options: {
+    readonly stageGiven: boolean;
+    readonly awsOnly: readonly string[];
+    readonly messages?: Partial<CloudFlagMessages>;
+  },
+): { readonly cloud: CloudName; readonly project?: string } {
+  const messages = { ...CLOUD_FLAG_MESSAGES, ...options.messages };
+  const { cloud: cloudText, project } = values;
+  if (cloudText !== undefined && !options.stageGiven) throw new UsageError('--cloud goes only with --stage');
+  if (cloudText !== undefined && cloudText !== 'aws' && cloudText !== 'gcp')
+    throw new UsageError(messages.badCloud(cloudText));
+  if (cloudText !== 'gcp') {
+    if (project !== undefined) throw new UsageError(messages.projectWithoutGcp(options.stageGiven));
+    return { cloud: 'aws' };
+  }
+  if (project === undefined) throw new UsageError(messages.needsProject);
+  if (!GCP_PROJECT_ID.test(project))
+    throw new UsageError(
+      `--project must be a GCP project id (6-30 lowercase letters, digits or hyphens, a letter first, no hyphen last), got "${project}"`,
+    );
+  const awsOnly = options.awsOnly.filter((flag) => values[flag] !== undefined);
+  if (awsOnly.length) throw new UsageError(messages.awsOnlyWithGcp(awsOnly));
+  return { cloud: 'gcp', project };
+}

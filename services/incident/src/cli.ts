@@ -11,7 +11,7 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ID_PATTERNS, LIMITS, parseIncidentEnv, type Stage } from '../../../platform';
-import { UsageError, checkStageOnlyFlags, stageFlag } from '../../shared/cli';
+import { UsageError, checkStageOnlyFlags, cloudFlags, stageFlag } from '../../shared/cli';
 import type { ComputeRequest } from '../../shared/edge-store/armor-edge-store';
 import type { EdgeStore } from '../../shared/edge-store/edge-store';
 import { localActor } from './actor';
@@ -238,24 +238,9 @@ export function parseIncidentArgs(
     if (values['data-dir'] !== undefined)
       throw new UsageError('--data-dir is for the local store; it cannot go with --stage');
   }
-  checkStageOnlyFlags(
-    values,
-    ['table', 'incident-table', 'kvs-arn', 'topic-arn', 'cloud', 'project'],
-    stage !== undefined,
-  );
-  const cloud = cloudFlag(values.cloud);
-  if (cloud === 'gcp') {
-    if (values.project === undefined) throw new UsageError('--cloud gcp needs --project <GCP project id>');
-    if (!GCP_PROJECT_ID.test(values.project))
-      throw new UsageError(
-        `--project must be a GCP project id (6-30 lowercase letters, digits or hyphens, a letter first, no hyphen last), got "${values.project}"`,
-      );
-    const awsOnly = ['table', 'incident-table', 'kvs-arn', 'topic-arn'].filter(
-      (k) => values[k as keyof typeof values] !== undefined,
-    );
-    if (awsOnly.length)
-      throw new UsageError(`--${awsOnly.join(', --')} name AWS resources: not with --cloud gcp`);
-  } else if (values.project !== undefined) throw new UsageError('--project goes only with --cloud gcp');
+  const awsOnly = ['table', 'incident-table', 'kvs-arn', 'topic-arn'];
+  checkStageOnlyFlags(values, awsOnly, stage !== undefined);
+  const { cloud, project } = cloudFlags(values, { stageGiven: stage !== undefined, awsOnly });
   if (values['data-dir'] !== undefined && values['data-dir'].trim() === '')
     throw new UsageError('--data-dir must not be empty');
   return {
@@ -271,7 +256,7 @@ export function parseIncidentArgs(
     openOnly: values.open === true,
     ...(stage ? { stage } : {}),
     cloud,
-    ...(cloud === 'gcp' ? { project: values.project! } : {}),
+    ...(project !== undefined ? { project } : {}),
     overrides: {
       ...(values.table !== undefined ? { table: values.table } : {}),
       ...(values['incident-table'] !== undefined ? { incidentTable: values['incident-table'] } : {}),
@@ -279,16 +264,6 @@ export function parseIncidentArgs(
       ...(values['topic-arn'] !== undefined ? { topicArn: values['topic-arn'] } : {}),
     },
   };
-}
-
-/** A GCP project id, as GCP allows it. */
-const GCP_PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
-
-/** The value of `--cloud`. @throws UsageError on another value */
-function cloudFlag(value: string | undefined): 'aws' | 'gcp' {
-  if (value === undefined || value === 'aws') return 'aws';
-  if (value === 'gcp') return 'gcp';
-  throw new UsageError(`--cloud must be aws or gcp; got "${value}"`);
 }
 
 /** Where the CLI writes, and what tests change. */

@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { ID_PATTERNS, type Stage } from '../../../platform';
 import { formatFieldChange } from '../../shared/campaign-config/render';
-import { UsageError, checkStageOnlyFlags, stageFlag } from '../../shared/cli';
+import { UsageError, checkStageOnlyFlags, cloudFlags, stageFlag } from '../../shared/cli';
 import {
   PublishRefusedError,
   publishCampaigns,
@@ -76,9 +76,6 @@ export interface PublishArgs {
   readonly project?: string;
   readonly help?: boolean;
 }
-
-/** A GCP project id, as GCP allows it. */
-const GCP_PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 
 /**
  * Parses the command line.
@@ -151,25 +148,9 @@ export function parsePublishArgs(
     if (values['data-dir'] !== undefined)
       throw new UsageError('--data-dir is for the local store; it cannot go with --stage');
   }
-  checkStageOnlyFlags(
-    values,
-    ['table', 'bucket', 'distribution-id', 'kvs-arn', 'cloud', 'project'],
-    stage !== undefined,
-  );
-  const cloud = values.cloud ?? 'aws';
-  if (cloud !== 'aws' && cloud !== 'gcp') throw new UsageError(`--cloud must be aws or gcp; got "${cloud}"`);
-  if (cloud === 'gcp') {
-    if (values.project === undefined) throw new UsageError('--cloud gcp needs --project <GCP project id>');
-    if (!GCP_PROJECT_ID.test(values.project))
-      throw new UsageError(
-        `--project must be a GCP project id (6-30 lowercase letters, digits or hyphens, a letter first, no hyphen last), got "${values.project}"`,
-      );
-    const awsOnly = ['table', 'bucket', 'distribution-id', 'kvs-arn'].filter(
-      (k) => values[k as keyof typeof values] !== undefined,
-    );
-    if (awsOnly.length)
-      throw new UsageError(`--${awsOnly.join(', --')} name AWS resources: not with --cloud gcp`);
-  } else if (values.project !== undefined) throw new UsageError('--project goes only with --cloud gcp');
+  const awsOnly = ['table', 'bucket', 'distribution-id', 'kvs-arn'];
+  checkStageOnlyFlags(values, awsOnly, stage !== undefined);
+  const { cloud, project } = cloudFlags(values, { stageGiven: stage !== undefined, awsOnly });
   if (values['data-dir'] !== undefined && values['data-dir'].trim() === '')
     throw new UsageError('--data-dir must not be empty');
   if (dataDir.trim() === '') throw new UsageError('TS_DATA_DIR must not be empty');
@@ -184,7 +165,7 @@ export function parsePublishArgs(
     dataDir,
     ...(stage ? { stage } : {}),
     ...(stage ? { cloud } : {}),
-    ...(cloud === 'gcp' ? { project: values.project! } : {}),
+    ...(project !== undefined ? { project } : {}),
     ...(values.table !== undefined ? { table: values.table } : {}),
     ...(values.bucket !== undefined ? { bucket: values.bucket } : {}),
     ...(values['distribution-id'] !== undefined ? { distributionId: values['distribution-id'] } : {}),

@@ -9,7 +9,7 @@
  */
 import { resolve } from 'node:path';
 import { LOCATIONS, PRIMARY_LOCATION, names, type Location, type Stage } from '../../../platform';
-import { UsageError, parseFlags, stageFlag } from '../../shared/cli';
+import { UsageError, cloudFlags, parseFlags, stageFlag, type CloudFlagMessages } from '../../shared/cli';
 import { PurgeRequestError } from './core/errors';
 import type { PurgeRunReport } from './core/run-report';
 import { eventBucketVariable, parsePurgeEnv } from '../../../platform/contracts/purge-env';
@@ -48,6 +48,14 @@ const USAGE = `Usage: npm run purge -- (--dry-run | --run | --now <accountId> --
 
 Exit status: 0 done, 1 an account failed, 2 bad usage or request refused (nothing changed),
 3 time budget used up with work left, or the account is held by another run (run again).`;
+
+/** This tool's wording of the `--cloud`/`--project` mistakes (its usage says `<project-id>`). */
+const PURGE_CLOUD_MESSAGES: Partial<CloudFlagMessages> = {
+  badCloud: (value) => `--cloud must be aws or gcp, got "${value}"`,
+  needsProject: '--cloud gcp needs --project <project-id>',
+  projectWithoutGcp: () => '--project goes only with --stage <stage> --cloud gcp',
+  awsOnlyWithGcp: (flags) => `--${flags.join(', --')} is for AWS; it cannot go with --cloud gcp`,
+};
 
 /** What the command line asks for. */
 export interface PurgeArgs {
@@ -130,22 +138,11 @@ export function parsePurgeArgs(argv: readonly string[]): PurgeArgs | 'help' {
     if (!/^\d{12}$/.test(values.account))
       throw new UsageError(`--account must be a 12-digit AWS account id, got "${values.account}"`);
   }
-  const cloudText = values.cloud ?? 'aws';
-  if (values.cloud !== undefined && !stage) throw new UsageError('--cloud goes only with --stage');
-  if (cloudText !== 'aws' && cloudText !== 'gcp')
-    throw new UsageError(`--cloud must be aws or gcp, got "${cloudText}"`);
-  const cloud: 'aws' | 'gcp' = cloudText;
-  if (cloud === 'gcp') {
-    if (values.project === undefined) throw new UsageError('--cloud gcp needs --project <project-id>');
-    if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(values.project))
-      throw new UsageError(
-        `--project must be a GCP project id (6-30 lowercase letters, digits or hyphens, a letter first, no hyphen last), got "${values.project}"`,
-      );
-    if (values.account !== undefined)
-      throw new UsageError('--account is for AWS; it cannot go with --cloud gcp');
-  } else if (values.project !== undefined) {
-    throw new UsageError('--project goes only with --stage <stage> --cloud gcp');
-  }
+  const { cloud, project } = cloudFlags(values, {
+    stageGiven: stage !== undefined,
+    awsOnly: ['account'],
+    messages: PURGE_CLOUD_MESSAGES,
+  });
   const budgetText = values['time-budget'] ?? '600';
   const timeBudgetSeconds = Number(budgetText);
   if (!/^\d+$/.test(budgetText) || timeBudgetSeconds > 86_400)
@@ -162,7 +159,7 @@ export function parsePurgeArgs(argv: readonly string[]): PurgeArgs | 'help' {
     locations,
     ...(values.account !== undefined ? { account: values.account } : {}),
     cloud,
-    ...(values.project !== undefined ? { project: values.project } : {}),
+    ...(project !== undefined ? { project } : {}),
     timeBudgetSeconds,
     json: values.json === true,
   };
