@@ -5,7 +5,8 @@
  */
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
-import { names, RETENTION, type Location, type Stage } from '../../../platform';
+import { names, type Location, type Stage } from '../../../platform';
+import { privateBucketArgs, VERSIONED_BUCKET_ARGS } from './bucket-args';
 import type { RegionalKey } from './regional-key';
 
 /** Properties of an {@link EventStore}. */
@@ -29,24 +30,7 @@ export class EventStore extends pulumi.ComponentResource {
 
   constructor(name: string, props: EventStoreProps, opts?: pulumi.ComponentResourceOptions) {
     super('trackstack:gcp:EventStore', name, {}, opts);
-    const common = {
-      project: props.project,
-      location: props.region.toUpperCase(),
-      // Objects are readable only through IAM (no ACLs) and never publicly, whatever a later binding says.
-      uniformBucketLevelAccess: true,
-      publicAccessPrevention: 'enforced',
-      encryption: { defaultKmsKeyName: props.key.key.id },
-      versioning: { enabled: true },
-      lifecycleRules: [
-        {
-          action: { type: 'Delete' },
-          condition: { daysSinceNoncurrentTime: RETENTION.noncurrentVersionDays, withState: 'ARCHIVED' },
-        },
-      ],
-      // Soft delete would keep a purged account's objects for another 7 days beyond the purge, outside the
-      // retention promise; versioning already covers accidental deletes.
-      softDeletePolicy: { retentionDurationSeconds: 0 },
-    } satisfies Partial<gcp.storage.BucketArgs>;
+    const common = { ...privateBucketArgs(props.project, props.region, props.key), ...VERSIONED_BUCKET_ARGS };
     // GCS checks at creation that its agent can use the key: without the grant the bucket fails to create.
     this.eventBucket = new gcp.storage.Bucket(
       `${name}-events`,

@@ -9,6 +9,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { names, RETENTION, type Stage } from '../../../platform';
 import type { GcpServiceName } from '../../build/bundle';
 import type { BundleSource } from '../bundles';
+import { privateBucketArgs, VERSIONED_BUCKET_ARGS } from './bucket-args';
 import type { RegionalKey } from './regional-key';
 
 /** Properties of {@link StageStorage}. */
@@ -38,24 +39,9 @@ export class StageStorage extends pulumi.ComponentResource {
   constructor(name: string, props: StageStorageProps, opts?: pulumi.ComponentResourceOptions) {
     super('trackstack:gcp:StageStorage', name, {}, opts);
     this.baseName = name;
-    const common = {
-      project: props.project,
-      location: props.region.toUpperCase(),
-      uniformBucketLevelAccess: true,
-      publicAccessPrevention: 'enforced',
-      encryption: { defaultKmsKeyName: props.key.key.id },
-    } satisfies Partial<gcp.storage.BucketArgs>;
+    const common = privateBucketArgs(props.project, props.region, props.key);
     const childOpts = { parent: this, dependsOn: props.key.agentGrants };
-    const versioned = {
-      versioning: { enabled: true },
-      lifecycleRules: [
-        {
-          action: { type: 'Delete' },
-          condition: { daysSinceNoncurrentTime: RETENTION.noncurrentVersionDays, withState: 'ARCHIVED' },
-        },
-      ],
-      softDeletePolicy: { retentionDurationSeconds: 0 },
-    } satisfies Partial<gcp.storage.BucketArgs>;
+    const versioned = VERSIONED_BUCKET_ARGS;
     this.configBucket = new gcp.storage.Bucket(
       `${name}-config`,
       { ...common, ...versioned, name: names.gcpConfigBucket(props.stage, props.project) },
