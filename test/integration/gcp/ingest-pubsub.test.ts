@@ -30,7 +30,7 @@ import { startServer, type RunningServer } from '../../../services/ingest/src/se
 import { PUBSUB_ATTRIBUTES } from '../../../services/ingest/src/sinks/pubsub-sink';
 import { FirestoreDirectory } from '../../../services/shared/directory/firestore-directory';
 import { BROWSER_USER_AGENT } from '../../../tooling/user-agent';
-import { gcpEmulators } from './emulators';
+import { gcpEmulators, pullMessages } from './emulators';
 
 const { projectId } = gcpEmulators();
 const suffix = randomBytes(4).toString('hex');
@@ -80,23 +80,8 @@ afterAll(async () => {
 });
 
 /** Pulls until `count` messages arrived (or 15 s passed), acknowledging each. */
-async function pull(count: number): Promise<Message[]> {
-  const sub = pubsub.subscription(subscription);
-  const got: Message[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, 15_000);
-    sub.on('error', reject);
-    sub.on('message', (m: Message) => {
-      m.ack();
-      got.push(m);
-      if (got.length >= count) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  await sub.close();
-  return got;
+function pull(count: number): Promise<Message[]> {
+  return pullMessages(pubsub, subscription, count, 15_000);
 }
 
 const lbHeaders = {

@@ -10,7 +10,7 @@ import {
   PubSubSink,
 } from '../../../services/ingest/src/sinks/pubsub-sink';
 import type { SinkRecord } from '../../../services/ingest/src/sinks/sink';
-import { gcpEmulators } from './emulators';
+import { gcpEmulators, pullMessages } from './emulators';
 
 const { projectId } = gcpEmulators();
 // The client finds the emulator through PUBSUB_EMULATOR_HOST and then needs no credentials.
@@ -24,23 +24,8 @@ const record = (i: number, accountId: string): SinkRecord => ({
 });
 
 /** Pulls until `count` messages arrived (or 20 s passed), acknowledging each. */
-async function pull(subscription: string, count: number): Promise<Message[]> {
-  const sub = client.subscription(subscription);
-  const got: Message[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => resolve(), 20_000);
-    sub.on('error', reject);
-    sub.on('message', (m: Message) => {
-      m.ack();
-      got.push(m);
-      if (got.length >= count) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
-  await sub.close();
-  return got;
+function pull(subscription: string, count: number): Promise<Message[]> {
+  return pullMessages(client, subscription, count);
 }
 
 async function topicWithSubscription(name: string): Promise<{ topic: string; subscription: string }> {
