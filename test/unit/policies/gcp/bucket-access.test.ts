@@ -1,5 +1,5 @@
 import { bucketAccess } from '../../../../policies/gcp/rules/bucket-access';
-import { validateResource } from './support/policy-harness';
+import { validateResource } from '../../../../policies/gcp/evaluate';
 import { bucket } from './support/fixtures';
 
 describe('gcp-bucket-uniform-access-and-public-access-prevention', () => {

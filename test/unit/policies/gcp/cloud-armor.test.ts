@@ -1,5 +1,5 @@
 import { cloudArmorOnPublicBackends } from '../../../../policies/gcp/rules/cloud-armor';
-import { validateResource } from './support/policy-harness';
+import { validateResource } from '../../../../policies/gcp/evaluate';
 import { backendBucket, backendService } from './support/fixtures';
 
 describe('gcp-cloud-armor-on-public-backends', () => {

@@ -1,5 +1,5 @@
 import { cmekOnBucketsAndTopics } from '../../../../policies/gcp/rules/cmek';
-import { validateResource } from './support/policy-harness';
+import { validateResource } from '../../../../policies/gcp/evaluate';
 import { bucket, topic } from './support/fixtures';
 
 // cdk-nag style: a "Compliance" case and one "Noncompliance N" case per way to break the rule.

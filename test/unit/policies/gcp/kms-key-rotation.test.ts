@@ -1,5 +1,5 @@
 import { durationSeconds, kmsKeyRotation } from '../../../../policies/gcp/rules/kms-key-rotation';
-import { validateResource } from './support/policy-harness';
+import { validateResource } from '../../../../policies/gcp/evaluate';
 import { cryptoKey } from './support/fixtures';
 
 describe('gcp-kms-key-symmetric-rotated-90-days', () => {

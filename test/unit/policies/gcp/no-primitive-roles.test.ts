@@ -1,5 +1,5 @@
 import { noPrimitiveRoles } from '../../../../policies/gcp/rules/no-primitive-roles';
-import { validateResource, type ResourceSpec } from './support/policy-harness';
+import { validateResource, type ResourceSpec } from '../../../../policies/gcp/evaluate';
 
 const SA = 'serviceAccount:ingest@p.iam.gserviceaccount.com';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { POLICY_PACK_NAME, policies } from '../../../../policies/gcp/policies';
-import { evaluatePolicies, type ResourceSpec } from './support/policy-harness';
+import { evaluatePolicies, type ResourceSpec } from '../../../../policies/gcp/evaluate';
 import {
   backendBucket,
   backendService,

@@ -1,5 +1,5 @@
 import { publicInvokerThroughLoadBalancer } from '../../../../policies/gcp/rules/public-invoker-through-load-balancer';
-import { urnOf, validateStack, type ResourceSpec } from './support/policy-harness';
+import { urnOf, validateStack, type ResourceSpec } from '../../../../policies/gcp/evaluate';
 import { functionV2, publicInvoker } from './support/fixtures';
 
 const check = (specs: ResourceSpec[]) => validateStack(publicInvokerThroughLoadBalancer, specs);
@@ -107,7 +107,7 @@ describe('gcp-public-invoker-only-through-load-balancer', () => {
       },
     ];
     const violations = await check(specs);
-    expect(violations.map((v) => v.urn)).toEqual(specs.map(urnOf));
+    expect(violations.map((v) => v.urn)).toEqual(specs.map((s) => urnOf(s)));
     expect(violations[0]!.message).toMatch(
       /only the invoker of a function or Cloud Run service may be public/,
     );

@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { policies } from '../../../../policies/gcp/policies';
-import { evaluatePolicies, type ResourceSpec } from './support/policy-harness';
+import { evaluatePolicies, type ResourceSpec } from '../../../../policies/gcp/evaluate';
 
 // The rules read properties by name; this test declares resources through the real @pulumi/gcp classes
 // under pulumi.runtime.setMocks, so a property the SDK spells differently would show up as a violation.

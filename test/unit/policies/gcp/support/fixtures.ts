@@ -2,7 +2,7 @@
  * Compliant GCP resources, as the policy analyzer sees them, for the policy tests to start from and break
  * one property at a time.
  */
-import type { ResourceSpec } from './policy-harness';
+import type { ResourceSpec } from '../../../../../policies/gcp/evaluate';
 
 /** A Cloud KMS key id as the provider reports it. */
 export const KEY_ID = 'projects/p/locations/europe-west1/keyRings/trackstack/cryptoKeys/data';

@@ -1,7 +1,8 @@
 /**
- * Evaluates CrossGuard policies without the Pulumi CLI, the way pulumi-policy-aws tests its own
- * (src/tests/util.ts there): build the `ResourceValidationArgs` / `StackValidationArgs` the analyzer would
- * pass, call `validateResource` / `validateStack`, and collect what `reportViolation` receives.
+ * Evaluates the pack's policies without the Pulumi CLI, the way pulumi-policy-aws tests its own: build the
+ * `ResourceValidationArgs` / `StackValidationArgs` the analyzer would pass, call `validateResource` /
+ * `validateStack`, and collect what `reportViolation` receives. The rules' tests use it on hand-made
+ * resources, and `npm run scan` on the resources the program registers under mocks.
  */
 import type {
   Policies,
@@ -38,9 +39,9 @@ const OPTIONS: PolicyResourceOptions = {
 /** What `args.notApplicable()` throws: the analyzer records such a policy as not applicable, not violated. */
 class NotApplicable extends Error {}
 
-/** The URN the analyzer would give a resource of the test stack. */
-export function urnOf({ type, name }: Pick<ResourceSpec, 'type' | 'name'>): string {
-  return `urn:pulumi:test::trackstack::${type}::${name}`;
+/** The URN the analyzer would give a resource of a stack (`test` unless named). */
+export function urnOf({ type, name }: Pick<ResourceSpec, 'type' | 'name'>, stack = 'test'): string {
+  return `urn:pulumi:${stack}::trackstack::${type}::${name}`;
 }
 
 function typeOf(resourceClass: unknown): string | undefined {
@@ -123,7 +124,8 @@ export function validateStack(
 
 /**
  * The violations a whole pack reports for a stack, as `pulumi preview --policy-pack` would: every resource
- * policy on every resource, then every stack policy on the stack. Disabled policies are skipped.
+ * policy on every resource, then every stack policy on the stack. Disabled policies are skipped. A resource
+ * policy's violation carries the URN of the resource it was checking, as the analyzer reports it.
  */
 export async function evaluatePolicies(
   policies: Policies,
@@ -133,7 +135,9 @@ export async function evaluatePolicies(
   for (const policy of policies) {
     if (policy.enforcementLevel === 'disabled') continue;
     if ('validateStack' in policy) out.push(...(await validateStack(policy, specs)));
-    else for (const spec of specs) out.push(...(await validateResource(policy, spec)));
+    else
+      for (const spec of specs)
+        out.push(...(await validateResource(policy, spec)).map((v) => ({ ...v, urn: v.urn ?? urnOf(spec) })));
   }
   return out;
 }
