@@ -13,7 +13,9 @@ import * as pulumi from '@pulumi/pulumi';
 import { load } from 'js-yaml';
 import { REPO_ROOT } from '../../infra/build/paths';
 import { sourceLocation, type SourceLocation } from './source-location';
-// The module object itself (not an ES namespace copy, which tsx would make): its export is replaced below.
+// The module object itself, not the read-only namespace copy that tsx makes of `import * as`: its export is
+// replaced below.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 import runtimeResource = require('@pulumi/pulumi/runtime/resource');
 
 /** One resource the program registered. */
