@@ -3,7 +3,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, CfnOutput, Fn, Validations } from 'aws-cdk-lib';
+import { App, CfnOutput, Fn, Stage as CdkStage, Validations, type StageProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
 import {
   edgeStackName,
   PRIMARY_LOCATION,
@@ -75,33 +76,62 @@ export function createApp(props: CreateAppProps = {}): TrackstackApp {
   });
   const config = readStageConfig(app.node);
   const account = config.awsAccount ?? props.defaultAccount ?? process.env.CDK_DEFAULT_ACCOUNT;
+  const stacks = buildStageStacks(app, config, account);
+  Validations.of(app).addPlugins(...compliancePacks(app));
+  return { app, config, ...stacks };
+}
+
+/** The stacks of one stage, as {@link buildStageStacks} wires them. */
+export interface StageStacks {
+  /** The regional stacks, one per location of the stage, in the stage's order. */
+  readonly regionalStacks: readonly RegionalStack[];
+  /** The edge stack (us-east-1), deployed after every regional stack. */
+  readonly edgeStack: EdgeStack;
+  /** The security stack (us-east-1), deployed after the edge stack. */
+  readonly securityStack: SecurityStack;
+}
+
+/**
+ * Builds every stack of one stage in `scope`: the App for `cdk deploy` of a stage, or a `cdk.Stage` of the
+ * release pipeline (`TrackstackStage`). Stack names are set explicitly (equal to the ids) because a Stage
+ * would otherwise prefix them with its own path, and the tools find the stacks by these names.
+ * @param account the stacks' AWS account; `undefined` leaves them environment-agnostic in the account
+ */
+export function buildStageStacks(
+  scope: Construct,
+  config: StageConfig,
+  account: string | undefined,
+): StageStacks {
   const home = directoryHome(config);
   const replicas = config.locations.filter((l) => l !== home);
 
-  const regionalStacks = config.locations.map(
-    (location) =>
-      new RegionalStack(app, awsNames.regionalStack(config.stage, location), {
-        env: { account, region: REGIONS[location].aws },
-        description: `Trackstack ${config.stage}: ingest, keys, event store and directory in ${location}`,
-        // Production holds customers' events: deleting its stacks takes a deliberate extra step.
-        terminationProtection: config.stage === 'prod',
-        tags: { product: PRODUCT, stage: config.stage, location },
-        config,
-        location,
-        directoryHome: home,
-        replicaLocations: location === home ? replicas : [],
-        homeLocations: config.homeLocations,
-        // The edge stack (us-east-1) reads each Function URL's host name from this stack (see
-        // ingestOriginDomain); allowed across regions, as Fn::GetStackOutput with cdk.json's weak references.
-        crossRegionReferences: true,
-      }),
-  );
+  const regionalStacks = config.locations.map((location) => {
+    const id = awsNames.regionalStack(config.stage, location);
+    return new RegionalStack(scope, id, {
+      stackName: id,
+      env: { account, region: REGIONS[location].aws },
+      description: `Trackstack ${config.stage}: ingest, keys, event store and directory in ${location}`,
+      // Production holds customers' events: deleting its stacks takes a deliberate extra step.
+      terminationProtection: config.stage === 'prod',
+      tags: { product: PRODUCT, stage: config.stage, location },
+      config,
+      location,
+      directoryHome: home,
+      replicaLocations: location === home ? replicas : [],
+      homeLocations: config.homeLocations,
+      // The edge stack (us-east-1) reads each Function URL's host name from this stack (see
+      // ingestOriginDomain); allowed across regions, as Fn::GetStackOutput with cdk.json's weak references.
+      crossRegionReferences: true,
+    });
+  });
   // The home stack creates the table's replicas, encrypted with the other regions' keys: those keys
   // (and their aliases) must exist first.
   const homeStack = regionalStacks.find((s) => s.location === home);
   for (const stack of regionalStacks) if (stack !== homeStack) homeStack?.addStackDependency(stack);
 
-  const edgeStack = new EdgeStack(app, edgeStackName(config.stage), {
+  const edgeId = edgeStackName(config.stage);
+  const edgeStack = new EdgeStack(scope, edgeId, {
+    stackName: edgeId,
     env: { account, region: REGIONS[PRIMARY_LOCATION].aws },
     description: `Trackstack ${config.stage}: CloudFront, WAF, edge routing and the config bucket`,
     terminationProtection: config.stage === 'prod',
@@ -114,7 +144,9 @@ export function createApp(props: CreateAppProps = {}): TrackstackApp {
   // distribution does; Fn::GetStackOutput also needs the regional outputs in place.
   for (const stack of regionalStacks) edgeStack.addStackDependency(stack);
 
-  const securityStack = new SecurityStack(app, securityNames.stack(config.stage), {
+  const securityId = securityNames.stack(config.stage);
+  const securityStack = new SecurityStack(scope, securityId, {
+    stackName: securityId,
     env: { account, region: REGIONS[PRIMARY_LOCATION].aws },
     description: `Trackstack ${config.stage}: audit trail, security alarms, incident store and containment`,
     terminationProtection: config.stage === 'prod',
@@ -124,9 +156,42 @@ export function createApp(props: CreateAppProps = {}): TrackstackApp {
   });
   // The containment function revokes keys in the edge store and reads the per-key rules of every region.
   securityStack.addStackDependency(edgeStack);
+  return { regionalStacks, edgeStack, securityStack };
+}
 
-  Validations.of(app).addPlugins(...compliancePacks(app));
-  return { app, config, regionalStacks, edgeStack, securityStack };
+/** Properties of {@link TrackstackStage}. */
+export interface TrackstackStageProps extends StageProps {
+  /** The validated configuration of the stage to deploy. */
+  readonly config: StageConfig;
+  /**
+   * The stacks' AWS account.
+   * @default config.awsAccount, else the pipeline's account
+   */
+  readonly account?: string;
+}
+
+/**
+ * One stage of the platform (its regional, edge and security stacks) as a `cdk.Stage`: what the release
+ * pipeline deploys as a wave. The stacks keep the ids and names `createApp` gives them.
+ */
+export class TrackstackStage extends CdkStage {
+  /** The validated configuration of the stage. */
+  public readonly config: StageConfig;
+  /** The regional stacks, one per location of the stage, in the stage's order. */
+  public readonly regionalStacks: readonly RegionalStack[];
+  /** The edge stack (us-east-1). */
+  public readonly edgeStack: EdgeStack;
+  /** The security stack (us-east-1). */
+  public readonly securityStack: SecurityStack;
+
+  constructor(scope: Construct, id: string, props: TrackstackStageProps) {
+    super(scope, id, props);
+    this.config = props.config;
+    const stacks = buildStageStacks(this, props.config, props.account ?? props.config.awsAccount);
+    this.regionalStacks = stacks.regionalStacks;
+    this.edgeStack = stacks.edgeStack;
+    this.securityStack = stacks.securityStack;
+  }
 }
 
 /** Name of the regional stacks' output that holds the ingest Function URL's host name. */
