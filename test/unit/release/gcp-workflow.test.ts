@@ -231,6 +231,15 @@ describe('the GCP release workflow', () => {
     for (const pkg of asked) expect(install).toContain(pkg);
   });
 
+  test('installs the Pulumi CLI released with the SDK the program is built on', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const sdk = pkg.dependencies['@pulumi/pulumi'];
+    expect(sdk).toMatch(/^\d+\.\d+\.\d+$/);
+    for (const { id, step } of pulumiRuns) expect([id, step.with?.['pulumi-version']]).toEqual([id, sdk]);
+  });
+
   test('pins every action to a full commit SHA with its release tag beside it', () => {
     const uses = text.split('\n').filter((line) => /^\s+(- )?uses: /.test(line));
     expect(uses.length).toBeGreaterThan(10);
