@@ -4,7 +4,7 @@
  * resources' inputs (what `pulumi preview --policy-pack policies/gcp` checks), without the CLI.
  */
 import { policies } from '../../../../policies/gcp/policies';
-import { evaluatePolicies, type ResourceSpec } from '../../policies/gcp/support/policy-harness';
+import { evaluatePolicies, type ResourceSpec } from '../../../../policies/gcp/evaluate';
 import { runProgram } from './support';
 
 let specs: ResourceSpec[];

@@ -11,7 +11,7 @@ import {
   REGIONS,
 } from '../../../../platform';
 import { policies } from '../../../../policies/gcp/policies';
-import { evaluatePolicies } from '../../policies/gcp/support/policy-harness';
+import { evaluatePolicies } from '../../../../policies/gcp/evaluate';
 import { runProgram, type Registered } from './support';
 
 const PROJECT = 'trackstack-prod-123456';
