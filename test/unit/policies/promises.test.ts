@@ -1,15 +1,21 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import {
   AwsSolutionsChecks,
   HIPAASecurityChecks,
   NIST80053R5Checks,
   type NagPack,
+  NagRuleCompliance,
   type IApplyRule,
   PCIDSS321Checks,
 } from 'cdk-nag';
+import { createApp, readCdkJsonContext } from '../../../infra/aws/lib/app';
 import { TrackstackChecks } from '../../../policies/aws/trackstack-checks';
 import { policies as gcpPolicies } from '../../../policies/gcp/policies';
 import { CUSTOMER_PROMISES, GDPR, promisesOfRule, type CustomerPromise } from '../../../policies/promises';
+import { SKIP_BUNDLING } from '../infra/aws/support';
 
 const CDK_NAG_PACKS = ['AwsSolutions', 'NIST.800.53.R5', 'PCI.DSS.321', 'HIPAA.Security'] as const;
 
@@ -19,16 +25,25 @@ const CDK_NAG_PACKS = ['AwsSolutions', 'NIST.800.53.R5', 'PCI.DSS.321', 'HIPAA.S
  * for itself whether it applies), so recording those calls for one resource lists the whole pack.
  */
 function ruleIdsOf(pack: NagPack): string[] {
-  const ids: string[] = [];
+  const ids = new Set<string>();
+  probe(
+    pack,
+    [new CfnResource(new Stack(new App(), 'Probe'), 'Resource', { type: 'AWS::S3::Bucket' })],
+    (id) => ids.add(id),
+  );
+  return [...ids];
+}
+
+/** Runs a pack over resources, calling `seen` with each rule id and what the rule says of each resource. */
+function probe(pack: NagPack, nodes: CfnResource[], seen: (id: string, params: IApplyRule) => void): void {
   const spy = pack as unknown as {
     packName: string;
     applyRule: (params: IApplyRule) => void;
     checkResource: (node: CfnResource) => void;
   };
-  spy.applyRule = (params) => ids.push(`${spy.packName}-${params.ruleSuffixOverride ?? params.rule.name}`);
-  const node = new CfnResource(new Stack(new App(), 'Probe'), 'Resource', { type: 'AWS::S3::Bucket' });
-  spy.checkResource(node);
-  return ids;
+  spy.applyRule = (params) =>
+    seen(`${spy.packName}-${params.ruleSuffixOverride ?? params.rule.name}`, params);
+  for (const node of nodes) spy.checkResource(node);
 }
 
 const CDK_NAG_IDS = new Set(
@@ -181,5 +196,45 @@ describe('promisesOfRule', () => {
     expect(promisesOfRule('')).toEqual([]);
     // A prefix of a mapped id is a different rule.
     expect(promisesOfRule('AwsSolutions-S')).toEqual([]);
+  });
+});
+
+describe('the AWS rules of the mapping, over the dev stage', () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'trackstack-promises-'));
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  test('every mapped cdk-nag and Trackstack rule applies to at least one resource we deploy', () => {
+    // A rule that is NOT_APPLICABLE to every resource enforces nothing here, and listing it would be false
+    // comfort (cdk-nag's DynamoDB PITR rules, for one, never see the TableV2 tables).
+    const { app } = createApp({
+      context: { ...readCdkJsonContext(), ...SKIP_BUNDLING, stage: 'dev' },
+      outdir,
+      builtinCloudFormationValidation: false,
+    });
+    app.synth();
+    const nodes = app.node.findAll().filter((c): c is CfnResource => CfnResource.isCfnResource(c));
+    const mapped = new Set(ALL_RULES);
+    const applies = new Set<string>();
+    const packs = [
+      new AwsSolutionsChecks(),
+      new NIST80053R5Checks(),
+      new PCIDSS321Checks(),
+      new HIPAASecurityChecks(),
+      new TrackstackChecks(),
+    ];
+    for (const pack of packs) {
+      probe(pack, nodes, (id, params) => {
+        if (!mapped.has(id) || applies.has(id)) return;
+        try {
+          if (params.rule(params.node) !== NagRuleCompliance.NOT_APPLICABLE) applies.add(id);
+        } catch {
+          // A rule that throws on a resource (an unresolved token) still looked at it.
+          applies.add(id);
+        }
+      });
+    }
+    const awsRules = [...mapped].filter((id) => CDK_NAG_IDS.has(id) || TRACKSTACK_IDS.has(id));
+    expect(awsRules.filter((id) => !applies.has(id))).toEqual([]);
+    expect(awsRules.length).toBeGreaterThan(60);
   });
 });
