@@ -104,6 +104,12 @@ describe('the workflow files pass action-validator', () => {
     expect(validate(path.join(WORKFLOWS, file))).toEqual({ status: 0, output: '' });
   });
 
+  // action-validator accepts a repeated key; GitHub refuses the workflow, and js-yaml throws as GitHub does.
+  test.each(files)('%s has no repeated key', (file) => {
+    expect(() => load(fs.readFileSync(path.join(WORKFLOWS, file), 'utf8'))).not.toThrow();
+    expect(() => load('steps:\n  - with: {}\n    with: {}\n')).toThrow(/duplicated mapping key/);
+  });
+
   test('a copy with a misspelt permission fails, naming where (the validator really checks)', () => {
     const broken = structuredClone(workflow) as { jobs: Record<string, { permissions: object }> };
     broken.jobs['up-prod'] = { ...broken.jobs['up-prod']!, permissions: { 'id-token': 'writ' } };
@@ -238,6 +244,12 @@ describe('the GCP release workflow', () => {
     const sdk = pkg.dependencies['@pulumi/pulumi'];
     expect(sdk).toMatch(/^\d+\.\d+\.\d+$/);
     for (const { id, step } of pulumiRuns) expect([id, step.with?.['pulumi-version']]).toEqual([id, sdk]);
+  });
+
+  test('no checkout leaves the job’s token in .git/config for the code it runs', () => {
+    for (const [id, job] of jobs)
+      for (const step of stepsUsing(job, 'actions/checkout'))
+        expect([id, step.with?.['persist-credentials']]).toEqual([id, false]);
   });
 
   test('pins every action to a full commit SHA with its release tag beside it', () => {
