@@ -42,3 +42,13 @@ export const awsNames = {
    */
   cdnLogBucket: (stage: Stage, account: string): string => `${names.prefix(stage)}-cdn-logs-${account}`,
 };
+
+/** Names of the release pipeline (CDK Pipelines), in the tooling account. */
+export const pipelineNames = {
+  /** The pipeline stack's id and CloudFormation stack name. */
+  stack: 'Trackstack-pipeline',
+  /** The CodePipeline pipeline. */
+  pipeline: 'trackstack-release',
+  /** The id of the pipeline's Stage of a platform stage, e.g. `staging` (its stacks keep their own names). */
+  stage: (stage: Stage): string => stage,
+};
