@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import {
 } from 'cdk-nag';
 import { createApp, readCdkJsonContext } from '../../../infra/aws/lib/app';
 import { TrackstackChecks } from '../../../policies/aws/trackstack-checks';
+import { ignoredLintChecks } from '../../../scripts/synth/cfn-lint';
 import { policies as gcpPolicies } from '../../../policies/gcp/policies';
 import { CUSTOMER_PROMISES, GDPR, promisesOfRule, type CustomerPromise } from '../../../policies/promises';
 import { SKIP_BUNDLING } from '../infra/aws/support';
@@ -57,6 +59,20 @@ const CDK_NAG_IDS = new Set(
 const TRACKSTACK_IDS = new Set(ruleIdsOf(new TrackstackChecks()));
 const GCP_NAMES = new Set(gcpPolicies.map((p) => p.name));
 const CFN_LINT_ID = /^[EWI]\d{4}$/;
+
+/**
+ * The cfn-lint checks `npm run synth` runs: the installed cfn-lint's errors and warnings (informational
+ * checks run only when asked for), less those `.cfnlintrc.yaml` ignores.
+ */
+function cfnLintChecksRun(): Set<string> {
+  const listed = spawnSync('cfn-lint', ['--list-rules'], { encoding: 'utf8' });
+  if (listed.status !== 0)
+    throw new Error(`cfn-lint --list-rules failed: ${listed.stderr || listed.error?.message}`);
+  const ignored = new Set(ignoredLintChecks());
+  return new Set(
+    [...listed.stdout.matchAll(/^([EW]\d{4}):/gm)].map((m) => m[1] ?? '').filter((id) => !ignored.has(id)),
+  );
+}
 
 const ALL_RULES = CUSTOMER_PROMISES.flatMap((p) => p.rules);
 const promise = (id: string): CustomerPromise => {
@@ -108,11 +124,15 @@ describe('the rule ids the packs evaluate', () => {
 });
 
 describe('customer promises', () => {
-  test('every rule id in the mapping is a rule a pack evaluates, or a cfn-lint id', () => {
+  test('every rule id in the mapping is a rule a pack evaluates, or a cfn-lint check that synth runs', () => {
+    const lintIds = ALL_RULES.filter((id) => CFN_LINT_ID.test(id));
     const unknown = ALL_RULES.filter(
       (id) => !CDK_NAG_IDS.has(id) && !TRACKSTACK_IDS.has(id) && !GCP_NAMES.has(id) && !CFN_LINT_ID.test(id),
     );
     expect(unknown).toEqual([]);
+    const run = cfnLintChecksRun();
+    expect(run.size).toBeGreaterThan(100);
+    expect(lintIds.filter((id) => !run.has(id))).toEqual([]);
   });
 
   test('ids are unique and kebab-case; no promise lists a rule twice', () => {
