@@ -144,14 +144,15 @@ async function checkLocation(
       const fresh = (await listKeys(s3, bucket, prefix)).find((k) => !before.has(k));
       const elapsedMs = performance.now() - start;
       if (fresh) return { location, ok: true, detail: `s3://${bucket}/${fresh}`, elapsedMs };
-      if (elapsedMs + options.pollMs > options.timeoutMs)
+      if (elapsedMs >= options.timeoutMs)
         return {
           location,
           ok: false,
           detail: `no new object under s3://${bucket}/${prefix} within ${Math.round(options.timeoutMs / 1000)} s`,
           elapsedMs,
         };
-      await new Promise((r) => setTimeout(r, options.pollMs));
+      // The last listing happens at the deadline, not a whole poll interval before it.
+      await new Promise((r) => setTimeout(r, Math.min(options.pollMs, options.timeoutMs - elapsedMs)));
     }
   } finally {
     s3.destroy();
