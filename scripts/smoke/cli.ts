@@ -21,9 +21,12 @@ domain and the buckets from the stacks' outputs (credentials of the stage's acco
   --location <location>  a location to check; repeat for several (default: every location of the stage)
   --timeout <seconds>    how long to wait for each object, 1 to 3600 (default: 300: Firehose buffers)
   --poll <seconds>       pause between two listings of a bucket, 1 to 60 (default: 10)
+  --role-arn <arn>       a role of the stage's account to read through (cross-account releases)
   --help                 show this help
 
 Exit status: 0 every location ok, 1 a location failed or a stack output is missing, 2 bad flags.`;
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 
 /** Parsed command line of `npm run smoke`. */
 export interface SmokeArgs {
@@ -32,6 +35,8 @@ export interface SmokeArgs {
   readonly locations?: readonly Location[];
   readonly timeoutMs: number;
   readonly pollMs: number;
+  /** The role to assume in the stage's account, if any. */
+  readonly roleArn?: string;
   readonly help: boolean;
 }
 
@@ -45,6 +50,7 @@ export function parseSmokeArgs(argv: readonly string[]): SmokeArgs {
     location: { type: 'string', short: 'l', multiple: true },
     timeout: { type: 'string' },
     poll: { type: 'string' },
+    'role-arn': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return { stage: 'dev', timeoutMs: 0, pollMs: 0, help: true };
@@ -59,11 +65,17 @@ export function parseSmokeArgs(argv: readonly string[]): SmokeArgs {
     throw new UsageError('--location names a location twice');
   const timeout = wholeNumber('--timeout', values.timeout ?? '300', 1, 3600);
   const poll = wholeNumber('--poll', values.poll ?? '10', 1, 60);
+  const roleArn = values['role-arn'];
+  if (roleArn !== undefined && !ROLE_ARN.test(roleArn))
+    throw new UsageError(
+      `--role-arn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>); got "${roleArn}"`,
+    );
   return {
     stage: stageFlag(values.stage),
     locations,
     timeoutMs: timeout * 1000,
     pollMs: poll * 1000,
+    roleArn,
     help: false,
   };
 }
@@ -107,6 +119,7 @@ export async function runSmokeCli(argv: readonly string[], io: SmokeIo): Promise
       locations: args.locations ?? config.locations,
       timeoutMs: args.timeoutMs,
       pollMs: args.pollMs,
+      roleArn: args.roleArn,
       awsClientConfig: io.awsClientConfig,
       log: io.stdout,
     });

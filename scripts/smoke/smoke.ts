@@ -12,6 +12,7 @@
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import {
   EDGE_ACCOUNT_PARAM,
   EDGE_STACK_OUTPUTS,
@@ -42,7 +43,11 @@ export interface AwsClientSettings {
   readonly endpoint?: string;
   /** S3 only. */
   readonly forcePathStyle?: boolean;
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  readonly credentials?: {
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken?: string;
+  };
 }
 
 /** What the smoke check is asked to do. */
@@ -56,6 +61,12 @@ export interface SmokeOptions {
   readonly pollMs: number;
   /** For tests: settings for every AWS SDK client (moto's endpoint); the region is set per client. */
   readonly awsClientConfig?: AwsClientSettings;
+  /**
+   * A role of the stage's account to assume for every read (cross-account releases: the pipeline runs in
+   * the tooling account, the stacks and buckets are in the stage's).
+   * @default - the caller's own credentials
+   */
+  readonly roleArn?: string;
   /** Progress lines. */
   readonly log?: (line: string) => void;
 }
@@ -83,7 +94,10 @@ export class SmokeError extends Error {
  * its regional stack, then sends the hits and waits for their objects, all locations at once.
  * @throws SmokeError when a stack or output the check needs cannot be read
  */
-export async function runSmoke(options: SmokeOptions): Promise<LocationResult[]> {
+export async function runSmoke(given: SmokeOptions): Promise<LocationResult[]> {
+  const options = given.roleArn
+    ? { ...given, awsClientConfig: await assumeRole(given, given.roleArn) }
+    : given;
   const log = options.log ?? (() => undefined);
   const edgeRegion = REGIONS.americas.aws;
   const domain = await stackOutput(
@@ -156,6 +170,31 @@ async function checkLocation(
     }
   } finally {
     s3.destroy();
+  }
+}
+
+/** The client settings with the credentials of `roleArn`, assumed once for the whole check. */
+async function assumeRole(options: SmokeOptions, roleArn: string): Promise<AwsClientSettings> {
+  const { forcePathStyle: _s3Only, ...settings } = options.awsClientConfig ?? {};
+  const sts = new STSClient({ ...settings, region: REGIONS.americas.aws });
+  try {
+    const res = await sts.send(
+      new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'trackstack-smoke', DurationSeconds: 3600 }),
+    );
+    const c = res.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('STS returned no credentials');
+    return {
+      ...options.awsClientConfig,
+      credentials: {
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+      },
+    };
+  } catch (err) {
+    throw new SmokeError(`cannot assume ${roleArn}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    sts.destroy();
   }
 }
 

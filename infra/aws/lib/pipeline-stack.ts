@@ -3,7 +3,15 @@
  * the tests and the compliance scan before `cdk synth`, then staging as one wave (three regions, the edge
  * and the security stack) with a smoke check, a manual approval, and prod the same way.
  */
-import { Duration, RemovalPolicy, Stack, Stage as CdkStage, type StackProps } from 'aws-cdk-lib';
+import {
+  DefaultStackSynthesizer,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  Stage as CdkStage,
+  Token,
+  type StackProps,
+} from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import type * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,7 +19,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
-import { names, type Stage, type StageConfig } from '../../../platform';
+import { names, PRIMARY_LOCATION, REGIONS, type Stage, type StageConfig } from '../../../platform';
 import { acknowledgePipeline } from '../../../policies/aws/pipeline-acknowledgements';
 import { TrackstackStage } from './app';
 import { preferSubInActionConfigurations } from './constructs/pipeline/action-configuration';
@@ -33,9 +41,27 @@ export const SYNTH_COMMANDS: readonly string[] = [
   'npx cdk synth -c pipeline=true',
 ];
 
-/** The smoke check's command for a stage (scripts/smoke/cli.ts). */
-export function smokeCommand(stage: Stage): string {
-  return `npm run smoke -- --stage ${stage}`;
+/**
+ * The smoke check's command for a stage (scripts/smoke/cli.ts).
+ * @param roleArn the role to read the stage's account through, for a stage in another account
+ */
+export function smokeCommand(stage: Stage, roleArn?: string): string {
+  return `npm run smoke -- --stage ${stage}${roleArn ? ` --role-arn ${roleArn}` : ''}`;
+}
+
+/**
+ * The CDK bootstrap's lookup role of an account (default qualifier, us-east-1): read-only, and trusted by
+ * the accounts the bootstrap names with `--trust`.
+ */
+export function lookupRoleArn(scope: Stack, account: string): string {
+  const region = REGIONS[PRIMARY_LOCATION].aws;
+  return scope.formatArn({
+    service: 'iam',
+    region: '',
+    account,
+    resource: 'role',
+    resourceName: `cdk-${DefaultStackSynthesizer.DEFAULT_QUALIFIER}-lookup-role-${account}-${region}`,
+  });
 }
 
 /**
@@ -140,34 +166,42 @@ export class PipelineStack extends Stack {
 
   /**
    * The post-deployment smoke check of a stage: a hit per location through the CDN, read back from that
-   * location's event bucket. It may read the stage's stack outputs and list its event buckets, nothing else.
+   * location's event bucket. It may read the stage's stack outputs and list its event buckets, nothing
+   * else. In another account it reads through that account's CDK lookup role (read-only, and trusted by the
+   * pipeline's account once the account is bootstrapped with `--trust`).
    */
   private smokeStep(stage: TrackstackStage, source: pipelines.IFileSetProducer): pipelines.CodeBuildStep {
     const name = stage.config.stage;
     const stacks = [...stage.regionalStacks, stage.edgeStack];
+    const account = stage.edgeStack.account;
+    const crossAccount = !Token.isUnresolved(account) && account !== this.account;
+    const lookupRole = crossAccount ? lookupRoleArn(this, account) : undefined;
+    const statements = lookupRole
+      ? [new iam.PolicyStatement({ actions: ['sts:AssumeRole'], resources: [lookupRole] })]
+      : [
+          new iam.PolicyStatement({
+            actions: ['cloudformation:DescribeStacks'],
+            resources: stacks.map((s) =>
+              s.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${s.stackName}/*` }),
+            ),
+          }),
+          new iam.PolicyStatement({
+            actions: ['s3:ListBucket'],
+            resources: stage.regionalStacks.map((s) =>
+              s.formatArn({
+                service: 's3',
+                region: '',
+                account: '',
+                resource: names.eventBucket(name, s.location, s.account),
+              }),
+            ),
+          }),
+        ];
     return new pipelines.CodeBuildStep(`Smoke-${name}`, {
       input: source,
       installCommands: [`n ${PIPELINE_NODE_VERSION}`],
-      commands: ['npm ci', smokeCommand(name)],
-      rolePolicyStatements: [
-        new iam.PolicyStatement({
-          actions: ['cloudformation:DescribeStacks'],
-          resources: stacks.map((s) =>
-            s.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${s.stackName}/*` }),
-          ),
-        }),
-        new iam.PolicyStatement({
-          actions: ['s3:ListBucket'],
-          resources: stage.regionalStacks.map((s) =>
-            s.formatArn({
-              service: 's3',
-              region: '',
-              account: '',
-              resource: names.eventBucket(name, s.location, s.account),
-            }),
-          ),
-        }),
-      ],
+      commands: ['npm ci', smokeCommand(name, lookupRole)],
+      rolePolicyStatements: statements,
     });
   }
 }

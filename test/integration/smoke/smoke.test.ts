@@ -182,6 +182,13 @@ test('--location checks only the regions named', async () => {
   expect(code).toBe(0);
 }, 60_000);
 
+test('--role-arn reads through an assumed role (moto STS)', async () => {
+  const role = 'arn:aws:iam::123456789012:role/cdk-hnb659fds-lookup-role-123456789012-us-east-1';
+  const { code, out } = await smoke('--timeout', '20', '--location', 'europe', '--role-arn', role);
+  expect(out).toMatch(/^europe\s+ok/m);
+  expect(code).toBe(0);
+}, 60_000);
+
 test('a stage whose stacks are missing fails with the stack named: exit 1', async () => {
   const { code, err } = await smoke('--stage', 'prod', '--timeout', '5');
   expect(err).toContain(`cannot describe stack ${edgeStackName('prod')} in us-east-1`);

@@ -24,6 +24,11 @@ describe('parseSmokeArgs', () => {
     ).toMatchObject({ stage: 'prod', locations: ['europe', 'apac'], timeoutMs: 600_000, pollMs: 5_000 });
   });
 
+  test('--role-arn takes a role of another account', () => {
+    const role = 'arn:aws:iam::444455556666:role/cdk-hnb659fds-lookup-role-444455556666-us-east-1';
+    expect(parseSmokeArgs(['--stage', 'staging', '--role-arn', role]).roleArn).toBe(role);
+  });
+
   test.each([
     [[], '--stage is required'],
     [['--stage', 'qa'], '--stage must be one of dev, staging, prod; got "qa"'],
@@ -36,6 +41,8 @@ describe('parseSmokeArgs', () => {
     [['--stage', 'prod', '--timeout', '5m'], '--timeout must be a whole number from 1 to 3600, got "5m"'],
     [['--stage', 'prod', '--poll', '61'], '--poll must be a whole number from 1 to 60, got "61"'],
     [['--stage', 'prod', '--region', 'eu-west-1'], "Unknown option '--region'"],
+    [['--stage', 'prod', '--role-arn', 'cdk-lookup-role'], '--role-arn must be an IAM role ARN'],
+    [['--stage', 'prod', '--role-arn', 'arn:aws:iam::12:role/x'], '--role-arn must be an IAM role ARN'],
     [['--stage', 'prod', 'extra'], 'extra'],
   ])('%j is refused: %s', (argv, message) => {
     expect(() => parseSmokeArgs(argv)).toThrow(message);

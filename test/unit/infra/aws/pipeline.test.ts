@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IPolicyValidationPlugin, PolicyValidationPluginReport } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { BUNDLING_STACKS, CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
-import { ConfigError, edgeStackName, LOCATIONS } from '../../../../platform';
+import { ConfigError, EDGE_STACK_OUTPUTS, edgeStackName, LOCATIONS } from '../../../../platform';
 import { compliancePacks } from '../../../../policies/aws';
 import { readCdkJsonContext } from '../../../../infra/aws/lib/app';
 import { pipelineNames } from '../../../../infra/aws/lib/naming';
@@ -24,6 +24,7 @@ import {
 import { SCAN_REPORT_DIRECTORY } from '../../../../infra/aws/lib/pipeline-stack';
 import { securityNames } from '../../../../infra/aws/lib/constructs/security/security-names';
 import { lintTemplates } from '../../../../scripts/synth/cfn-lint';
+import { EVENT_BUCKET_OUTPUT } from '../../../../scripts/smoke/smoke';
 import { withEnv } from '../../../../scripts/shared/env';
 
 const PIPELINE_ACCOUNT = '111122223333';
@@ -77,6 +78,19 @@ function stage(name: string): PipelineStage {
   const found = stages.find((s) => s.Name === name);
   if (!found) throw new Error(`no pipeline stage ${name}; got ${stages.map((s) => s.Name).join(', ')}`);
   return found;
+}
+
+/** The statements of a smoke step's role, other than those CDK Pipelines adds to every CodeBuild role. */
+function smokeStatements(t: Template, step: string): { Action: unknown; Resource: unknown }[] {
+  const policies = t.findResources('AWS::IAM::Policy');
+  const policy = Object.entries(policies).find(([id]) => id.includes(step.replace('-', '')));
+  const statements = (
+    policy?.[1] as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } }
+  ).Properties.PolicyDocument.Statement;
+  return statements.filter((s) => {
+    const actions = ([] as unknown[]).concat(s.Action).map(String);
+    return actions.some((a) => /^(sts|cloudformation):|^s3:ListBucket$/.test(a));
+  });
 }
 
 function buildCommands(actionName: string): string[] {
@@ -174,6 +188,62 @@ describe('the pipeline app', () => {
       expect(order(`Trackstack-${name}-americas`)).toBeGreaterThan(order(`Trackstack-${name}-europe`));
     },
   );
+});
+
+describe('what the smoke check reads', () => {
+  test('each regional stack outputs its event bucket, and the edge stack its domain', () => {
+    const stage = built.pipelineStack.stagingStage;
+    for (const stack of stage.regionalStacks) Template.fromStack(stack).hasOutput(EVENT_BUCKET_OUTPUT, {});
+    Template.fromStack(stage.edgeStack).hasOutput(EDGE_STACK_OUTPUTS.domainName, {});
+  });
+
+  test('in the pipeline account, the smoke role may describe the stage stacks and list the event buckets', () => {
+    const statements = smokeStatements(template, 'Smoke-staging');
+    expect(statements.map((s) => s.Action)).toEqual(
+      expect.arrayContaining(['cloudformation:DescribeStacks', 's3:ListBucket']),
+    );
+    expect(JSON.stringify(statements)).not.toContain('sts:AssumeRole');
+  });
+});
+
+describe('a cross-account release', () => {
+  const STAGING = '444455556666';
+  let crossTemplate: Template;
+  let cross: PipelineApp;
+  beforeAll(() => {
+    cross = createPipelineApp({
+      // No function bundling: this app is only read for its pipeline stack, never deployed.
+      context: {
+        ...context({ pipelineAccount: PIPELINE_ACCOUNT, stagingAccount: STAGING }),
+        [BUNDLING_STACKS]: [],
+      },
+    });
+    crossTemplate = Template.fromStack(cross.pipelineStack);
+  }, 120_000);
+
+  test('deploys staging into its account, prod into the pipeline account', () => {
+    for (const stack of cross.pipelineStack.stagingStage.regionalStacks) expect(stack.account).toBe(STAGING);
+    expect(cross.pipelineStack.prodStage.edgeStack.account).toBe(PIPELINE_ACCOUNT);
+  });
+
+  test("the staging smoke check reads through the staging account's CDK lookup role", () => {
+    const role = `arn:aws:iam::${STAGING}:role/cdk-hnb659fds-lookup-role-${STAGING}-us-east-1`;
+    const project = Object.values(crossTemplate.findResources('AWS::CodeBuild::Project')).find((p) =>
+      JSON.stringify(p).includes('npm run smoke -- --stage staging'),
+    );
+    expect(JSON.stringify(project)).toContain(`npm run smoke -- --stage staging --role-arn ${role}`);
+    const statements = smokeStatements(crossTemplate, 'Smoke-staging');
+    expect(statements).toEqual([
+      expect.objectContaining({ Action: 'sts:AssumeRole', Resource: expect.anything() }),
+    ]);
+  });
+
+  test('no pack reports an unacknowledged finding', () => {
+    const findings = (compliancePacks(cross.app) as NagPackLike[]).flatMap((pack) =>
+      pack.validateScope(cross.pipelineStack).violations.map((v) => v.ruleName),
+    );
+    expect(findings).toEqual([]);
+  });
 });
 
 describe('the pipeline context', () => {
