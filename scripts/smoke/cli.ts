@@ -3,12 +3,13 @@
  * pipeline's post-deployment check (smoke.ts). Exit 0 when every location received its hit, 1 when one
  * did not (or a stack or output is missing), 2 for bad flags.
  */
-import { LOCATIONS, type Location, type Stage } from '../../platform';
-import { readCdkJsonContext } from '../../infra/aws/lib/app';
+import { LOCATIONS, names, type Location, type Stage } from '../../platform';
+import { directoryHome, readCdkJsonContext } from '../../infra/aws/lib/app';
 import { readStageConfig, STAGE_CONTEXT_KEY } from '../../infra/aws/lib/stage-context';
 import { parseFlags, stageFlag, UsageError, wholeNumber } from '../../services/shared/cli';
 import { runMain } from '../shared/command-line';
-import { formatResults, runSmoke, SmokeError, type SmokeOptions } from './smoke';
+import { setupSmokeAccounts } from './setup';
+import { formatResults, runSmoke, SMOKE_CAMPAIGN, SmokeError, type SmokeOptions } from './smoke';
 
 /** Usage of the command line, printed on `--help` and after a mistake. */
 export const SMOKE_USAGE = `Usage: npm run smoke -- --stage <stage> [--location <location>]... [--timeout <s>] [--poll <s>]
@@ -22,6 +23,8 @@ domain and the buckets from the stacks' outputs (credentials of the stage's acco
   --timeout <seconds>    how long to wait for each object, 1 to 3600 (default: 300: Firehose buffers)
   --poll <seconds>       pause between two listings of a bucket, 1 to 60 (default: 10)
   --role-arn <arn>       a role of the stage's account to read through (cross-account releases)
+  --setup                instead of checking: write the smoke accounts (one per location, home there)
+                         and their campaign to the stage's directory; once per stage, by an operator
   --help                 show this help
 
 Exit status: 0 every location ok, 1 a location failed or a stack output is missing, 2 bad flags.`;
@@ -35,6 +38,8 @@ export interface SmokeArgs {
   readonly locations?: readonly Location[];
   readonly timeoutMs: number;
   readonly pollMs: number;
+  /** Whether to write the smoke accounts rather than check. */
+  readonly setup: boolean;
   /** The role to assume in the stage's account, if any. */
   readonly roleArn?: string;
   readonly help: boolean;
@@ -51,9 +56,10 @@ export function parseSmokeArgs(argv: readonly string[]): SmokeArgs {
     timeout: { type: 'string' },
     poll: { type: 'string' },
     'role-arn': { type: 'string' },
+    setup: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
-  if (values.help) return { stage: 'dev', timeoutMs: 0, pollMs: 0, help: true };
+  if (values.help) return { stage: 'dev', timeoutMs: 0, pollMs: 0, setup: false, help: true };
   // No default stage: a smoke check of the wrong stage would pass or fail for the wrong reason.
   if (values.stage === undefined) throw new UsageError('--stage is required');
   const locations = values.location?.map((l) => {
@@ -76,6 +82,7 @@ export function parseSmokeArgs(argv: readonly string[]): SmokeArgs {
     timeoutMs: timeout * 1000,
     pollMs: poll * 1000,
     roleArn,
+    setup: values.setup ?? false,
     help: false,
   };
 }
@@ -112,6 +119,19 @@ export async function runSmokeCli(argv: readonly string[], io: SmokeIo): Promise
   if (outside.length > 0) {
     io.stderr(`--location ${outside.join(', ')} is not a location of stage ${args.stage}\n\n${SMOKE_USAGE}`);
     return 2;
+  }
+  if (args.setup) {
+    const ids = await setupSmokeAccounts({
+      stage: args.stage,
+      locations: args.locations ?? config.locations,
+      directoryLocation: directoryHome(config),
+      awsClientConfig: io.awsClientConfig,
+    });
+    io.stdout(`Smoke accounts written to ${names.directoryTable(args.stage)}: ${ids.join(', ')}`);
+    io.stdout('Publish their home locations to the edge store, once:');
+    for (const id of ids)
+      io.stdout(`  npm run publish-config -- ${SMOKE_CAMPAIGN} --account ${id} --stage ${args.stage}`);
+    return 0;
   }
   try {
     const results = await runSmoke({

@@ -1,5 +1,5 @@
 /**
- * `npm run smoke` against moto_server (its own, started here: the stacks' names are fixed by the stage, and
+ * `npm run smoke` (and its `--setup`) against moto_server (its own, started here: the stacks' names are fixed by the stage, and
  * another file may create stacks of the same names in the shared one): the edge and regional stacks are
  * moto CloudFormation stacks with the outputs the real ones have, each region's event bucket a moto
  * bucket, and the CDN a local HTTP server that does what the real path does to a pixel hit of a smoke
@@ -13,6 +13,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { isbot } from 'isbot';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import {
   CreateBucketCommand,
@@ -27,11 +29,16 @@ import {
   LOCATIONS,
   REGIONS,
   edgeStackName,
+  names,
   type Location,
 } from '../../../platform';
 import { awsNames } from '../../../infra/aws/lib/naming';
 import { runSmokeCli } from '../../../scripts/smoke/cli';
 import { EVENT_BUCKET_OUTPUT, SMOKE_CAMPAIGN, smokeAccountId } from '../../../scripts/smoke/smoke';
+import {
+  DynamoDirectory,
+  directoryTableDefinition,
+} from '../../../services/shared/directory/dynamo-directory';
 import { motoClientConfig, startMoto, type MotoServer } from '../../../tooling/moto';
 
 const STAGE = 'staging';
@@ -71,6 +78,11 @@ beforeAll(async () => {
     const url = new URL(req.url ?? '/', 'http://cdn');
     const account = url.searchParams.get(EDGE_ACCOUNT_PARAM) ?? '';
     const home = homeOf.get(account);
+    // The ingest service drops hits from bots (isbot on the user agent) without storing them.
+    if (isbot(req.headers['user-agent'] ?? 'missing')) {
+      res.writeHead(200, { 'content-type': 'image/gif' }).end(Buffer.from('GIF89a'));
+      return;
+    }
     if (url.pathname !== '/p.gif' || !home || url.searchParams.get('c') !== SMOKE_CAMPAIGN) {
       res.writeHead(400).end();
       return;
@@ -187,6 +199,28 @@ test('--role-arn reads through an assumed role (moto STS)', async () => {
   const { code, out } = await smoke('--timeout', '20', '--location', 'europe', '--role-arn', role);
   expect(out).toMatch(/^europe\s+ok/m);
   expect(code).toBe(0);
+}, 60_000);
+
+test('--setup writes one active smoke account per location, home there, with its campaign', async () => {
+  const { region: _r, forcePathStyle: _f, ...settings } = motoClientConfig(moto.endpoint);
+  const client = new DynamoDBClient({ ...settings, region: REGIONS.americas.aws });
+  await client.send(new CreateTableCommand(directoryTableDefinition(names.directoryTable(STAGE))));
+  const { code, out } = await smoke('--setup');
+  expect(code).toBe(0);
+  expect(out).toContain(
+    `npm run publish-config -- ${SMOKE_CAMPAIGN} --account acc_smokeapac --stage ${STAGE}`,
+  );
+  const directory = new DynamoDirectory({ client, tableName: names.directoryTable(STAGE) });
+  for (const location of LOCATIONS) {
+    const accountId = smokeAccountId(location);
+    expect(await directory.getAccount(accountId)).toMatchObject({ status: 'active', homeLocation: location });
+    expect(await directory.getCampaign(accountId, SMOKE_CAMPAIGN)).toMatchObject({ countAnonymous: true });
+  }
+  // Running it again keeps the accounts' creation time.
+  const before = (await directory.getAccount(smokeAccountId('europe')))!.createdAt;
+  expect(await smoke('--setup')).toMatchObject({ code: 0 });
+  expect((await directory.getAccount(smokeAccountId('europe')))!.createdAt).toBe(before);
+  client.destroy();
 }, 60_000);
 
 test('a stage whose stacks are missing fails with the stack named: exit 1', async () => {

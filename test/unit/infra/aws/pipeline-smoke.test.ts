@@ -3,7 +3,8 @@
  * the usage on a mistake, before any AWS call.
  */
 import { parseSmokeArgs, runSmokeCli } from '../../../../scripts/smoke/cli';
-import { formatResults, smokeAccountId } from '../../../../scripts/smoke/smoke';
+import { isbot } from 'isbot';
+import { formatResults, SMOKE_USER_AGENT, smokeAccountId } from '../../../../scripts/smoke/smoke';
 import { ID_PATTERNS, LOCATIONS } from '../../../../platform';
 import { readCdkJsonContext } from '../../../../infra/aws/lib/app';
 
@@ -14,6 +15,8 @@ describe('parseSmokeArgs', () => {
       locations: undefined,
       timeoutMs: 300_000,
       pollMs: 10_000,
+      roleArn: undefined,
+      setup: false,
       help: false,
     });
   });
@@ -89,6 +92,15 @@ describe('runSmokeCli', () => {
     expect(code).toBe(0);
     expect(out).toContain('--timeout <seconds>');
   });
+});
+
+test("the smoke hit's user agent passes the ingest service's bot filter", () => {
+  expect(isbot(SMOKE_USER_AGENT)).toBe(false);
+});
+
+test('--setup is parsed', () => {
+  expect(parseSmokeArgs(['--stage', 'staging', '--setup']).setup).toBe(true);
+  expect(parseSmokeArgs(['--stage', 'staging']).setup).toBe(false);
 });
 
 test('each location has a smoke account with a valid id of its own', () => {
