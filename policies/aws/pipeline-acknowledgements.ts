@@ -57,6 +57,17 @@ export function acknowledgePipelineProject(project: IConstruct): void {
   );
 }
 
+/** The synth step's project, which builds on a Debian image rather than one of CodeBuild's. */
+export function acknowledgePipelineSynthImage(project: IConstruct): void {
+  acknowledge(
+    project,
+    `${PACKS.awsSolutions}-CB5`,
+    'The synth step runs the whole test suite, whose browser tests drive Debian’s Chromium, which ' +
+      'CodeBuild’s Ubuntu and Amazon Linux images do not provide; the image is the official node image ' +
+      'of Debian bookworm, pulled from the Amazon ECR Public mirror of Docker Official Images.',
+  );
+}
+
 /** A role of the pipeline (pipeline, action, CodeBuild, asset publishing and self-mutation roles). */
 export function acknowledgePipelineRole(role: IConstruct): void {
   acknowledge(

@@ -20,10 +20,17 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import type { Construct } from 'constructs';
 import { names, PRIMARY_LOCATION, REGIONS, type Stage, type StageConfig } from '../../../platform';
-import { acknowledgePipeline } from '../../../policies/aws/pipeline-acknowledgements';
+import {
+  acknowledgePipeline,
+  acknowledgePipelineSynthImage,
+} from '../../../policies/aws/pipeline-acknowledgements';
 import { TrackstackStage } from './app';
 import { preferSubInActionConfigurations } from './constructs/pipeline/action-configuration';
-import { PIPELINE_NODE_VERSION, toolchainInstallCommands } from './constructs/pipeline/toolchain';
+import {
+  PIPELINE_NODE_VERSION,
+  PIPELINE_SYNTH_IMAGE,
+  toolchainInstallCommands,
+} from './constructs/pipeline/toolchain';
 import { pipelineNames } from './naming';
 import type { PipelineContext } from './pipeline-context';
 
@@ -121,6 +128,11 @@ export class PipelineStack extends Stack {
       installCommands: toolchainInstallCommands(),
       commands: [...SYNTH_COMMANDS],
       primaryOutputDirectory: 'cdk.out',
+      buildEnvironment: {
+        buildImage: codebuild.LinuxBuildImage.fromDockerRegistry(PIPELINE_SYNTH_IMAGE),
+        // npm test runs the browser and emulator tests on two workers.
+        computeType: codebuild.ComputeType.MEDIUM,
+      },
     });
     this.scanReport = this.synth.addOutputDirectory(SCAN_REPORT_DIRECTORY);
 
@@ -162,6 +174,7 @@ export class PipelineStack extends Stack {
     preferSubInActionConfigurations(this.pipeline.pipeline.node.defaultChild as codepipeline.CfnPipeline);
     hardenArtifactStores(this);
     acknowledgePipeline(this);
+    acknowledgePipelineSynthImage(this.pipeline.synthProject);
   }
 
   /**

@@ -22,6 +22,7 @@ import {
   wantsPipelineApp,
 } from '../../../../infra/aws/lib/pipeline-context';
 import { SCAN_REPORT_DIRECTORY } from '../../../../infra/aws/lib/pipeline-stack';
+import { PIPELINE_SYNTH_IMAGE } from '../../../../infra/aws/lib/constructs/pipeline/toolchain';
 import { securityNames } from '../../../../infra/aws/lib/constructs/security/security-names';
 import { lintTemplates } from '../../../../scripts/synth/cfn-lint';
 import { EVENT_BUCKET_OUTPUT } from '../../../../scripts/smoke/smoke';
@@ -140,6 +141,26 @@ describe('the pipeline app', () => {
     expect(at('npm test')).toBeGreaterThan(at('npm ci'));
     expect(at('npm run scan -- --format sarif --out reports/')).toBeGreaterThan(at('npm test'));
     expect(at('npx cdk synth -c pipeline=true')).toBeGreaterThan(at('npm run scan'));
+  });
+
+  test('the synth step installs what npm test needs, on a Debian image', () => {
+    const project = Object.values(template.findResources('AWS::CodeBuild::Project')).find((p) =>
+      JSON.stringify(p).includes('npm run scan'),
+    ) as { Properties: { Environment: { Image: string }; Source: { BuildSpec: string } } };
+    expect(project.Properties.Environment.Image).toBe(PIPELINE_SYNTH_IMAGE);
+    const spec = JSON.parse(project.Properties.Source.BuildSpec) as {
+      phases: { install: { commands: string[] } };
+    };
+    const install = spec.phases.install.commands.join('\n');
+    for (const tool of [
+      'chromium',
+      'openjdk-17',
+      'moto[server]',
+      'cfn-lint',
+      'pubsub-emulator',
+      'firestore-emulator',
+    ])
+      expect(install).toContain(tool);
   });
 
   test('the SARIF report is an artifact of the synth step', () => {
