@@ -34,10 +34,10 @@ import {
 import { pipelineNames } from './naming';
 import type { PipelineContext } from './pipeline-context';
 
-/** Where the synth step writes the scan's SARIF report: kept as the pipeline artifact `ScanReport`. */
+/** Where the synth step writes the scan's SARIF report: kept as the synth action's output artifact `Synth_reports`. */
 export const SCAN_REPORT_DIRECTORY = 'reports';
 
-/** The scan command of the synth step (the scan fails the build on any violation). */
+/** The scan command of the synth step: a violation fails the build, and with it the release. */
 export const SCAN_COMMAND = `npm run scan -- --format sarif --out ${SCAN_REPORT_DIRECTORY}/scan.sarif`;
 
 /** The synth step's commands, in order: install, test, scan, synthesize the pipeline app. */
