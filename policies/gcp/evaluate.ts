@@ -49,11 +49,11 @@ function typeOf(resourceClass: unknown): string | undefined {
 }
 
 /** The `ResourceValidationArgs` of one resource. */
-export function resourceArgs(spec: ResourceSpec): ResourceValidationArgs {
+export function resourceArgs(spec: ResourceSpec, stack = 'test'): ResourceValidationArgs {
   return {
     type: spec.type,
     props: spec.props,
-    urn: urnOf(spec),
+    urn: urnOf(spec, stack),
     name: spec.name,
     opts: OPTIONS,
     stackTags: new Map(),
@@ -68,15 +68,15 @@ export function resourceArgs(spec: ResourceSpec): ResourceValidationArgs {
 }
 
 /** The `PolicyResource` of one resource in a stack. */
-function policyResource(spec: ResourceSpec): PolicyResource {
-  const args = resourceArgs(spec);
+function policyResource(spec: ResourceSpec, stack: string): PolicyResource {
+  const args = resourceArgs(spec, stack);
   return { ...args, dependencies: [], propertyDependencies: {} };
 }
 
 /** The `StackValidationArgs` of a stack made of `specs`. */
-export function stackArgs(specs: readonly ResourceSpec[]): StackValidationArgs {
+export function stackArgs(specs: readonly ResourceSpec[], stack = 'test'): StackValidationArgs {
   return {
-    resources: specs.map(policyResource),
+    resources: specs.map((spec) => policyResource(spec, stack)),
     stackTags: new Map(),
     getConfig: <T extends object>() => ({}) as T,
     notApplicable: (reason) => {
@@ -102,6 +102,7 @@ async function collect(
 export async function validateResource(
   policy: ResourceValidationPolicy,
   spec: ResourceSpec,
+  stack = 'test',
 ): Promise<Violation[]> {
   const validations = Array.isArray(policy.validateResource)
     ? policy.validateResource
@@ -110,7 +111,7 @@ export async function validateResource(
       : [];
   const out: Violation[] = [];
   for (const validate of validations)
-    out.push(...(await collect(policy.name, (r) => validate(resourceArgs(spec), r))));
+    out.push(...(await collect(policy.name, (r) => validate(resourceArgs(spec, stack), r))));
   return out;
 }
 
@@ -118,8 +119,9 @@ export async function validateResource(
 export function validateStack(
   policy: StackValidationPolicy,
   specs: readonly ResourceSpec[],
+  stack = 'test',
 ): Promise<Violation[]> {
-  return collect(policy.name, (r) => policy.validateStack(stackArgs(specs), r));
+  return collect(policy.name, (r) => policy.validateStack(stackArgs(specs, stack), r));
 }
 
 /**
@@ -130,14 +132,20 @@ export function validateStack(
 export async function evaluatePolicies(
   policies: Policies,
   specs: readonly ResourceSpec[],
+  stack = 'test',
 ): Promise<Violation[]> {
   const out: Violation[] = [];
   for (const policy of policies) {
     if (policy.enforcementLevel === 'disabled') continue;
-    if ('validateStack' in policy) out.push(...(await validateStack(policy, specs)));
+    if ('validateStack' in policy) out.push(...(await validateStack(policy, specs, stack)));
     else
       for (const spec of specs)
-        out.push(...(await validateResource(policy, spec)).map((v) => ({ ...v, urn: v.urn ?? urnOf(spec) })));
+        out.push(
+          ...(await validateResource(policy, spec, stack)).map((v) => ({
+            ...v,
+            urn: v.urn ?? urnOf(spec, stack),
+          })),
+        );
   }
   return out;
 }

@@ -99,11 +99,15 @@ const promiseOf = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((resolve) 
 type RegisterResource = typeof runtimeResource.registerResource;
 
 /**
- * Sets the mocks and the stack's config, runs `infra/gcp/index.ts`, and resolves once every resource it
- * declared is registered. Call it once per process (or jest module registry).
+ * Sets the mocks and the stack's config, runs `infra/gcp/index.ts` (then `extraModule`, when given, which
+ * may declare more resources in the same stack), and resolves once every resource declared is registered.
+ * Call it once per process (or jest module registry).
  * @throws Error when the stack file is missing or the program throws (e.g. a config error naming its key)
  */
-export async function runProgram(stack: string): Promise<{
+export async function runProgram(
+  stack: string,
+  extraModule?: string,
+): Promise<{
   resources: Registered[];
   outputs: Record<string, unknown>;
 }> {
@@ -152,6 +156,7 @@ export async function runProgram(stack: string): Promise<{
   };
   try {
     const program = (await import('../../infra/gcp/index')) as Record<string, unknown>;
+    if (extraModule !== undefined) await import(extraModule);
     await Promise.all(seen.map((r) => promiseOf(r.resource.urn)));
     for (const r of seen) r.inputs = inputs.get(`${r.type}::${r.name}`) ?? {};
     const outputs = Object.fromEntries(

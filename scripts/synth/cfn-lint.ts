@@ -4,7 +4,7 @@
  * (switched off during synth) covers less thoroughly. The checks it ignores are listed once, with their
  * reasons, in `.cfnlintrc.yaml`.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { REPO_ROOT } from '../../infra/build/paths';
@@ -22,6 +22,10 @@ export interface LintMatch {
   readonly message: string;
   /** `file:line`, relative to the repository. */
   readonly location: string;
+  /** Absolute path of the template. */
+  readonly templateFile: string;
+  /** Logical id of the resource the match is about, when it is inside `Resources`. */
+  readonly logicalId?: string;
 }
 
 /** What cfn-lint said about the templates. */
@@ -47,18 +51,31 @@ export function assertCfnLintInstalled(): void {
 }
 
 /**
- * The `ignore_checks` of the cfn-lint configuration file, read without a YAML parser (the project has none)
- * so that the summary line can say which checks were not run.
+ * The `ignore_checks` of the cfn-lint configuration file, read without a YAML parser so that the summary
+ * line can say which checks were not run.
  */
 export function ignoredLintChecks(configFile = CFN_LINT_CONFIG): string[] {
-  if (!existsSync(configFile)) return [];
+  return [...ignoredLintCheckReasons(configFile).keys()];
+}
+
+/**
+ * Each ignored check with its reason: the comment lines just above its `- <check>` item in
+ * `ignore_checks`, joined into one text (`npm run scan` reports the ignored matches as acknowledged).
+ */
+export function ignoredLintCheckReasons(configFile = CFN_LINT_CONFIG): Map<string, string> {
+  const checks = new Map<string, string>();
+  if (!existsSync(configFile)) return checks;
   const lines = readFileSync(configFile, 'utf8').split('\n');
   const start = lines.findIndex((l) => /^ignore_checks:\s*$/.test(l));
-  if (start < 0) return [];
-  const checks: string[] = [];
+  if (start < 0) return checks;
+  let comment: string[] = [];
   for (const line of lines.slice(start + 1)) {
     const item = /^\s+-\s+([A-Z]\d+)\b/.exec(line);
-    if (item?.[1]) checks.push(item[1]);
+    const text = /^\s+#\s?(.*)$/.exec(line);
+    if (item?.[1]) {
+      checks.set(item[1], comment.join(' ').trim());
+      comment = [];
+    } else if (text) comment.push(text[1] ?? '');
     else if (/^\S/.test(line)) break;
   }
   return checks;
@@ -69,7 +86,12 @@ interface CfnLintJsonMatch {
   Message: string;
   Filename: string;
   Rule: { Id: string };
-  Location: { Start: { LineNumber: number } };
+  Location: { Start: { LineNumber: number }; Path?: (string | number)[] };
+}
+
+/** How cfn-lint is invoked over some templates. */
+function lintArgs(templateFiles: readonly string[], configFile: string): string[] {
+  return ['--config-file', configFile, '--format', 'json', '--', ...templateFiles];
 }
 
 /**
@@ -80,26 +102,67 @@ interface CfnLintJsonMatch {
 export function lintTemplates(templateFiles: readonly string[], configFile = CFN_LINT_CONFIG): LintResult {
   const ignoredChecks = ignoredLintChecks(configFile);
   if (templateFiles.length === 0) return { errors: [], warnings: [], ignoredChecks };
-  const run = spawnSync(
-    'cfn-lint',
-    ['--config-file', configFile, '--format', 'json', '--', ...templateFiles],
-    { encoding: 'utf8', env: process.env, maxBuffer: 64 * 1024 * 1024 },
-  );
-  if (run.error) throw new Error(`cfn-lint could not run: ${run.error.message}`);
+  const run = spawnSync('cfn-lint', lintArgs(templateFiles, configFile), {
+    encoding: 'utf8',
+    env: process.env,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (run.error) throw new Error(`cfn-lint could not run: ${run.error.message}`, { cause: run.error });
+  return lintResult(run.status, run.stdout, run.stderr, ignoredChecks);
+}
+
+/**
+ * {@link lintTemplates} without blocking: the scan lints one target's templates while it synthesizes the next.
+ * @throws Error when cfn-lint cannot run or prints something other than its JSON report
+ */
+export function lintTemplatesInBackground(
+  templateFiles: readonly string[],
+  configFile = CFN_LINT_CONFIG,
+): Promise<LintResult> {
+  const ignoredChecks = ignoredLintChecks(configFile);
+  if (templateFiles.length === 0) return Promise.resolve({ errors: [], warnings: [], ignoredChecks });
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn('cfn-lint', lintArgs(templateFiles, configFile), { env: process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', (err) => reject(new Error(`cfn-lint could not run: ${err.message}`, { cause: err })));
+    child.on('close', (status) => {
+      try {
+        resolvePromise(lintResult(status, stdout, stderr, ignoredChecks));
+      } catch (err) {
+        reject(err as Error);
+      }
+    });
+  });
+}
+
+function lintResult(
+  status: number | null,
+  stdout: string,
+  stderr: string,
+  ignoredChecks: readonly string[],
+): LintResult {
   // Exit codes are a bit mask (2 errors, 4 warnings, 8 informational); 1 means cfn-lint itself failed.
   let matches: CfnLintJsonMatch[];
   try {
-    matches = JSON.parse(run.stdout || '[]') as CfnLintJsonMatch[];
-  } catch {
-    throw new Error(`cfn-lint failed (exit ${run.status}):\n${run.stderr}${run.stdout}`);
+    matches = JSON.parse(stdout || '[]') as CfnLintJsonMatch[];
+  } catch (err) {
+    throw new Error(`cfn-lint failed (exit ${status}):\n${stderr}${stdout}`, { cause: err });
   }
-  if (run.status === 1) throw new Error(`cfn-lint failed (exit 1):\n${run.stderr}`);
-  const toMatch = (m: CfnLintJsonMatch): LintMatch => ({
-    level: m.Level,
-    rule: m.Rule.Id,
-    message: m.Message,
-    location: `${displayPath(m.Filename)}:${m.Location.Start.LineNumber}`,
-  });
+  if (status === 1) throw new Error(`cfn-lint failed (exit 1):\n${stderr}`);
+  const toMatch = (m: CfnLintJsonMatch): LintMatch => {
+    const [section, logicalId] = m.Location.Path ?? [];
+    return {
+      level: m.Level,
+      rule: m.Rule.Id,
+      message: m.Message,
+      location: `${displayPath(m.Filename)}:${m.Location.Start.LineNumber}`,
+      templateFile: resolve(m.Filename),
+      ...(section === 'Resources' && typeof logicalId === 'string' && { logicalId }),
+    };
+  };
   return {
     errors: matches.filter((m) => m.Level === 'Error').map(toMatch),
     warnings: matches.filter((m) => m.Level !== 'Error').map(toMatch),

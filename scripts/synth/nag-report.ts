@@ -84,7 +84,7 @@ export function readNagReport(assemblyDir: string): NagResult {
           pack: plugin.pluginName,
           rule: v.ruleName,
           // Framework packs append dozens of control ids; the rule id already leads to them.
-          description: v.description.replace(/\s+-\s+\(Control IDs?:.*$/s, '').trim(),
+          description: shortRuleDescription(v.description),
           severity,
           constructPath: c.constructPath || '(unknown construct)',
           resource: cfn ? `${cfn.templatePath} ${cfn.logicalId}` : undefined,
@@ -93,6 +93,11 @@ export function readNagReport(assemblyDir: string): NagResult {
     }
   }
   return { findings, warnings, pluginFailures, reportFile };
+}
+
+/** A pack rule's description without the list of control ids that framework packs append to it. */
+export function shortRuleDescription(description: string): string {
+  return description.replace(/\s+-\s+\(Control IDs?:.*$/s, '').trim();
 }
 
 /**
