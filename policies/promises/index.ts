@@ -21,8 +21,15 @@ export const CUSTOMER_PROMISES: readonly CustomerPromise[] = [
  * (`AwsSolutions-IAM5[Resource::*]`) is matched by its rule `Rule`. Empty when the rule serves none.
  */
 export function promisesOfRule(ruleId: string): CustomerPromise[] {
-  // No rule id contains '[': cdk-nag appends the finding in brackets to the rule's id.
-  const bracket = ruleId.indexOf('[');
-  const rule = bracket === -1 ? ruleId : ruleId.slice(0, bracket);
+  const rule = ruleOfFinding(ruleId);
   return CUSTOMER_PROMISES.filter((p) => p.rules.includes(rule));
+}
+
+/**
+ * The rule of a finding id: `AwsSolutions-IAM5[Action::s3:*]` → `AwsSolutions-IAM5`; any other id as it is.
+ * No rule id contains '[': cdk-nag appends the finding, which may hold brackets of its own, to the rule's id.
+ */
+export function ruleOfFinding(findingId: string): string {
+  const bracket = findingId.indexOf('[');
+  return bracket === -1 ? findingId : findingId.slice(0, bracket);
 }

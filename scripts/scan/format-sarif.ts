@@ -5,6 +5,7 @@
  * justification, so the tools show it as accepted rather than dropping it.
  */
 import { createHash } from 'node:crypto';
+import { ruleOfFinding } from '../../policies/promises';
 import type { ScanFinding, ScanReport, ScanTool, Severity } from './report';
 import type { SourceLocation } from './source-location';
 
@@ -42,11 +43,8 @@ interface SarifRun {
   readonly results: readonly Record<string, unknown>[];
 }
 
-/** The rule of a finding without cdk-nag's finding suffix: `AwsSolutions-IAM5[Action::s3:*]` → `AwsSolutions-IAM5`. */
-export function baseRule(rule: string): string {
-  const bracket = rule.indexOf('[');
-  return bracket === -1 ? rule : rule.slice(0, bracket);
-}
+/** The rule of a finding without cdk-nag's finding suffix (SARIF rules are rules, not findings). */
+export const baseRule = ruleOfFinding;
 
 function level(severity: Severity): 'error' | 'warning' | 'note' {
   return severity === 'info' ? 'note' : severity;
