@@ -17,6 +17,8 @@ export interface GcpStackResult {
   readonly stack: string;
   readonly resources: number;
   readonly findings: readonly ScanFinding[];
+  /** Seconds the process spent on the program and the pack (its start-up excluded). */
+  readonly seconds: number;
 }
 
 /** The resource's path: its parents' `type::name`, then its own, like a construct path. */
@@ -28,6 +30,7 @@ function pathOf(r: Registered, byKey: ReadonlyMap<string, Registered>): string {
 }
 
 async function main(stack: string, extra: string | undefined): Promise<GcpStackResult> {
+  const start = performance.now();
   const { resources } = await runProgram(stack, extra === undefined ? undefined : resolve(extra));
   const byKey = new Map(resources.map((r) => [`${r.type}::${r.name}`, r]));
   const byUrn = new Map(resources.map((r) => [urnOf(r, stack), r]));
@@ -60,7 +63,7 @@ async function main(stack: string, extra: string | undefined): Promise<GcpStackR
       promises: [],
     };
   });
-  return { stack, resources: resources.length, findings };
+  return { stack, resources: resources.length, findings, seconds: (performance.now() - start) / 1000 };
 }
 
 const [stack, extra] = process.argv.slice(2);
