@@ -3,7 +3,7 @@
  * service's `TS_*` environment, both failing with messages that name every bad key.
  */
 import { z } from 'zod';
-import { ID_PATTERNS, LOCATIONS, RETENTION, STAGES, type Location } from './definition';
+import { ID_PATTERNS, LIMITS, LOCATIONS, RETENTION, STAGES, type Location } from './definition';
 
 const awsAccountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
 
@@ -40,6 +40,33 @@ export const stageConfigSchema = z
       .array(z.enum(LOCATIONS))
       .nonempty()
       .default([...LOCATIONS]),
+    /**
+     * Firehose streams per region that the stage's accounts are spread over (by `eventStreamIndex`), so that
+     * no stream holds more active partitions (account and day) than its quota allows. `npm run capacity`
+     * says how many a number of active accounts needs.
+     */
+    eventStreams: z
+      .number({ error: 'must be a whole number of streams' })
+      .int('must be a whole number of streams')
+      .min(1, 'must be at least 1')
+      .max(LIMITS.maxEventStreams, `must be at most ${LIMITS.maxEventStreams}`)
+      .default(1),
+    /**
+     * The account's Firehose active-partition quota per stream in the stage's regions: 500 unless AWS raised
+     * it on request (up to 5,000). The partition alarms fire at 80% of it.
+     */
+    firehoseActivePartitionQuota: z
+      .number({ error: 'must be a whole number of partitions' })
+      .int('must be a whole number of partitions')
+      .min(
+        LIMITS.firehoseActivePartitions,
+        `must be at least ${LIMITS.firehoseActivePartitions} (the default quota)`,
+      )
+      .max(
+        LIMITS.firehoseMaxActivePartitions,
+        `must be at most ${LIMITS.firehoseMaxActivePartitions} (the most AWS grants)`,
+      )
+      .default(LIMITS.firehoseActivePartitions),
     /** Memory of the ingest function, in MiB. */
     ingestMemoryMb: z.number().int().min(128).max(10_240).default(512),
     /** Reserved concurrency of the ingest function in each region. */

@@ -121,6 +121,17 @@ export const LIMITS = {
   firehoseMaxBytes: 4 * 1024 * 1024,
   /** Firehose: bytes per record. */
   firehoseMaxRecordBytes: 1000 * 1024,
+  /**
+   * Firehose bills Direct PUT ingestion per record in steps of this many bytes (a 300-byte event costs as
+   * much as a 5 KiB one), so the sink packs events into records of up to this size.
+   */
+  firehoseBillingIncrementBytes: 5 * 1024,
+  /** Active partitions (account and day, within a buffer interval) per Firehose stream by default. */
+  firehoseActivePartitions: 500,
+  /** Active partitions per stream that AWS raises the quota to on request, at most. */
+  firehoseMaxActivePartitions: 5000,
+  /** Most Firehose streams per region a stage may spread its accounts over. */
+  maxEventStreams: 50,
 } as const;
 
 /** Fixed formats of identifiers, shared by validation, the directory and the snippet. */

@@ -2,6 +2,8 @@
  * Where data lives, as every store and every job that reads it must agree: the directory's items and
  * partitions, the event store's object keys, the published campaign configs and the purge receipts.
  */
+import { LIMITS } from './definition';
+
 /**
  * Prefixes of the directory's partition keys. Each kind of item has partitions of its own, so that IAM
  * (`dynamodb:LeadingKeys`) can hold each role to the kinds it may write: the ingest service writes only
@@ -91,3 +93,25 @@ export const RECEIPTS = {
   /** The receipt of the sweep that followed a purge, beside it: `receipts/<accountId>/<purgeId>.sweep.json`. */
   sweepKey: (accountId: string, purgeId: string): string => `receipts/${accountId}/${purgeId}.sweep.json`,
 } as const;
+
+/**
+ * The event stream an account's events take when a region has `streams` Firehose streams: a stable hash
+ * (FNV-1a, 32 bits, over the id's UTF-8 bytes) modulo the count. Every part that needs it (the ingest's
+ * sink, the capacity model, the tests) computes it here, so an account's stream never depends on which
+ * instance serves it. The stored layout does not depend on it: every stream delivers into the same
+ * `account=<id>/dt=<day>/` prefixes of the region's event bucket, so the purge and readers are unchanged.
+ * @throws RangeError when `streams` is not a whole number from 1 to LIMITS.maxEventStreams
+ */
+export function eventStreamIndex(accountId: string, streams: number): number {
+  if (!Number.isInteger(streams) || streams < 1 || streams > LIMITS.maxEventStreams)
+    throw new RangeError(
+      `streams must be a whole number from 1 to ${LIMITS.maxEventStreams}, got ${streams}`,
+    );
+  if (streams === 1) return 0;
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(accountId)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % streams;
+}

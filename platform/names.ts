@@ -10,8 +10,13 @@ export const names = {
   prefix: (stage: Stage): string => `${PRODUCT}-${stage}`,
   /** The directory table (a global table: one name in every region). */
   directoryTable: (stage: Stage): string => `${PRODUCT}-${stage}-directory`,
-  /** The regional event delivery stream. */
-  eventStream: (stage: Stage, location: Location): string => `${PRODUCT}-${stage}-${location}-events`,
+  /**
+   * A regional event delivery stream: stream 0 keeps the name of the single stream that came first (so a
+   * stage that adds streams keeps its existing one), stream `i` > 0 is `…-events-<i>`. Which stream an
+   * account's events take is `eventStreamIndex` (platform/layout.ts).
+   */
+  eventStream: (stage: Stage, location: Location, index = 0): string =>
+    `${PRODUCT}-${stage}-${location}-events${index === 0 ? '' : `-${index}`}`,
   /** The regional KMS key alias, without the `alias/` prefix. */
   keyAlias: (stage: Stage, location: Location): string => `${PRODUCT}/${stage}/${location}/data`,
   /**

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { envIssue, parseServiceEnv } from '../config';
-import { ID_PATTERNS, LOCATIONS, STAGES, type Location } from '../definition';
+import { ID_PATTERNS, LIMITS, LOCATIONS, STAGES, type Location } from '../definition';
 
 /** The proxies whose client-address headers the service can be told to trust (see `TS_TRUST_PROXY`). */
 export const TRUSTED_PROXIES = ['none', 'cloudfront', 'google-lb'] as const;
@@ -74,8 +74,23 @@ export const ingestEnvSchema = z
     TS_LOCATION: z.enum(LOCATIONS).default('americas'),
     /** Which sink stores events. */
     TS_SINK: z.enum(['file', 'firehose', 'pubsub']).default('file'),
-    /** Firehose delivery stream name (with `TS_SINK=firehose`). */
-    TS_FIREHOSE_STREAM: z.string().min(1).max(64).optional(),
+    /**
+     * Firehose delivery stream names, comma-separated, in stream-index order (with `TS_SINK=firehose`): an
+     * account's events go to stream `eventStreamIndex(accountId, count)` (platform/layout.ts).
+     */
+    TS_FIREHOSE_STREAMS: z
+      .string()
+      .regex(
+        /^[a-zA-Z0-9_.-]{1,64}(,[a-zA-Z0-9_.-]{1,64})*$/,
+        'must be a comma-separated list of stream names',
+      )
+      .transform((v) => v.split(','))
+      .refine(
+        (v) => v.length <= LIMITS.maxEventStreams,
+        `must name at most ${LIMITS.maxEventStreams} streams`,
+      )
+      .refine((v) => new Set(v).size === v.length, 'must not name a stream twice')
+      .optional(),
     /** Pub/Sub topic's short name, in `TS_GCP_PROJECT` (with `TS_SINK=pubsub`). */
     TS_PUBSUB_TOPIC: z
       .string()
@@ -165,8 +180,8 @@ export const ingestEnvSchema = z
     TS_HOME_LOCATIONS: homeLocations.optional(),
   })
   .superRefine((env, ctx) => {
-    if (env.TS_SINK === 'firehose' && !env.TS_FIREHOSE_STREAM)
-      envIssue(ctx, 'TS_FIREHOSE_STREAM', 'is required when TS_SINK=firehose');
+    if (env.TS_SINK === 'firehose' && !env.TS_FIREHOSE_STREAMS)
+      envIssue(ctx, 'TS_FIREHOSE_STREAMS', 'is required when TS_SINK=firehose');
     if (env.TS_KEY_PROVIDER === 'kms' && !env.TS_KMS_KEY_ID)
       envIssue(ctx, 'TS_KMS_KEY_ID', 'is required when TS_KEY_PROVIDER=kms');
     if (env.TS_ORIGIN_SECRET && env.TS_ORIGIN_SECRET_ID)

@@ -140,7 +140,7 @@ export async function sendHitThroughRegion(
   return withEnv(awsEnv, async (): Promise<DataPathResult> => {
     try {
       const parsed = parseIngestEnv(env);
-      if (!parsed.TS_TABLE_NAME || !parsed.TS_KMS_KEY_ID || !parsed.TS_FIREHOSE_STREAM)
+      if (!parsed.TS_TABLE_NAME || !parsed.TS_KMS_KEY_ID || !parsed.TS_FIREHOSE_STREAMS)
         throw new Error('the deployed environment does not select the DynamoDB directory, KMS and Firehose');
       const directory = new DynamoDirectory({ client: clients.ddb, tableName: parsed.TS_TABLE_NAME });
       const seed = await seedDemo(directory, dataDir);
@@ -167,7 +167,7 @@ export async function sendHitThroughRegion(
         await running.shutdown();
       }
       const described = await clients.firehose.send(
-        new DescribeDeliveryStreamCommand({ DeliveryStreamName: parsed.TS_FIREHOSE_STREAM }),
+        new DescribeDeliveryStreamCommand({ DeliveryStreamName: parsed.TS_FIREHOSE_STREAMS[0] }),
       );
       const bucketArn =
         described.DeliveryStreamDescription?.Destinations?.[0]?.ExtendedS3DestinationDescription?.BucketARN ??

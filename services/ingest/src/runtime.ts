@@ -213,7 +213,7 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
           // BufferedSink retries and spools; SDK-level retries would only delay the spool during an outage.
           return new FirehoseSink({
             client: new FirehoseClient({ maxAttempts: 1 }),
-            streamName: required(env.TS_FIREHOSE_STREAM),
+            streamName: required(env.TS_FIREHOSE_STREAMS?.[0]),
           });
         })()
       : env.TS_SINK === 'pubsub'

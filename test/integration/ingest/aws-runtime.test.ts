@@ -73,7 +73,7 @@ beforeAll(async () => {
     TS_STAGE: 'dev',
     TS_LOCATION: 'americas',
     TS_SINK: 'firehose',
-    TS_FIREHOSE_STREAM: names.stream,
+    TS_FIREHOSE_STREAMS: names.stream,
     TS_KEY_PROVIDER: 'kms',
     TS_KMS_KEY_ID: keyId,
     TS_DIRECTORY: 'dynamodb',

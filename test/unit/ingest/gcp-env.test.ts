@@ -134,7 +134,7 @@ describe('TS_DIRECTORY=firestore', () => {
 test('the AWS and local selections need none of the GCP variables', () => {
   expect(refusal({})).toBe('');
   expect(
-    refusal({ TS_SINK: 'firehose', TS_FIREHOSE_STREAM: 's', TS_KEY_PROVIDER: 'kms', TS_KMS_KEY_ID: 'k' }),
+    refusal({ TS_SINK: 'firehose', TS_FIREHOSE_STREAMS: 's', TS_KEY_PROVIDER: 'kms', TS_KMS_KEY_ID: 'k' }),
   ).toBe('');
 });
 

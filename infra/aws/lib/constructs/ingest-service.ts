@@ -91,7 +91,7 @@ export class IngestService extends Construct {
       TS_STAGE: props.stage,
       TS_LOCATION: props.location,
       TS_SINK: 'firehose',
-      TS_FIREHOSE_STREAM: stream.deliveryStreamName,
+      TS_FIREHOSE_STREAMS: stream.deliveryStreamName,
       TS_KEY_PROVIDER: 'kms',
       TS_KMS_KEY_ID: key.keyArn,
       TS_DIRECTORY: 'dynamodb',

@@ -72,7 +72,7 @@ describe('ingest function', () => {
       TS_STAGE: 'dev',
       TS_LOCATION: 'europe',
       TS_SINK: 'firehose',
-      TS_FIREHOSE_STREAM: names.eventStream('dev', 'europe'),
+      TS_FIREHOSE_STREAMS: names.eventStream('dev', 'europe'),
       TS_KEY_PROVIDER: 'kms',
       TS_KMS_KEY_ID: { 'Fn::GetAtt': [only(europe, 'AWS::KMS::Key').id, 'Arn'] },
       TS_DIRECTORY: 'dynamodb',

@@ -56,7 +56,7 @@ describe('TrackstackFunction', () => {
           environment: { TS_SINK: 'firehose', TS_KEY_PROVIDER: 'kms', TS_KMS_KEY_ID: key.keyArn },
         }),
     ).toThrow(
-      /Test\/Fn\] invalid function environment:\n {2}TS_FIREHOSE_STREAM: is required when TS_SINK=firehose/,
+      /Test\/Fn\] invalid function environment:\n {2}TS_FIREHOSE_STREAMS: is required when TS_SINK=firehose/,
     );
   });
 
