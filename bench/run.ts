@@ -8,7 +8,7 @@
  *   and length of the HTTP rounds.
  * - `--cpu-prof DIR` (`BENCH_CPU_PROF`): the ingest child writes a V8 CPU profile there (open it in Chrome
  *   DevTools).
- * - `--only http,kms,bundle` (`BENCH_ONLY`): run only some sections.
+ * - `--only http,kms,bundle,scale` (`BENCH_ONLY`): run only some sections.
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
@@ -16,9 +16,10 @@ import { UsageError, parseCommandLine, parseFlags, wholeNumber } from '../servic
 import { runBundleBench } from './bundle-bench';
 import { runHttpBench } from './http-bench';
 import { runKmsBench } from './kms-bench';
+import { runScaleBench } from './scale-bench';
 import { failed, printSummary, type Figure } from './lib/report';
 
-const SECTIONS = ['http', 'kms', 'bundle'] as const;
+const SECTIONS = ['http', 'kms', 'bundle', 'scale'] as const;
 
 const USAGE = `Usage: npm run bench [-- --rounds N] [--round-seconds N] [--only ${SECTIONS.join(',')}] [--cpu-prof DIR]
 
@@ -98,6 +99,7 @@ async function main(): Promise<number> {
     ],
     ['kms', () => runKmsBench({ hits: 100_000, accounts: 10, concurrency: 500 })],
     ['bundle', () => runBundleBench({ requires: 5 })],
+    ['scale', () => runScaleBench({ accounts: 5_000, hitsPerAccount: 4, connections: 64 })],
   ];
 
   const figures: Figure[] = [];
