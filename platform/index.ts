@@ -20,3 +20,4 @@ export * from './geo';
 export * from './contracts/incidents';
 export * from './contracts/incident-env';
 export * from './contracts/writer-env';
+export * from './quotas';
