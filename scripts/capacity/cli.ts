@@ -45,6 +45,7 @@ partitions per stream, the cost per month, and the quota that binds first and at
   --format <table|json>         output format (default: table)
   --help                        show this help
 
+In JSON, a quota that no load below 1e9 reaches has "loadAtLimit": null.
 Quotas and prices: platform/quotas.ts. Exit status: 0, or 2 for bad flags.`;
 
 /** Parsed command line of `npm run capacity`. */
