@@ -2,7 +2,7 @@
  * The capacity model's output: Markdown tables (readable in a terminal, pasted as they are into the README)
  * and the assumptions they rest on, so that no figure is printed without what it assumed.
  */
-import { AWS_PRICES_USD, LIMITS, REGIONS, type Location } from '../../platform';
+import { AWS_PRICES_USD, AWS_QUOTAS, LIMITS, REGIONS, type Location } from '../../platform';
 import { bindingQuota, type QuotaCheck } from './bounds';
 import type { Assumptions, RegionFigures, StageSettings } from './model';
 
@@ -97,8 +97,42 @@ export function formatLoad(
       .filter((c) => c.utilization > 1)
       .map((c) => `${c.quota} (${formatNumber(100 * c.utilization)}%)`);
     if (exceeded.length > 0) lines.push(`  exceeded: ${[...new Set(exceeded)].join(', ')}`);
+    for (const step of advice(r)) lines.push(`  to do: ${step}`);
   }
   return [...lines, '', ...formatAssumptions(stage, assumptions)];
+}
+
+/** What to change for one region's load to fit its quotas, one step per quota exceeded. */
+export function advice(report: RegionReport): string[] {
+  const f = report.figures;
+  const steps: string[] = [];
+  const fh = f.firehose;
+  if (fh.streamsNeeded > fh.streams) {
+    const why = `${formatNumber(fh.streamsForPartitions)} for partitions, ${formatNumber(fh.streamsForThroughput)} for PUT throughput`;
+    steps.push(
+      fh.streamsNeeded <= LIMITS.maxEventStreams
+        ? `set eventStreams to at least ${fh.streamsNeeded} (${why})`
+        : `${formatNumber(fh.streamsNeeded)} streams needed (${why}), more than the ${LIMITS.maxEventStreams} a stage may have: ask AWS for a higher partition quota (firehoseActivePartitionQuota, up to ${formatNumber(LIMITS.firehoseMaxActivePartitions)})`,
+    );
+  }
+  if (f.lambda.concurrency > f.lambda.concurrencyLimit) {
+    const needed = Math.ceil(f.lambda.concurrency);
+    steps.push(
+      needed <= AWS_QUOTAS.lambdaAccountConcurrency
+        ? `raise ingestReservedConcurrency to at least ${needed}`
+        : `${needed} concurrent executions: ask AWS to raise the account's Lambda concurrency (${formatNumber(AWS_QUOTAS.lambdaAccountConcurrency)})`,
+    );
+  }
+  if (f.kms.beforePerSecond > f.kms.quotaPerSecond) {
+    steps.push(
+      f.kms.afterPerSecond <= f.kms.quotaPerSecond
+        ? `KMS needs the branch key (after: ${formatNumber(f.kms.afterPerSecond)}/s of ${formatNumber(f.kms.quotaPerSecond)})`
+        : 'ask AWS to raise the KMS request quota',
+    );
+  }
+  if (f.directory.readUnitsPerSecond > f.directory.readUnitQuota)
+    steps.push("ask AWS to raise the directory table's on-demand read quota");
+  return steps;
 }
 
 /** One row of the issue's grid. */

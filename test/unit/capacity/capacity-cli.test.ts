@@ -14,7 +14,7 @@ import {
   stageSettings,
   type CapacityArgs,
 } from '../../../scripts/capacity/cli';
-import { formatGrid, formatLoad } from '../../../scripts/capacity/format';
+import { advice, formatGrid, formatLoad } from '../../../scripts/capacity/format';
 import { DEFAULT_ASSUMPTIONS } from '../../../scripts/capacity/model';
 import { UsageError } from '../../../services/shared/cli';
 
@@ -166,6 +166,26 @@ describe('output', () => {
     );
     expect(text).toMatch(/exceeded: Firehose active partitions per stream \(\d+%\)/);
     expect(text).toMatch(/^Assumptions/m);
+  });
+
+  test('advice names the setting to change for each quota exceeded', () => {
+    const small = { ...STAGE, streams: 1, partitionQuota: 500, reservedConcurrency: 50 };
+    const [americas] = regionReports({ accounts: 2000, hitsPerSecond: 8000 }, small, DEFAULT_ASSUMPTIONS);
+    expect(americas && advice(americas)).toEqual([
+      'set eventStreams to at least 5 (5 for partitions, 4 for PUT throughput)',
+      'raise ingestReservedConcurrency to at least 80',
+    ]);
+    const [, , apac] = regionReports(
+      { accounts: 50_000, hitsPerSecond: 15_000, instances: 500 },
+      { ...small, reservedConcurrency: 1000 },
+      { ...DEFAULT_ASSUMPTIONS, instanceLifetimeMinutes: 2 },
+    );
+    const steps = apac ? advice(apac) : [];
+    expect(steps[0]).toMatch(/^115 streams needed .* ask AWS for a higher partition quota/);
+    expect(steps[1]).toMatch(/^KMS needs the branch key \(after: [\d.]+\/s of 20,000\)$/);
+    expect(
+      advice(regionReports({ accounts: 10, hitsPerSecond: 10 }, STAGE, DEFAULT_ASSUMPTIONS)[0]!),
+    ).toEqual([]);
   });
 
   test("the grid: the issue's 3 × 2 loads in each of the 3 regions", () => {
