@@ -59,8 +59,9 @@ export const REGIONAL_QUOTAS: Readonly<Record<Location, RegionalQuotas>> = {
 /** Quotas that are the same in every region. */
 export const AWS_QUOTAS = {
   /**
-   * Lambda concurrent executions per account and region: "Lambda quotas" (docs.aws.amazon.com/lambda/
-   * latest/dg/gettingstarted-limits.html), read 2026-12. Every function of the account shares it.
+   * Lambda concurrent executions per account and region, the default of "Lambda quotas"
+   * (docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html) as of 2026-12. Every function of the
+   * account shares it.
    */
   lambdaAccountConcurrency: 1_000,
   /**
@@ -77,9 +78,10 @@ export const AWS_QUOTAS = {
 } as const;
 
 /**
- * us-east-1 list prices in US dollars, read 2026-12 from each service's pricing page
- * (aws.amazon.com/<service>/pricing); DynamoDB's on-demand prices are those since the November 2024 cut.
- * Other regions' prices differ: the model prices every region at these, and says so.
+ * us-east-1 list prices in US dollars. Lambda's and Firehose's are those of the README's cost table; KMS's,
+ * S3's and DynamoDB's on-demand prices (since the November 2024 cut) are the services' pricing pages
+ * (aws.amazon.com/<service>/pricing) as of 2026-12. Other regions' prices differ: the model prices every
+ * region at these, and says so.
  */
 export const AWS_PRICES_USD = {
   /** Lambda: per request ($0.20 per million). */
