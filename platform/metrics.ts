@@ -30,6 +30,12 @@ export const INGEST_METRICS = {
   rejects: 'Rejects',
   /** Key-provider (KMS) calls, by `Operation`. */
   keyProviderCalls: 'KeyProviderCalls',
+  /** Firehose records accepted; each aggregates one or more events of one account and day. */
+  firehoseRecords: 'FirehoseRecords',
+  /** Events inside the accepted Firehose records (`FirehoseEvents / FirehoseRecords` is the aggregation factor). */
+  firehoseEvents: 'FirehoseEvents',
+  /** 5 KiB increments Firehose bills for the accepted records. */
+  firehoseBilledIncrements: 'FirehoseBilledIncrements',
 } as const;
 
 /** Metrics every purge run publishes; the alarms watch `overdueAccounts` above all. */

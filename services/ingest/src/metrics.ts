@@ -33,6 +33,12 @@ export class Metrics {
   spoolDepth = 0;
   /** Spooled records dropped at drain time because their account was purged. */
   spoolDroppedRecords = 0;
+  /** Firehose records accepted (each holds one or more events; the aggregation factor is events / records). */
+  firehoseRecords = 0;
+  /** Events inside the accepted Firehose records. */
+  firehoseEvents = 0;
+  /** 5 KiB increments Firehose bills for the accepted records. */
+  firehoseBilledIncrements = 0;
   private sinkLatencySumMs = 0;
   private sinkLatencyCount = 0;
   private sinkLatencyMaxMs = 0;
@@ -52,6 +58,13 @@ export class Metrics {
     this.spoolDroppedRecords += n;
   }
 
+  /** Counts Firehose records accepted by the streams, the events in them and their billed increments. */
+  firehoseAccepted(records: number, events: number, billedIncrements: number): void {
+    this.firehoseRecords += records;
+    this.firehoseEvents += events;
+    this.firehoseBilledIncrements += billedIncrements;
+  }
+
   /** Records the duration of one sink write. */
   sinkLatency(ms: number): void {
     this.sinkLatencySumMs += ms;
@@ -68,6 +81,9 @@ export class Metrics {
       sinkWrites: this.sinkLatencyCount,
       sinkLatencyAvgMs: this.sinkLatencyCount ? this.sinkLatencySumMs / this.sinkLatencyCount : 0,
       sinkLatencyMaxMs: this.sinkLatencyMaxMs,
+      firehoseRecords: this.firehoseRecords,
+      firehoseEvents: this.firehoseEvents,
+      firehoseBilledIncrements: this.firehoseBilledIncrements,
     };
     for (const [reason, n] of this.rejects) out[`rejects.${reason}`] = n;
     for (const [op, n] of this.keyProviderCalls) out[`keyProvider.${op}`] = n;
@@ -90,6 +106,9 @@ export class Metrics {
           { name: m.spoolDepth, unit: 'Count', value: this.spoolDepth },
           { name: m.spoolDroppedRecords, unit: 'Count', value: this.spoolDroppedRecords },
           { name: m.sinkLatencyMax, unit: 'Milliseconds', value: this.sinkLatencyMaxMs },
+          { name: m.firehoseRecords, unit: 'Count', value: this.firehoseRecords },
+          { name: m.firehoseEvents, unit: 'Count', value: this.firehoseEvents },
+          { name: m.firehoseBilledIncrements, unit: 'Count', value: this.firehoseBilledIncrements },
         ],
         now,
       ),
@@ -114,6 +133,9 @@ export class Metrics {
       );
     this.hits = 0;
     this.spoolDroppedRecords = 0;
+    this.firehoseRecords = 0;
+    this.firehoseEvents = 0;
+    this.firehoseBilledIncrements = 0;
     this.rejects.clear();
     this.keyProviderCalls.clear();
     this.sinkLatencySumMs = 0;

@@ -211,9 +211,12 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
             import('./sinks/firehose-sink'),
           ]);
           // BufferedSink retries and spools; SDK-level retries would only delay the spool during an outage.
+          // Every stream of the region, in index order: an account's stream is eventStreamIndex of it.
           return new FirehoseSink({
             client: new FirehoseClient({ maxAttempts: 1 }),
-            streamName: required(env.TS_FIREHOSE_STREAMS?.[0]),
+            // The environment schema requires the list with TS_SINK=firehose; the sink names a missing one.
+            streamNames: env.TS_FIREHOSE_STREAMS ?? [],
+            metrics,
           });
         })()
       : env.TS_SINK === 'pubsub'

@@ -123,7 +123,7 @@ describe('sink outage (moto stopped and restarted)', () => {
     await createStream();
 
     const metrics = new Metrics();
-    const sink = new WatchedSink(new FirehoseSink({ client: firehose, streamName: stream }));
+    const sink = new WatchedSink(new FirehoseSink({ client: firehose, streamNames: [stream] }));
     const buffered = new BufferedSink({
       sink,
       spool: new DiskSpool({ dir: join(dir, 'spool') }),
