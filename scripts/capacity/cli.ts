@@ -40,7 +40,7 @@ partitions per stream, the cost per month, and the quota that binds first and at
   --event-bytes <b>             bytes of one stored event (default ${DEFAULT_ASSUMPTIONS.eventBytes})
   --duration-ms <ms>            billed duration of one invocation (default ${DEFAULT_ASSUMPTIONS.durationMs})
   --batch-ms <ms>               time one instance gathers requests into a sink batch (default: one request)
-  --partitions-per-account <p>  1, or 2 around midnight UTC (default ${DEFAULT_ASSUMPTIONS.partitionsPerAccount})
+  --partitions-per-account <p>  partitions per active account: 2 after midnight UTC, 1 otherwise (default ${DEFAULT_ASSUMPTIONS.partitionsPerAccount})
   --instance-lifetime-minutes <m>  mean life of an instance (default ${DEFAULT_ASSUMPTIONS.instanceLifetimeMinutes})
   --format <table|json>         output format (default: table)
   --help                        show this help

@@ -27,7 +27,11 @@ export interface Assumptions {
    * request: the default is the invocation's duration.
    */
   readonly batchMs?: number;
-  /** Partitions (account and day) an active account holds per buffer interval: 2 around midnight UTC. */
+  /**
+   * Partitions (account and day) an active account holds within one buffer interval. The day is the day
+   * received, so in the interval after midnight UTC an account's two days are both active: the default, 2,
+   * sizes for that peak; 1 is the rest of the day.
+   */
   readonly partitionsPerAccount: number;
   /** Mean life of a function instance, in minutes: scale-in and scale-out replace instances this often. */
   readonly instanceLifetimeMinutes: number;
@@ -44,7 +48,7 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = {
   eventsPerRequest: 1,
   eventBytes: 600,
   durationMs: 10,
-  partitionsPerAccount: 1,
+  partitionsPerAccount: 2,
   instanceLifetimeMinutes: 15,
   branchKeyRotationSeconds: 24 * 3600,
   bufferSeconds: 300,

@@ -162,7 +162,7 @@ describe('output', () => {
     expect(text).toMatch(/\| americas \(us-east-1\) +\|/);
     expect(text).toMatch(/\| apac \(ap-southeast-1\) +\|/);
     expect(text).toMatch(
-      /apac \(ap-southeast-1\) binds first: before the KMS reduction, Firehose active partitions per stream at 500 accounts \(exceeded\)/,
+      /apac \(ap-southeast-1\) binds first: before the KMS reduction, Firehose active partitions per stream at 250 accounts \(exceeded\)/,
     );
     expect(text).toMatch(/exceeded: Firehose active partitions per stream \(\d+%\)/);
     expect(text).toMatch(/^Assumptions/m);
@@ -172,7 +172,7 @@ describe('output', () => {
     const small = { ...STAGE, streams: 1, partitionQuota: 500, reservedConcurrency: 50 };
     const [americas] = regionReports({ accounts: 2000, hitsPerSecond: 8000 }, small, DEFAULT_ASSUMPTIONS);
     expect(americas && advice(americas)).toEqual([
-      'set eventStreams to at least 5 (5 for partitions, 4 for PUT throughput)',
+      'set eventStreams to at least 10 (10 for partitions, 4 for PUT throughput)',
       'raise ingestReservedConcurrency to at least 80',
     ]);
     const [, , apac] = regionReports(
@@ -181,7 +181,7 @@ describe('output', () => {
       { ...DEFAULT_ASSUMPTIONS, instanceLifetimeMinutes: 2 },
     );
     const steps = apac ? advice(apac) : [];
-    expect(steps[0]).toMatch(/^115 streams needed .* ask AWS for a higher partition quota/);
+    expect(steps[0]).toMatch(/^229 streams needed .* ask AWS for a higher partition quota/);
     expect(steps[1]).toMatch(/^KMS needs the branch key \(after: [\d.]+\/s of 20,000\)$/);
     expect(
       advice(regionReports({ accounts: 10, hitsPerSecond: 10 }, STAGE, DEFAULT_ASSUMPTIONS)[0]!),

@@ -147,13 +147,19 @@ describe('monthlyCost', () => {
 });
 
 describe('binding quota', () => {
-  test('Firehose partitions bind at 500 accounts on one stream', () => {
+  test('Firehose partitions bind at 250 accounts on one stream (500 partitions, two days each after midnight)', () => {
     const checks = checkQuotas('americas', { accounts: 1000, hitsPerSecond: 100 }, STAGE, 'before');
     const binding = bindingQuota(checks);
     expect(binding.quota).toBe('Firehose active partitions per stream');
     expect(binding.dimension).toBe('accounts');
-    expect(binding.loadAtLimit).toBeCloseTo(500, 3);
-    expect(binding.headroom).toBeCloseTo(0.5, 3);
+    expect(binding.loadAtLimit).toBeCloseTo(250, 3);
+    expect(binding.headroom).toBeCloseTo(0.25, 3);
+    const restOfDay = { ...DEFAULT_ASSUMPTIONS, partitionsPerAccount: 1 };
+    expect(
+      bindingQuota(
+        checkQuotas('americas', { accounts: 1000, hitsPerSecond: 100 }, STAGE, 'before', restOfDay),
+      ).loadAtLimit,
+    ).toBeCloseTo(500, 3);
   });
 
   test('Lambda concurrency binds at reserved concurrency / duration', () => {
