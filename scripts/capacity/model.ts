@@ -122,6 +122,7 @@ export interface RegionFigures {
     readonly streamsForThroughput: number;
     /** The larger of the two. */
     readonly streamsNeeded: number;
+    /** Objects delivered to S3 per second, at the day's average of one partition per account. */
     readonly objectsPerSecond: number;
   };
   readonly costPerMonth: CostPerMonth;
@@ -219,11 +220,11 @@ export function regionFigures(
   );
   const firehoseRequests = (requestsPerSecond / requestsPerBatch) * callsPerBatch;
   const activePartitions = accounts * a.partitionsPerAccount;
-  const bytesPerPartitionPerBuffer = (bytesPerSecond * a.bufferSeconds) / activePartitions;
+  // Objects (and so cost) follow the day's average, one partition per account and buffer interval; the
+  // midnight peak of two only sizes the partition quota.
+  const bytesPerAccountPerBuffer = (bytesPerSecond * a.bufferSeconds) / accounts;
   const objectsPerBuffer =
-    activePartitions === 0
-      ? 0
-      : activePartitions * Math.max(1, Math.ceil(bytesPerPartitionPerBuffer / (64 * 1024 * 1024)));
+    accounts === 0 ? 0 : accounts * Math.max(1, Math.ceil(bytesPerAccountPerBuffer / (64 * 1024 * 1024)));
   const objectsPerSecond = objectsPerBuffer / a.bufferSeconds;
 
   const throughput = quotas.firehoseStream;

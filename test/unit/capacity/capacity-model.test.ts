@@ -117,6 +117,19 @@ describe('regionFigures', () => {
     expect(streamsNeeded(50_000, 500)).toBeGreaterThan(LIMITS.maxEventStreams);
   });
 
+  test('objects delivered: one per account and buffer interval, more when a buffer passes 64 MiB', () => {
+    for (const partitionsPerAccount of [1, 2]) {
+      const f = regionFigures('americas', { accounts: 1000, hitsPerSecond: 1000 }, STAGE, {
+        ...DEFAULT_ASSUMPTIONS,
+        partitionsPerAccount,
+      });
+      expect(f.firehose.objectsPerSecond).toBeCloseTo(1000 / 300, 9);
+    }
+    // One account at 10,000 × 600 bytes/s fills 1.8 GB per 300 s: 27 objects of at most 64 MiB.
+    const busy = regionFigures('americas', { accounts: 1, hitsPerSecond: 10_000 }, STAGE);
+    expect(busy.firehose.objectsPerSecond).toBeCloseTo(27 / 300, 9);
+  });
+
   test('streams needed also covers the per-stream PUT call quota (1,000/s in ap-southeast-1)', () => {
     const f = regionFigures('apac', { accounts: 100, hitsPerSecond: 10_000 }, STAGE);
     expect(f.firehose.streamsForPartitions).toBe(1);
