@@ -209,7 +209,7 @@ export function formatAssumptions(stage: StageSettings, a: Assumptions): string[
     `- ${batch}; events of one account in a batch packed into records of up to ${LIMITS.firehoseBillingIncrementBytes} bytes`,
     `- ${a.partitionsPerAccount} partition(s) per active account per ${a.bufferSeconds} s buffer interval; busiest stream = mean + 3σ of the hash's spread`,
     `- KMS before: each instance unwraps each account's data key once per ${LIMITS.dataKeyCacheSeconds} s, plus every account a fresh instance meets in its first minute; instances live ${a.instanceLifetimeMinutes} min`,
-    `- KMS after: one branch-key unwrap per fresh instance, per instance and per account every ${formatNumber(a.branchKeyRotationSeconds / 3600)} h (rotation)`,
+    `- KMS after: one branch-key unwrap per fresh instance and per instance every ${formatNumber(a.branchKeyRotationSeconds / 3600)} h (rotation), and at most one call per account per rotation (a copy sealed under a retired branch key)`,
     `- directory: ${a.statusReadsPerAccount} eventually consistent reads per account seen per ${LIMITS.keyStatusCacheSeconds} s, one wrapped-key read per account per ${LIMITS.dataKeyCacheSeconds} s, per instance`,
     `- cost: us-east-1 list prices in every region (platform/quotas.ts), 730 h a month; not counted: the edge, S3 storage, JQ processing hours ($${AWS_PRICES_USD.firehoseJqPerHour}/h), directory writes`,
   ];

@@ -192,8 +192,9 @@ export function regionFigures(
   const seenPerCachePeriod = distinctSeen(accounts, perInstance * cachePeriod);
   const seenPerMinute = distinctSeen(accounts, perInstance * 60);
   const kmsBefore = (instances * seenPerCachePeriod) / cachePeriod + coldStartsPerSecond * seenPerMinute;
-  // The reduction: one unwrap of the branch key per fresh instance and per instance and rotation, and one
-  // KMS call per account and rotation, region-wide, to seal its key under the new version.
+  // The reduction: one unwrap of the branch key per fresh instance and per instance and rotation, and at
+  // most one KMS call per account and rotation, region-wide: an account whose copy is sealed under a
+  // retired branch key has its data key unwrapped once and sealed again.
   const kmsAfter = coldStartsPerSecond + (instances + accounts) / a.branchKeyRotationSeconds;
 
   const statusPeriod = LIMITS.keyStatusCacheSeconds;
