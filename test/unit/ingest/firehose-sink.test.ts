@@ -256,5 +256,31 @@ describe('FirehoseSink', () => {
             `${f.billedPer1000.toFixed(1)} billed 5 KiB increments per 1,000 events (1,000 without aggregation)`,
         );
     });
+
+    it('prints the same figures when each batch is one request, as on Lambda (one request per instance at a time)', async () => {
+      const { client } = standIn();
+      const metrics = new Metrics();
+      const sink = new FirehoseSink({ client, streamNames: STREAMS, metrics });
+      // A pixel hit is a batch of one event: nothing to pack.
+      for (let i = 0; i < 1000; i++) await sink.putBatch([event(`acc_${i % 5000}`, i, 450)]);
+      const pixel = metrics.snapshot();
+      expect(pixel.firehoseRecords).toBe(1000);
+      // A beacon carries up to 50 events of one account: 22,500 bytes, five records of up to 11 events.
+      const beacon = new Metrics();
+      const beaconSink = new FirehoseSink({ client, streamNames: STREAMS, metrics: beacon });
+      for (let r = 0; r < 20; r++)
+        await beaconSink.putBatch(Array.from({ length: 50 }, (_, i) => event(`acc_${r}`, r * 50 + i, 450)));
+      const b = beacon.snapshot();
+      expect(b.firehoseRecords).toBe(20 * 5);
+      for (const [name, m] of [
+        ['pixel (1 event per request)', pixel],
+        ['beacon (50 events of one account per request)', b],
+      ] as const)
+        console.log(
+          `firehose aggregation, one request per batch, ${name}: ` +
+            `${(m.firehoseEvents! / m.firehoseRecords!).toFixed(2)} events per record; ` +
+            `${((m.firehoseBilledIncrements! / m.firehoseEvents!) * 1000).toFixed(1)} billed 5 KiB increments per 1,000 events`,
+        );
+    });
   });
 });
