@@ -132,6 +132,16 @@ export const LIMITS = {
   firehoseMaxActivePartitions: 5000,
   /** Most Firehose streams per region a stage may spread its accounts over. */
   maxEventStreams: 50,
+  /**
+   * A location's branch key (which seals its accounts' data keys so that instances open them without KMS)
+   * is replaced this often: version `floor(epoch seconds / this)` seals every new copy during its period.
+   */
+  branchKeyRotationSeconds: 24 * 3600,
+  /**
+   * Branch-key versions that still open sealed copies: the current one and the one before. An older copy
+   * is unwrapped with KMS once and sealed again; its branch key item has expired (time-to-live) by then.
+   */
+  branchKeyOpenVersions: 2,
 } as const;
 
 /** Fixed formats of identifiers, shared by validation, the directory and the snippet. */

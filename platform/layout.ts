@@ -18,6 +18,11 @@ export const DIRECTORY_PARTITIONS = {
   dataKey: 'DATAKEY#',
   /** An account's conversion claims (cross-instance de-duplication), each void after its `expiresAt`. */
   dedup: 'DEDUP#',
+  /**
+   * A location's branch keys, one item per version: not owned by any account (the purge never touches
+   * them); the ingest reads them and creates a missing one, never replaces one.
+   */
+  branchKey: 'BRANCHKEY#',
 } as const;
 
 /** Attribute and item-key layout of the directory, shared by every directory implementation. */
@@ -46,6 +51,10 @@ export const DIRECTORY = {
   apiKeyPk: (keyId: string): string => `${DIRECTORY_PARTITIONS.apiKey}${keyId}`,
   /** Sort key of the API key record. */
   apiKeySk: 'META',
+  /** Partition of a location's branch keys: `BRANCHKEY#<location>`. */
+  branchKeyPk: (location: string): string => `${DIRECTORY_PARTITIONS.branchKey}${location}`,
+  /** Sort key of one branch-key version: the version, zero-padded to 10 digits so keys sort by version. */
+  branchKeySk: (version: number): string => String(version).padStart(10, '0'),
 } as const;
 
 /**

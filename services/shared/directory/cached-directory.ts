@@ -13,6 +13,7 @@ import { LIMITS } from '../../../platform';
 import type {
   AccountRecord,
   ApiKeyRecord,
+  BranchKeyRecord,
   CampaignRecord,
   ConversionClaim,
   Directory,
@@ -222,6 +223,24 @@ export class CachedDirectory implements Directory {
   /** Stores a wrapped data key unless one exists (not cached). */
   putDataKeyIfAbsent(record: WrappedDataKeyRecord): Promise<WrappedDataKeyRecord> {
     return this.directory.putDataKeyIfAbsent(record);
+  }
+
+  /** Writes a data key's branch-sealed copy (not cached). */
+  putDataKeyBranchCopy(
+    record: WrappedDataKeyRecord,
+    previousBranchKeyId: string | undefined,
+  ): Promise<boolean> {
+    return this.directory.putDataKeyBranchCopy(record, previousBranchKeyId);
+  }
+
+  /** Reads a branch key (not cached here: the data key service keeps the unwrapped key). */
+  getBranchKey(location: string, version: number, nowMs: number): Promise<BranchKeyRecord | undefined> {
+    return this.directory.getBranchKey(location, version, nowMs);
+  }
+
+  /** Stores a branch key unless one exists (not cached). */
+  putBranchKeyIfAbsent(record: BranchKeyRecord): Promise<BranchKeyRecord> {
+    return this.directory.putBranchKeyIfAbsent(record);
   }
 
   /** Takes a conversion claim (never cached: it must be atomic across instances). */

@@ -121,6 +121,34 @@ export interface WrappedDataKeyRecord {
   /** Identifies the key in ciphertext envelopes; changes whenever the key is replaced. */
   readonly dataKeyId: string;
   readonly createdAt: string;
+  /**
+   * Base64 of the same data key sealed (AES-256-GCM) under the location's branch key `branchKeyId`, bound
+   * to the account, location, branch key and data key id: instances holding that branch key open it without
+   * the master key. It lives in this item so that deleting the item (the purge) shreds both copies.
+   */
+  readonly branchSealed?: string;
+  /** Id of the branch key that sealed `branchSealed`. */
+  readonly branchKeyId?: string;
+  /** Version (rotation period) of that branch key, to find its item. */
+  readonly branchKeyVersion?: number;
+}
+
+/**
+ * A location's branch key for one rotation period: a random AES-256 key wrapped by the location's master key
+ * (never stored in clear), which seals that location's data keys so that an instance unwraps one key with
+ * the master key per version instead of one per account.
+ */
+export interface BranchKeyRecord {
+  readonly location: string;
+  /** The rotation period it serves: `floor(epoch seconds / LIMITS.branchKeyRotationSeconds)`. */
+  readonly version: number;
+  /** Random id, bound into every copy it seals: a replaced branch key never opens the old one's copies. */
+  readonly branchKeyId: string;
+  /** Base64 of the key wrapped by the master key. */
+  readonly wrapped: string;
+  readonly createdAt: string;
+  /** Epoch second after which it is void: readers treat it as absent and the time-to-live deletes it. */
+  readonly expiresAt: number;
 }
 
 /**
@@ -153,6 +181,22 @@ export interface Directory {
    * that is stored afterwards: the given one, or the one another instance stored first.
    */
   putDataKeyIfAbsent(record: WrappedDataKeyRecord): Promise<WrappedDataKeyRecord>;
+  /**
+   * Adds or replaces the branch-sealed copy of a stored data key: only while the stored item still holds
+   * the same wrapped key (so a purged or replaced key is never written back) and the copy `previousBranchKeyId`
+   * (`undefined`: none). Resolves `false`, changing nothing, otherwise; a lost race is harmless.
+   */
+  putDataKeyBranchCopy(
+    record: WrappedDataKeyRecord,
+    previousBranchKeyId: string | undefined,
+  ): Promise<boolean>;
+  /** A location's branch key of one version (strongly consistent); an expired one is absent. */
+  getBranchKey(location: string, version: number, nowMs: number): Promise<BranchKeyRecord | undefined>;
+  /**
+   * Stores a branch key unless one exists for (location, version), never replacing one. Resolves with the
+   * record stored afterwards: the given one, or the one another instance stored first.
+   */
+  putBranchKeyIfAbsent(record: BranchKeyRecord): Promise<BranchKeyRecord>;
   /**
    * Takes a claim unless a live one exists for the same (account, key): resolves `true` when this caller
    * now holds it, `false` for a duplicate. Atomic across every instance and process sharing the directory.

@@ -7,6 +7,7 @@ import { DIRECTORY } from '../../../platform';
 import type {
   AccountRecord,
   ApiKeyRecord,
+  BranchKeyRecord,
   CampaignRecord,
   ConversionClaim,
   Directory,
@@ -84,6 +85,11 @@ export const itemKeys = {
   dataKey: (accountId: string, location: string): DirectoryItemKey => ({
     pk: DIRECTORY.dataKeyPk(accountId),
     sk: DIRECTORY.dataKeySk(location),
+  }),
+  /** One version of a location's branch key. */
+  branchKey: (location: string, version: number): DirectoryItemKey => ({
+    pk: DIRECTORY.branchKeyPk(location),
+    sk: DIRECTORY.branchKeySk(version),
   }),
   /** One of an account's conversion claims. */
   conversionClaim: (accountId: string, key: string): DirectoryItemKey => ({
@@ -215,5 +221,42 @@ export abstract class ItemDirectory implements Directory, DirectoryMaintenance {
   async getDataKey(accountId: string, location: string): Promise<WrappedDataKeyRecord | undefined> {
     // Consistent: a stale "absent" would cost a needless GenerateDataKey and a lost conditional write.
     return fromItem<WrappedDataKeyRecord>(await this.getItem(itemKeys.dataKey(accountId, location), true));
+  }
+
+  /**
+   * Writes the branch-sealed copy with a compare-and-set on the stored item's wrapped key, data key id and
+   * current copy: the item is never recreated (a purge that deleted it wins), nor its key replaced.
+   */
+  async putDataKeyBranchCopy(
+    record: WrappedDataKeyRecord,
+    previousBranchKeyId: string | undefined,
+  ): Promise<boolean> {
+    if (!record.branchSealed || !record.branchKeyId || record.branchKeyVersion === undefined)
+      throw new TypeError(`putDataKeyBranchCopy: the record of account ${record.accountId} holds no copy`);
+    return this.putItemIf(toItem(itemKeys.dataKey(record.accountId, record.location), record), {
+      dataKeyId: record.dataKeyId,
+      wrapped: record.wrapped,
+      branchKeyId: previousBranchKeyId ?? null,
+    });
+  }
+
+  /** Reads one branch-key version (strongly consistent: it may have been created a moment ago). */
+  async getBranchKey(location: string, version: number, nowMs: number): Promise<BranchKeyRecord | undefined> {
+    const item = await this.getItem(itemKeys.branchKey(location, version), true);
+    return isLive(item, nowMs) ? fromItem<BranchKeyRecord>(item) : undefined;
+  }
+
+  /** Creates a branch-key version with a compare-and-set on its absence; the first writer wins. */
+  async putBranchKeyIfAbsent(record: BranchKeyRecord): Promise<BranchKeyRecord> {
+    const key = itemKeys.branchKey(record.location, record.version);
+    // Two rounds cover a winner that expired and was deleted between our failed write and our read.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (await this.putItemIf(toItem(key, record), { [DIRECTORY.partitionKey]: null })) return record;
+      const winner = await this.getItem(key, true);
+      if (winner) return fromItem<BranchKeyRecord>(winner);
+    }
+    throw new Error(
+      `branch key ${record.version} of ${record.location} kept changing while it was being stored`,
+    );
   }
 }

@@ -95,7 +95,7 @@ describe('KmsKeyProvider on moto', () => {
 });
 
 describe('DataKeyService over KMS and DynamoDB on moto', () => {
-  it('calls GenerateDataKey once per account: 1,000 encryptFields over 10 accounts → 10', async () => {
+  it('calls GenerateDataKey once per account (and once for the branch key): 1,000 encryptFields over 10 accounts → 11', async () => {
     const keyId = await createKmsKey();
     const tableName = await createTable('dk');
     const metrics = new Metrics();
@@ -113,13 +113,13 @@ describe('DataKeyService over KMS and DynamoDB on moto', () => {
         return keys.encryptFields(accountId, { ip: `192.0.2.${i % 250}`, n: i });
       }),
     );
-    expect(metrics.keyProviderCalls.get('GenerateDataKey')).toBe(10);
+    expect(metrics.keyProviderCalls.get('GenerateDataKey')).toBe(10 + 1);
     expect(metrics.keyProviderCalls.get('Decrypt') ?? 0).toBe(0);
     for (const accountId of accounts) {
       expect((await directory.getDataKey(accountId, 'americas'))?.accountId).toBe(accountId);
     }
 
-    // A second instance (another Lambda) unwraps the stored keys: one Decrypt per account, no new keys.
+    // A second instance (another Lambda) unwraps the branch key once and opens every account's copy with it.
     const coldMetrics = new Metrics();
     const cold = new DataKeyService({
       provider: new KmsKeyProvider({ client: kms, keyId, metrics: coldMetrics }),
@@ -130,7 +130,7 @@ describe('DataKeyService over KMS and DynamoDB on moto', () => {
       envelopes.map((e, i) => cold.decryptFields(accounts[i % 10] as string, e)),
     );
     expect(opened[999]).toEqual({ ip: `192.0.2.${999 % 250}`, n: 999 });
-    expect(coldMetrics.keyProviderCalls.get('Decrypt')).toBe(10);
+    expect(coldMetrics.keyProviderCalls.get('Decrypt')).toBe(1);
     expect(coldMetrics.keyProviderCalls.get('GenerateDataKey') ?? 0).toBe(0);
   });
 
@@ -315,6 +315,9 @@ function countingDirectory(inner: Directory): Directory & { reads: number } {
     putCampaign: (c: CampaignRecord) => inner.putCampaign(c),
     getDataKey: inner.getDataKey.bind(inner),
     putDataKeyIfAbsent: inner.putDataKeyIfAbsent.bind(inner),
+    putDataKeyBranchCopy: inner.putDataKeyBranchCopy.bind(inner),
+    getBranchKey: inner.getBranchKey.bind(inner),
+    putBranchKeyIfAbsent: inner.putBranchKeyIfAbsent.bind(inner),
     claimConversion: inner.claimConversion.bind(inner),
     hasConversionClaim: inner.hasConversionClaim.bind(inner),
     releaseConversion: inner.releaseConversion.bind(inner),

@@ -27,9 +27,19 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A data key service over the local key file and local directory in `dir`, with its own instances. */
+/**
+ * A data key service over the local key file and local directory in `dir`, with its own instances. Branch
+ * keys are off unless asked for: these tests count the master-key calls of the per-account cache itself
+ * (data-keys-branch.test.ts tests the branch keys).
+ */
 function service(
-  opts: { now?: () => number; maxAgeSeconds?: number; maxEntries?: number; metrics?: Metrics } = {},
+  opts: {
+    now?: () => number;
+    maxAgeSeconds?: number;
+    maxEntries?: number;
+    metrics?: Metrics;
+    branchKeys?: boolean;
+  } = {},
 ) {
   const metrics = opts.metrics ?? new Metrics();
   const provider = new LocalKeyProvider({ keyFile: join(dir, 'master.key'), metrics });
@@ -41,6 +51,7 @@ function service(
     now: opts.now,
     maxAgeSeconds: opts.maxAgeSeconds,
     maxEntries: opts.maxEntries,
+    ...(opts.branchKeys ? {} : { branchKeys: false as const }),
   });
   return { keys, metrics, directory, provider };
 }

@@ -3,13 +3,17 @@
  *
  * Each account has one AES-256 data key per location, stored in the directory wrapped by that location's
  * master key. Unwrapped keys are kept in memory for a bounded time and count, and concurrent misses for
- * one account share one load, so the key provider (KMS) is called about once per account per cache
- * period and instance, not once per hit.
+ * one account share one load, so the key provider is asked about once per account per cache period and
+ * instance, not once per hit. With branch keys (the default, `branch-keys.ts`), the item also holds the key
+ * sealed under the location's current branch key, so a miss costs no master-key call at all once this
+ * instance holds that branch key: KMS is called once per instance and branch-key version, plus once per
+ * account whose item holds no usable copy (which is then written back for every instance).
  */
 import { randomBytes } from 'node:crypto';
 import { LIMITS } from '../../../../platform';
 import type { Directory, WrappedDataKeyRecord } from '../../../shared/directory/directory';
 import { DecryptionError, open, seal } from './aes-gcm';
+import { BranchKeyRing, type BranchKey } from './branch-keys';
 import type { KeyProvider } from './key-provider';
 
 /** Personal fields sealed for storage. `ct` is base64 of an {@link seal} blob whose AAD is the account id. */
@@ -44,6 +48,12 @@ export interface DataKeyServiceProps {
   readonly maxEntries?: number;
   /** Clock in milliseconds, injectable for tests. */
   readonly now?: () => number;
+  /**
+   * Branch keys, so that misses are served without the master key; `false` keeps one master-key call per
+   * account, cache period and instance (no copies are read or written).
+   * @default - on, rotated every `LIMITS.branchKeyRotationSeconds`, `LIMITS.branchKeyOpenVersions` versions open
+   */
+  readonly branchKeys?: false | { readonly rotationSeconds?: number; readonly openVersions?: number };
 }
 
 /** Raised when an envelope names a data key this location does not hold (another location's, or shredded). */
@@ -66,6 +76,7 @@ export class DataKeyService {
   private readonly maxAgeMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
+  private readonly ring: BranchKeyRing | undefined;
   private readonly cache = new Map<string, CachedKey>();
   /** Loads in progress, keyed `<mode>:<accountId>`; `get` may create a key, `read` never does. */
   private readonly inflight = new Map<string, Promise<DataKey | undefined>>();
@@ -85,6 +96,17 @@ export class DataKeyService {
     this.maxAgeMs = maxAge * 1000;
     this.maxEntries = maxEntries;
     this.now = props.now ?? Date.now;
+    this.ring =
+      props.branchKeys === false
+        ? undefined
+        : new BranchKeyRing({
+            provider: props.provider,
+            directory: props.directory,
+            location: props.location,
+            rotationSeconds: props.branchKeys?.rotationSeconds,
+            openVersions: props.branchKeys?.openVersions,
+            now: this.now,
+          });
   }
 
   /** Unwrapped keys currently held. */
@@ -132,10 +154,11 @@ export class DataKeyService {
     this.inflight.delete(`read:${accountId}`);
   }
 
-  /** Forgets every unwrapped key. */
+  /** Forgets every unwrapped key, branch keys included. */
   clear(): void {
     this.cache.clear();
     this.inflight.clear();
+    this.ring?.clear();
   }
 
   /** Seals `fields` (serialized as JSON) under the account's data key, bound to the account id. */
@@ -201,24 +224,64 @@ export class DataKeyService {
 
   private async unwrapStored(accountId: string): Promise<DataKey | undefined> {
     const record = await this.directory.getDataKey(accountId, this.location);
-    return record ? this.unwrap(record) : undefined;
+    if (!record) return undefined;
+    return this.ring ? this.openStored(this.ring, record) : this.unwrap(record);
+  }
+
+  /**
+   * The key of a stored record: from its branch-sealed copy when this instance holds (or can load) that
+   * branch key, else with the master key. A record without a current copy then gets one.
+   */
+  private async openStored(ring: BranchKeyRing, record: WrappedDataKeyRecord): Promise<DataKey> {
+    let key: Buffer | undefined;
+    let sealedUnder: BranchKey | undefined;
+    if (record.branchSealed && record.branchKeyId && record.branchKeyVersion !== undefined) {
+      // A branch key that cannot be loaded now (KMS throttling) leaves the master key to answer.
+      const branch = await ring.forCopy(record.branchKeyVersion, record.branchKeyId).catch(() => undefined);
+      try {
+        if (branch) key = ring.openCopy(branch, record);
+        sealedUnder = branch;
+      } catch (err) {
+        // An altered copy, or one moved from another item: the master-key wrap decides, and is resealed.
+        if (!(err instanceof DecryptionError)) throw err;
+      }
+    }
+    key ??= (await this.unwrap(record)).key;
+    if (sealedUnder?.version !== ring.currentVersion()) await this.reseal(ring, record, key);
+    return { key, dataKeyId: record.dataKeyId };
+  }
+
+  /**
+   * Writes the record's copy under the current branch key. Only an optimisation: when it fails (the branch
+   * key is unavailable, or the item changed or was purged meanwhile), the next miss tries again.
+   */
+  private async reseal(ring: BranchKeyRing, record: WrappedDataKeyRecord, key: Buffer): Promise<void> {
+    try {
+      const copy = ring.sealCopy(await ring.current(), record, key);
+      await this.directory.putDataKeyBranchCopy(copy, record.branchKeyId);
+    } catch {
+      // Deliberately ignored: the key is already in hand, and serving it must not depend on the copy.
+    }
   }
 
   private async unwrapOrCreate(accountId: string): Promise<DataKey> {
     const stored = await this.unwrapStored(accountId);
     if (stored) return stored;
     const generated = await this.provider.generateDataKey(accountId);
-    const mine: WrappedDataKeyRecord = {
+    let mine: WrappedDataKeyRecord = {
       accountId,
       location: this.location,
       wrapped: generated.wrapped.toString('base64'),
       dataKeyId: `dk_${randomBytes(12).toString('base64url')}`,
       createdAt: new Date(this.now()).toISOString(),
     };
+    // The first write already carries the copy; without a branch key the key is stored without one.
+    const branch = this.ring ? await this.ring.current().catch(() => undefined) : undefined;
+    if (this.ring && branch) mine = this.ring.sealCopy(branch, mine, generated.plaintext);
     const winner = await this.directory.putDataKeyIfAbsent(mine);
     if (winner.dataKeyId === mine.dataKeyId) return { key: generated.plaintext, dataKeyId: mine.dataKeyId };
     // Another instance stored its key first; ours was never stored, so nothing was sealed with it.
-    return this.unwrap(winner);
+    return this.ring ? this.openStored(this.ring, winner) : this.unwrap(winner);
   }
 
   private async unwrap(record: WrappedDataKeyRecord): Promise<DataKey> {
