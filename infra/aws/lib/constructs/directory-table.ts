@@ -40,6 +40,13 @@ export interface IDirectoryTable {
    */
   grantWriteDataKeysAndClaims(grantee: iam.IGrantable): iam.Grant;
   /**
+   * What the ingest of one location needs for its branch keys (the data-key hierarchy): `PutItem` on that
+   * location's `BRANCHKEY#<location>` partition only, to create the version of a new rotation period.
+   * Reading them needs nothing more than {@link grantReadItems}. The ingest never deletes one, and the purge
+   * never touches them (they belong to no account).
+   */
+  grantCreateBranchKeys(grantee: iam.IGrantable, location: string): iam.Grant;
+  /**
    * What the purge needs: `Scan` (finding accounts and API keys has no partition key to condition on);
    * `GetItem`, `Query` and `BatchWriteItem` on the partitions an account's items live in (`ACCOUNT#`,
    * `APIKEY#`, `DATAKEY#`, `DEDUP#`); `PutItem` on `ACCOUNT#` only (the record carries the purge's progress).
@@ -73,6 +80,23 @@ abstract class DirectoryTableBase extends Construct implements IDirectoryTable {
       ['dynamodb:PutItem'],
       [`${DIRECTORY_PARTITIONS.dataKey}*`, claims],
     ).combine(this.onPartitions(grantee, 'ReleaseConversionClaims', ['dynamodb:DeleteItem'], [claims]));
+  }
+
+  public grantCreateBranchKeys(grantee: iam.IGrantable, location: string): iam.Grant {
+    if (!location || location.includes('*') || location.includes('?')) {
+      throw new Error(
+        `[${this.node.path}] grantCreateBranchKeys: location must be a location name, got "${location}"`,
+      );
+    }
+    // IAM cannot require the write's condition: the code's conditional create is what keeps a stored branch
+    // key from being replaced, and a replaced one would only send instances back to KMS (its id is bound
+    // into every copy it sealed, so another key opens none of them).
+    return this.onPartitions(
+      grantee,
+      'CreateBranchKeys',
+      ['dynamodb:PutItem'],
+      [DIRECTORY.branchKeyPk(location)],
+    );
   }
 
   public grantPurgeAccounts(grantee: iam.IGrantable): iam.Grant {

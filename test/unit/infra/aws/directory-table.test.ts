@@ -197,6 +197,19 @@ describe('grants', () => {
       expect(ingest.ReleaseConversionClaims!.Condition).toEqual({
         'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${DIRECTORY.dedupPk('')}*`] },
       });
+      // Branch keys: created in the one location's partition only; never by the purge.
+      const branchKeys = statementsOf(stack, directory.grantCreateBranchKeys(role(), 'europe'));
+      expect(branchKeys).toEqual({
+        CreateBranchKeys: expect.objectContaining({
+          Action: 'dynamodb:PutItem',
+          Resource: table,
+          Condition: {
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [DIRECTORY.branchKeyPk('europe')] },
+          },
+        }),
+      });
+      expect(JSON.stringify(purge)).not.toContain(DIRECTORY.branchKeyPk(''));
+      expect(() => directory.grantCreateBranchKeys(role(), '*')).toThrow(/location must be a location name/);
       expect(purge.FindAccountsAndApiKeys!.Condition).toBeUndefined();
       expect(purge.RecordProgressOnAccounts!.Condition).toEqual({
         'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${DIRECTORY.accountPk('')}*`] },
