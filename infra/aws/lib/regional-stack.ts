@@ -4,6 +4,7 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import {
   type Location,
@@ -65,8 +66,11 @@ export class RegionalStack extends Stack {
   public readonly key: RegionalKey;
   /** The event bucket and its access log bucket. */
   public readonly eventStore: EventStore;
-  /** The Firehose stream into the event bucket. */
-  public readonly eventStream: EventStream;
+  /**
+   * The Firehose streams into the event bucket (the stage's `eventStreams`), in stream-index order: an
+   * account's events take `eventStreams[eventStreamIndex(accountId, eventStreams.length)]`.
+   */
+  public readonly eventStreams: readonly EventStream[];
   /** The directory table: the global table in the home location, a reference to the replica elsewhere. */
   public readonly directoryTable: IDirectoryTable;
   /** The global table construct, in the home location's stack only. */
@@ -102,6 +106,7 @@ export class RegionalStack extends Stack {
     this.permissionsBoundary = new PermissionsBoundary(this, 'PermissionsBoundary', {
       stage,
       location,
+      eventStreams: config.eventStreams,
       locations: config.locations,
       receiptsLocation: props.directoryHome,
       configBucketName: location === props.directoryHome ? configBucketName : undefined,
@@ -117,13 +122,7 @@ export class RegionalStack extends Stack {
       // Named, so that the purge job of every location can address it.
       bucketName: names.eventBucket(stage, location, this.account),
     });
-    this.eventStream = new EventStream(this, 'EventStream', {
-      deliveryStreamName: names.eventStream(stage, location),
-      destinationBucket: this.eventStore.bucket,
-      encryptionKey,
-      errorLogGroupName: awsNames.logGroup(stage, location, 'event-stream'),
-      logRetentionDays: config.logRetentionDays,
-    });
+    this.eventStreams = this.addEventStreams(config, encryptionKey);
 
     const tableName = names.directoryTable(stage);
     if (location === props.directoryHome) {
@@ -151,7 +150,7 @@ export class RegionalStack extends Stack {
       stage,
       location,
       encryptionKey,
-      eventStream: this.eventStream,
+      eventStreams: this.eventStreams,
       directoryTable: this.directoryTable,
       homeLocations: props.homeLocations,
       logGroupName: awsNames.logGroup(stage, location, 'ingest'),
@@ -168,7 +167,8 @@ export class RegionalStack extends Stack {
     this.alarms = new IngestAlarms(this, 'Alarms', {
       topic: this.alarmTopic.topic,
       ingest: this.ingest,
-      eventStream: this.eventStream,
+      eventStreams: this.eventStreams,
+      activePartitionQuota: config.firehoseActivePartitionQuota,
     });
     this.keyAnomalies = new KeyAnomalyDetection(this, 'KeyAnomalies', {
       stage,
@@ -230,7 +230,11 @@ export class RegionalStack extends Stack {
     });
     new CfnOutput(this, 'IngestFunctionName', { value: this.ingest.function.function.functionName });
     new CfnOutput(this, 'EventBucketName', { value: this.eventStore.bucket.bucketName });
-    new CfnOutput(this, 'EventStreamName', { value: this.eventStream.deliveryStreamName });
+    new CfnOutput(this, 'EventStreamName', { value: this.eventStreams[0]!.deliveryStreamName });
+    new CfnOutput(this, 'EventStreamNames', {
+      description: 'Every event stream of the location, comma-separated, in stream-index order',
+      value: this.eventStreams.map((s) => s.deliveryStreamName).join(','),
+    });
     new CfnOutput(this, 'DirectoryTableName', { value: this.directoryTable.tableName });
     new CfnOutput(this, 'KeyArn', { value: encryptionKey.keyArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topic.topicArn });
@@ -239,6 +243,29 @@ export class RegionalStack extends Stack {
     if (this.purgeReceipts) {
       new CfnOutput(this, 'PurgeReceiptsBucketName', { value: this.purgeReceipts.bucket.bucketName });
     }
+  }
+
+  /**
+   * The location's event streams, all into the event bucket under the same `account=/dt=` prefix. Stream 0
+   * keeps the construct id of the single stream that came first, so adding streams never replaces it (nor
+   * its named log group); the others share its error log group and its statement in the key policy.
+   */
+  private addEventStreams(config: StageConfig, encryptionKey: kms.IKey): EventStream[] {
+    const { stage } = config;
+    const streams: EventStream[] = [];
+    for (let i = 0; i < config.eventStreams; i++) {
+      streams.push(
+        new EventStream(this, i === 0 ? 'EventStream' : `EventStream${i}`, {
+          deliveryStreamName: names.eventStream(stage, this.location, i),
+          destinationBucket: this.eventStore.bucket,
+          encryptionKey,
+          errorLogGroupName: awsNames.logGroup(stage, this.location, 'event-stream'),
+          logRetentionDays: config.logRetentionDays,
+          shareWith: streams[0],
+        }),
+      );
+    }
+    return streams;
   }
 }
 

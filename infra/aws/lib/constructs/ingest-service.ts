@@ -15,9 +15,10 @@ import {
   type Stage,
 } from '../../../../platform';
 import { ingestEnvSchema, type IngestEnvInput } from '../../../../platform/contracts/ingest-env';
+import { acknowledgeWildcardResource } from '../../../../policies/aws/acknowledgements';
 import { withSid } from '../grants';
 import type { IDirectoryTable } from './directory-table';
-import type { EventStream } from './event-stream';
+import { EventStream } from './event-stream';
 import { TrackstackFunction } from './trackstack-function';
 
 /** Where the function spools events while the stream is unreachable: Lambda's only writable path. */
@@ -31,8 +32,17 @@ export interface IngestServiceProps {
   readonly location: Location;
   /** The regional key: wraps data keys and encrypts the logs. */
   readonly encryptionKey: kms.IKey;
-  /** The stream the function writes events into. */
-  readonly eventStream: EventStream;
+  /**
+   * The streams the function writes events into, in stream-index order: an account's events go to
+   * `eventStreams[eventStreamIndex(accountId, eventStreams.length)]` (platform/layout.ts).
+   * @default - [eventStream]
+   */
+  readonly eventStreams?: readonly EventStream[];
+  /**
+   * The one stream of a location that has a single stream; give `eventStreams` instead when it has several.
+   * @default - none: `eventStreams` must be given
+   */
+  readonly eventStream?: EventStream;
   /** The directory table (this region's replica). */
   readonly directoryTable: IDirectoryTable;
   /** Name of the function's log group. */
@@ -83,7 +93,7 @@ export class IngestService extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const key = props.encryptionKey;
-    const stream = props.eventStream;
+    const streams = selectStreams(this, props);
     this.stage = props.stage;
     this.location = props.location;
 
@@ -91,7 +101,7 @@ export class IngestService extends Construct {
       TS_STAGE: props.stage,
       TS_LOCATION: props.location,
       TS_SINK: 'firehose',
-      TS_FIREHOSE_STREAMS: stream.deliveryStreamName,
+      TS_FIREHOSE_STREAMS: streams.map((s) => s.deliveryStreamName).join(','),
       TS_KEY_PROVIDER: 'kms',
       TS_KMS_KEY_ID: key.keyArn,
       TS_DIRECTORY: 'dynamodb',
@@ -118,7 +128,18 @@ export class IngestService extends Construct {
     });
     const fn = this.function;
 
-    stream.grantPutRecords(fn);
+    EventStream.grantPutRecordsOnAll(fn, streams);
+    const [first, ...numbered] = streams;
+    if (first && numbered.length > 0) {
+      acknowledgeWildcardResource(
+        fn.policy,
+        first.numberedStreamsArn,
+        'The function writes into every event stream of its stage and location; the numbered streams are ' +
+          'named by their common prefix because up to fifty stream ARNs would not fit in its managed policy.',
+      );
+    }
+    // The numbered streams are named, not referenced, in the grant: the function must still wait for them.
+    for (const stream of numbered) fn.function.node.addDependency(stream.deliveryStream);
     // Two of the key's statements are written out: aws-cdk-lib's key grants take no conditions, and these
     // carry the encryption context (data keys) or the service (the table key) each use needs.
     fn.addToRolePolicy(
@@ -214,6 +235,20 @@ export class IngestService extends Construct {
       ...props,
     });
   }
+}
+
+/**
+ * The streams of {@link IngestServiceProps}: exactly one of `eventStreams` (not empty) and `eventStream`.
+ * @throws Error naming the construct when neither or both are given, or `eventStreams` is empty
+ */
+function selectStreams(scope: Construct, props: IngestServiceProps): readonly EventStream[] {
+  const where = `[${scope.node.path}]`;
+  if (props.eventStreams && props.eventStream) {
+    throw new Error(`${where} give eventStreams or eventStream, not both`);
+  }
+  const streams = props.eventStreams ?? (props.eventStream ? [props.eventStream] : []);
+  if (streams.length === 0) throw new Error(`${where} eventStreams: the function needs at least one stream`);
+  return streams;
 }
 
 /**

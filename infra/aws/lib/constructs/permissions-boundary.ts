@@ -8,13 +8,17 @@ import { Construct } from 'constructs';
 import {
   CAMPAIGN_CONFIG,
   EVENT_OBJECTS,
+  LIMITS,
   type Location,
   names,
   RECEIPTS,
   REGIONS,
   type Stage,
 } from '../../../../platform';
-import { acknowledgeBoundaryCeiling } from '../../../../policies/aws/acknowledgements';
+import {
+  acknowledgeBoundaryCeiling,
+  acknowledgeWildcardResource,
+} from '../../../../policies/aws/acknowledgements';
 import { awsNames } from '../naming';
 import { FIREHOSE_S3_DELIVERY_ACTIONS } from './event-stream';
 
@@ -29,6 +33,11 @@ export interface PermissionsBoundaryProps {
    * @default - this location only
    */
   readonly locations?: readonly Location[];
+  /**
+   * The location's event streams (the stage's `eventStreams`): the ingest function may write into each.
+   * @default 1
+   */
+  readonly eventStreams?: number;
   /**
    * The location whose stack holds the purge receipts bucket (the directory home).
    * @default - this location
@@ -71,6 +80,13 @@ export class PermissionsBoundary extends Construct {
     const { stage, location } = props;
     const locations = props.locations ?? [location];
     const receiptsLocation = props.receiptsLocation ?? location;
+    const streamCount = props.eventStreams ?? 1;
+    if (!Number.isInteger(streamCount) || streamCount < 1 || streamCount > LIMITS.maxEventStreams) {
+      throw new Error(
+        `[${this.node.path}] eventStreams must be a whole number from 1 to ${LIMITS.maxEventStreams}, ` +
+          `got ${streamCount}`,
+      );
+    }
     const arn = (
       service: string,
       resource: string,
@@ -103,6 +119,13 @@ export class PermissionsBoundary extends Construct {
             resource: 'key',
             resourceName: '*',
           });
+    // Stream 0 by name; the numbered streams (`…-events-<i>`) by their common prefix, because fifty ARNs
+    // would take most of the 6,144 characters a managed policy may hold.
+    const eventStream = names.eventStream(stage, location);
+    const streams = [arn('firehose', 'deliverystream', eventStream)];
+    const numberedStreams =
+      streamCount > 1 ? arn('firehose', 'deliverystream', `${eventStream}-*`) : undefined;
+    if (numberedStreams) streams.push(numberedStreams);
     const configBucket = props.configBucketName ? s3Arn(props.configBucketName) : undefined;
     const configObjects = configBucket ? `${configBucket}/${CAMPAIGN_CONFIG.root}*` : undefined;
 
@@ -113,7 +136,7 @@ export class PermissionsBoundary extends Construct {
         new iam.PolicyStatement({
           sid: 'UseEventStream',
           actions: ['firehose:DescribeDeliveryStream', 'firehose:PutRecordBatch'],
-          resources: [arn('firehose', 'deliverystream', names.eventStream(stage, location))],
+          resources: streams,
         }),
         // Bucket names are global: the account condition also refuses a same-named bucket of someone else.
         new iam.PolicyStatement({
@@ -245,6 +268,15 @@ export class PermissionsBoundary extends Construct {
         }),
       ],
     });
+    if (numberedStreams) {
+      acknowledgeWildcardResource(
+        this.policy,
+        numberedStreams,
+        'This is the permissions boundary, which grants nothing by itself and only caps what the stack’s ' +
+          'roles may be granted; it names the numbered event streams of this stage and location by their ' +
+          'common prefix, because listing up to fifty stream ARNs would not fit in a managed policy.',
+      );
+    }
     acknowledgeBoundaryCeiling(this.policy, {
       logs,
       eventBucketObjects,

@@ -160,6 +160,39 @@ describe('ingest function', () => {
     expect(ingest.function.environment.TS_HOME_LOCATIONS).toEqual(homeLocations);
   });
 
+  test('it takes the location’s streams, or its one stream, never both nor none', () => {
+    const storage = bareStorage('americas', outdir);
+    const common = {
+      stage: 'dev' as const,
+      location: 'americas' as const,
+      encryptionKey: storage.key.key,
+      directoryTable: DirectoryTable.fromTableName(storage.stack, 'Directory', names.directoryTable('dev')),
+      logGroupName: '/trackstack-dev/americas/ingest',
+      logRetentionDays: config.logRetentionDays,
+      memorySize: config.ingestMemoryMb,
+      reservedConcurrentExecutions: config.ingestReservedConcurrency,
+    };
+    expect(() => new IngestService(storage.stack, 'NoStream', common)).toThrow(
+      '[Bare-americas/NoStream] eventStreams: the function needs at least one stream',
+    );
+    expect(() => new IngestService(storage.stack, 'Empty', { ...common, eventStreams: [] })).toThrow(
+      '[Bare-americas/Empty] eventStreams: the function needs at least one stream',
+    );
+    expect(
+      () =>
+        new IngestService(storage.stack, 'Both', {
+          ...common,
+          eventStream: storage.eventStream,
+          eventStreams: [storage.eventStream],
+        }),
+    ).toThrow('[Bare-americas/Both] give eventStreams or eventStream, not both');
+    const ingest = new IngestService(storage.stack, 'Ingest', {
+      ...common,
+      eventStreams: [storage.eventStream],
+    });
+    expect(ingest.function.environment.TS_FIREHOSE_STREAMS).toEqual([names.eventStream('dev', 'americas')]);
+  });
+
   test('its role holds only scoped permissions, in a customer-managed policy', () => {
     const role = logicalIdOf(europe, 'AWS::IAM::Role', {
       Description: 'Execution role of the ingest function',

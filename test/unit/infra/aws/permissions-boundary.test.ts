@@ -3,9 +3,14 @@
  * the boundary, and everything any role of a stack is granted lies within it. These need every role of the
  * stack, so they read the whole dev stage's templates.
  */
-import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { LOCATIONS, names, RECEIPTS, REGIONS } from '../../../../platform';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { LIMITS, type Location, LOCATIONS, names, RECEIPTS, REGIONS } from '../../../../platform';
 import { FIREHOSE_S3_DELIVERY_ACTIONS } from '../../../../infra/aws/lib/constructs/event-stream';
+import { PermissionsBoundary } from '../../../../infra/aws/lib/constructs/permissions-boundary';
 import {
   actions,
   boundaryOf,
@@ -15,12 +20,14 @@ import {
   render,
   resourcesOf,
   type StatementJson,
+  synthesizeEdgeVariant,
   synthesizeStage,
   type SynthesizedApp,
   TEST_ACCOUNT,
   SKIP_BUNDLING,
 } from './support';
 
+const EU = REGIONS.europe.aws;
 let synth: SynthesizedApp;
 let europe: Template;
 
@@ -119,38 +126,65 @@ describe('IAM', () => {
   });
 
   test('every permission that a role of the stack is granted lies within the boundary', () => {
-    for (const location of LOCATIONS) {
-      const template = synth.templates[location]!;
-      const region = REGIONS[location].aws;
-      const boundary = boundaryOf(template);
-      const ceiling = boundary
-        .filter((s) => s.Effect === 'Allow')
-        .map((s) => ({
-          actions: actions(s),
-          resources: resourcesOf(s).map((r) => iamPattern(render(template, r, region))),
-        }));
-      const denied = boundary.filter((s) => s.Effect === 'Deny').flatMap((s) => actions(s).map(iamPattern));
-      const policies = Object.entries(template.findResources('AWS::IAM::ManagedPolicy')).filter(
-        ([, p]) => (p as { Properties: Json }).Properties.Roles !== undefined,
+    for (const location of LOCATIONS)
+      expect(outsideBoundary(synth.templates[location]!, location)).toEqual([]);
+  });
+
+  test('with several event streams too: the function may write into each, within the boundary', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'trackstack-cdk-boundary-streams-'));
+    try {
+      const built = synthesizeEdgeVariant('dev', { eventStreams: 3 }, outdir);
+      const stack = built.regionalStacks.find((s) => s.location === 'europe')!;
+      expect(outsideBoundary(Template.fromStack(stack), 'europe')).toEqual([]);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  test('the boundary takes from 1 to the most streams a stage may have', () => {
+    for (const eventStreams of [0, 1.5, LIMITS.maxEventStreams + 1]) {
+      const stack = new Stack(undefined, `Streams${String(eventStreams).replace('.', '')}`, {
+        env: { region: EU },
+      });
+      expect(
+        () => new PermissionsBoundary(stack, 'Boundary', { stage: 'dev', location: 'europe', eventStreams }),
+      ).toThrow(
+        `[Streams${String(eventStreams).replace('.', '')}/Boundary] eventStreams must be a whole number from 1 to ${LIMITS.maxEventStreams}, got ${eventStreams}`,
       );
-      expect(policies.length).toBeGreaterThanOrEqual(3);
-      const outside: string[] = [];
-      for (const [id, policy] of policies) {
-        const statements = (policy as { Properties: { PolicyDocument: { Statement: StatementJson[] } } })
-          .Properties.PolicyDocument.Statement;
-        for (const statement of statements.filter((s) => s.Effect === 'Allow')) {
-          for (const action of actions(statement)) {
-            for (const resource of resourcesOf(statement).map((r) => render(template, r, region))) {
-              const allowed = ceiling.some(
-                (c) => c.actions.includes(action) && c.resources.some((r) => r.test(resource)),
-              );
-              if (!allowed || denied.some((d) => d.test(action)))
-                outside.push(`${location} ${id} ${statement.Sid}: ${action} on ${resource}`);
-            }
-          }
-        }
-      }
-      expect(outside).toEqual([]);
     }
   });
 });
+
+/** What a role of the stack is granted outside the stack's boundary (or that the boundary denies). */
+function outsideBoundary(template: Template, location: Location): string[] {
+  const region = REGIONS[location].aws;
+  const boundary = boundaryOf(template);
+  const ceiling = boundary
+    .filter((s) => s.Effect === 'Allow')
+    .map((s) => ({
+      actions: actions(s),
+      resources: resourcesOf(s).map((r) => iamPattern(render(template, r, region))),
+    }));
+  const denied = boundary.filter((s) => s.Effect === 'Deny').flatMap((s) => actions(s).map(iamPattern));
+  const policies = Object.entries(template.findResources('AWS::IAM::ManagedPolicy')).filter(
+    ([, p]) => (p as { Properties: Json }).Properties.Roles !== undefined,
+  );
+  expect(policies.length).toBeGreaterThanOrEqual(3);
+  const outside: string[] = [];
+  for (const [id, policy] of policies) {
+    const statements = (policy as { Properties: { PolicyDocument: { Statement: StatementJson[] } } })
+      .Properties.PolicyDocument.Statement;
+    for (const statement of statements.filter((s) => s.Effect === 'Allow')) {
+      for (const action of actions(statement)) {
+        for (const resource of resourcesOf(statement).map((r) => render(template, r, region))) {
+          const allowed = ceiling.some(
+            (c) => c.actions.includes(action) && c.resources.some((r) => r.test(resource)),
+          );
+          if (!allowed || denied.some((d) => d.test(action)))
+            outside.push(`${location} ${id} ${statement.Sid}: ${action} on ${resource}`);
+        }
+      }
+    }
+  }
+  return outside;
+}

@@ -281,19 +281,25 @@ describe('alarms', () => {
     });
   });
 
-  test('errors, throttles, delivery failures, freshness and spool backlog all notify the topic', () => {
+  test('errors, throttles, delivery, partitions, throttled records and spool backlog all notify the topic', () => {
     const topic = ref(europe, 'AWS::SNS::Topic');
     const alarms = Object.values(europe.findResources('AWS::CloudWatch::Alarm')) as { Properties: Json }[];
-    expect(alarms.map((a) => a.Properties.MetricName).sort()).toEqual([
+    // The per-key anomaly alarms watch Contributor Insights rules through metric math: no metric name.
+    const named = alarms.filter((a) => a.Properties.MetricName !== undefined);
+    expect(alarms.length - named.length).toBe(4);
+    expect(named.map((a) => a.Properties.MetricName).sort()).toEqual([
       'ApproximateNumberOfMessagesVisible',
       'DeliveryToS3.DataFreshness',
       'DeliveryToS3.Success',
       'Errors',
       'Errors',
       'FailedInvocations',
+      'PartitionCount',
+      'PartitionCountExceeded',
       PURGE_METRICS.overdueAccounts,
       PURGE_METRICS.overdueAccounts,
       'SpoolDepth',
+      'ThrottledRecords',
       'Throttles',
     ]);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([topic]);
