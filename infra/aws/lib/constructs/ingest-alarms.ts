@@ -56,9 +56,12 @@ export interface EventStreamAlarms {
  * dynamic-partitioning metrics (`PartitionCountExceeded`, `PartitionCount` near the quota) and throttled
  * records; and on the ingest spool's backlog (the `SpoolDepth` EMF metric): each notifies the topic.
  *
- * Records in the error prefix have no metric of their own: `PartitionCountExceeded` is the signal that
- * they are being written (S3 request metrics by prefix would need a metrics configuration on the bucket
- * and cost per request), so that alarm pages.
+ * Records written under the error prefix have no metric of their own (S3 request metrics by prefix would
+ * need a metrics configuration on the bucket, and count requests, not records). The alarms stand for its
+ * causes instead: `PartitionCountExceeded` (the quota: it pages), `DeliveryToS3.Success` (deliveries that
+ * failed after retries); records whose partition keys cannot be read have none, and the ingest sink only
+ * writes JSON with both keys. The partition warning compares with the configured quota, not with the
+ * `ActivePartitionsLimit` metric, so that it still fires when that metric is missing.
  */
 export class IngestAlarms extends Construct {
   /** Invocation errors: the handler never fails on client input, so any error is a defect or an outage. */
