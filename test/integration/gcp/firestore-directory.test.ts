@@ -17,6 +17,7 @@ import {
   firestoreDocumentId,
 } from '../../../services/shared/directory/firestore-directory';
 import { itemKeys } from '../../../services/shared/directory/item-directory';
+import { assertBranchKeyContract } from '../../support/branch-key-contract';
 import { gcpEmulators } from './emulators';
 
 const { projectId } = gcpEmulators();
@@ -112,6 +113,11 @@ describe('FirestoreDirectory on the Firestore emulator', () => {
     ]);
     expect(raced[0].dataKeyId).toBe(raced[1].dataKeyId);
     expect((await dir.getDataKey('acc_crud0003', 'apac'))?.dataKeyId).toBe(raced[0].dataKeyId);
+  });
+
+  it('keeps the first branch key of a version, and writes a data key copy back only onto that key', async () => {
+    const name = 'branch';
+    await assertBranchKeyContract([directory(name), directory(name)], suffix);
   });
 
   it('lists accounts and API keys, and deletes a partition past one write batch', async () => {

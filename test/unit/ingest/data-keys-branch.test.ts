@@ -18,6 +18,7 @@ import { Metrics } from '../../../services/ingest/src/metrics';
 import { ItemDirectoryPurgeStore } from '../../../services/purge/src/directory-store';
 import type { WrappedDataKeyRecord } from '../../../services/shared/directory/directory';
 import { LocalDirectory, itemKeys } from '../../../services/shared/directory/local-directory';
+import { assertBranchKeyContract } from '../../support/branch-key-contract';
 
 const LOCATION = 'europe';
 const DAY_MS = LIMITS.branchKeyRotationSeconds * 1000;
@@ -61,6 +62,15 @@ async function storedRecord(directory: LocalDirectory, accountId: string): Promi
   if (!record) throw new Error(`no data key stored for ${accountId}`);
   return record;
 }
+
+describe('LocalDirectory: branch keys', () => {
+  it('keeps the first branch key of a version, and writes a data key copy back only onto that key', async () => {
+    await assertBranchKeyContract(
+      [new LocalDirectory({ dataDir: dir }), new LocalDirectory({ dataDir: dir })],
+      '01',
+    );
+  });
+});
 
 describe('DataKeyService with branch keys', () => {
   it('opens every account on a second instance with one master-key call (the branch key)', async () => {
