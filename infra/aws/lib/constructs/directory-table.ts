@@ -166,8 +166,8 @@ export interface DirectoryTableProps {
 /**
  * The directory table, created in one region with a replica in each other region of the stage, every
  * replica encrypted with its own region's key; on-demand capacity, point-in-time recovery for a bounded
- * period, a time-to-live on `DIRECTORY.ttlAttribute` (conversion claims expire by it), deletion
- * protection, and kept when it leaves the stack.
+ * period, a time-to-live on `DIRECTORY.ttlAttribute` (conversion claims and branch keys expire by it),
+ * deletion protection, and kept when it leaves the stack.
  *
  * Deploy order: the stacks of the replica regions (which create their keys and aliases) before this one.
  */
