@@ -50,7 +50,7 @@ export const DEFAULT_ASSUMPTIONS: Assumptions = {
   durationMs: 10,
   partitionsPerAccount: 2,
   instanceLifetimeMinutes: 15,
-  branchKeyRotationSeconds: 24 * 3600,
+  branchKeyRotationSeconds: LIMITS.branchKeyRotationSeconds,
   bufferSeconds: 300,
   statusReadsPerAccount: 2,
 };

@@ -64,6 +64,7 @@ describe('regionFigures', () => {
       STAGE,
       NO_CHURN,
     );
+    expect(LIMITS.branchKeyRotationSeconds).toBe(86_400);
     expect(f.kms.afterPerSecond).toBeCloseTo((100 + 50_000) / 86_400, 12);
   });
 
