@@ -17,6 +17,7 @@ import { LocalKeyProvider } from '../../../services/ingest/src/crypto/local-key-
 import { Metrics } from '../../../services/ingest/src/metrics';
 import { ItemDirectoryPurgeStore } from '../../../services/purge/src/directory-store';
 import type { WrappedDataKeyRecord } from '../../../services/shared/directory/directory';
+import { CachedDirectory } from '../../../services/shared/directory/cached-directory';
 import { LocalDirectory, itemKeys } from '../../../services/shared/directory/local-directory';
 import { assertBranchKeyContract } from '../../support/branch-key-contract';
 
@@ -69,6 +70,13 @@ describe('LocalDirectory: branch keys', () => {
       [new LocalDirectory({ dataDir: dir }), new LocalDirectory({ dataDir: dir })],
       '01',
     );
+  });
+});
+
+describe('CachedDirectory: branch keys', () => {
+  it('passes branch keys and copies through to the store, uncached', async () => {
+    const store = () => new CachedDirectory({ directory: new LocalDirectory({ dataDir: dir }) });
+    await assertBranchKeyContract([store(), store()], '02');
   });
 });
 
@@ -167,6 +175,12 @@ describe('DataKeyService with branch keys', () => {
     // X's copy in Y's item: the additional data names Y, so it does not open.
     const moved = { ...recordY, branchSealed: recordX.branchSealed };
     expect(() => ring.openCopy(branch, moved)).toThrow(DecryptionError);
+    // Each bound field counts on its own: the account, the data key id, the branch key id.
+    expect(() => ring.openCopy(branch, { ...recordX, accountId: y })).toThrow(DecryptionError);
+    expect(() => ring.openCopy(branch, { ...recordX, dataKeyId: recordY.dataKeyId })).toThrow(
+      DecryptionError,
+    );
+    expect(() => ring.openCopy({ ...branch, branchKeyId: 'bk_other' }, recordX)).toThrow(DecryptionError);
     // The same for another location, and for a flipped byte.
     expect(() => ring.openCopy(branch, { ...recordY, location: 'apac' })).toThrow(DecryptionError);
     const flipped = Buffer.from(recordY.branchSealed ?? '', 'base64');
