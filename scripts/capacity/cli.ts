@@ -10,9 +10,15 @@ import { readStageConfig, STAGE_CONTEXT_KEY } from '../../infra/aws/lib/stage-co
 import { REPO_ROOT } from '../../infra/build/paths';
 import { parseCommandLine, parseFlags, stageFlag, UsageError, wholeNumber } from '../../services/shared/cli';
 import { runMain } from '../shared/command-line';
-import { checkQuotas } from './bounds';
+import { checkQuotas } from '../../tooling/capacity/bounds';
 import { formatGrid, formatLoad, type GridRow, type RegionReport } from './format';
-import { DEFAULT_ASSUMPTIONS, regionFigures, type Assumptions, type Load, type StageSettings } from './model';
+import {
+  DEFAULT_ASSUMPTIONS,
+  regionFigures,
+  type Assumptions,
+  type Load,
+  type StageSettings,
+} from '../../tooling/capacity/model';
 
 /** The issue's grid: accounts × hits per second. */
 export const GRID_ACCOUNTS = [1_000, 10_000, 50_000] as const;

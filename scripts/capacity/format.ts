@@ -3,8 +3,8 @@
  * and the assumptions they rest on, so that no figure is printed without what it assumed.
  */
 import { AWS_PRICES_USD, AWS_QUOTAS, LIMITS, REGIONS, type Location } from '../../platform';
-import { bindingQuota, type QuotaCheck } from './bounds';
-import type { Assumptions, RegionFigures, StageSettings } from './model';
+import { bindingQuota, type QuotaCheck } from '../../tooling/capacity/bounds';
+import type { Assumptions, RegionFigures, StageSettings } from '../../tooling/capacity/model';
 
 /** One region's figures at one load, with its quota checks before and after the KMS reduction. */
 export interface RegionReport {

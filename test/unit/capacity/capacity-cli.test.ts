@@ -15,7 +15,7 @@ import {
   type CapacityArgs,
 } from '../../../scripts/capacity/cli';
 import { advice, formatGrid, formatLoad } from '../../../scripts/capacity/format';
-import { DEFAULT_ASSUMPTIONS } from '../../../scripts/capacity/model';
+import { DEFAULT_ASSUMPTIONS } from '../../../tooling/capacity/model';
 import { UsageError } from '../../../services/shared/cli';
 
 const STAGE = { streams: 12, partitionQuota: 5000, memoryMb: 1024, reservedConcurrency: 200 };

@@ -3,7 +3,7 @@
  * each of KMS, Firehose partitions and Lambda concurrency binds) and monotonicity.
  */
 import { AWS_PRICES_USD, LIMITS, REGIONAL_QUOTAS, SECONDS_PER_MONTH } from '../../../platform';
-import { bindingQuota, checkQuotas } from '../../../scripts/capacity/bounds';
+import { bindingQuota, checkQuotas } from '../../../tooling/capacity/bounds';
 import {
   busiestStream,
   DEFAULT_ASSUMPTIONS,
@@ -13,7 +13,7 @@ import {
   streamsNeeded,
   type Assumptions,
   type StageSettings,
-} from '../../../scripts/capacity/model';
+} from '../../../tooling/capacity/model';
 
 const STAGE: StageSettings = { streams: 1, partitionQuota: 500, memoryMb: 1024, reservedConcurrency: 200 };
 /** No instance is ever replaced: the steady-state terms alone. */
