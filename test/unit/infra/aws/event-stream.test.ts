@@ -140,9 +140,14 @@ describe('metrics', () => {
     }
   });
 
-  test('a grant on no stream at all is refused', () => {
+  test('a grant on no stream, or on a stream not numbered after the first, is refused', () => {
     const { eventStream } = bareStorage('americas', outdir);
     expect(() => EventStream.grantPutRecordsOnAll(eventStream.role, [])).toThrow(/no stream to grant/);
+    // The numbered streams are granted by their common prefix, so a stream outside it cannot be granted.
+    const other = bareStorage('apac', outdir).eventStream;
+    expect(() => EventStream.grantPutRecordsOnAll(eventStream.role, [eventStream, other])).toThrow(
+      'grantPutRecordsOnAll: trackstack-dev-apac-events is not named trackstack-dev-americas-events-<i>',
+    );
   });
 });
 
