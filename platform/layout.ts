@@ -32,7 +32,8 @@ export const DIRECTORY = {
   /**
    * Epoch second after which an item is void: readers treat it as absent, and the table's time-to-live
    * deletes it (DynamoDB TTL on this attribute; Firestore's TTL policy acts only on timestamp fields, so the
-   * Firestore store mirrors it as a timestamp, `FIRESTORE_TTL_FIELD`). Only conversion claims carry it.
+   * Firestore store mirrors it as a timestamp, `FIRESTORE_TTL_FIELD`). Conversion claims and branch keys
+   * carry it.
    */
   ttlAttribute: 'expiresAt',
   /** Partition of the account record and its campaigns: `ACCOUNT#<id>`. */

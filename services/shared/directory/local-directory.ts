@@ -61,6 +61,13 @@ interface FileShape {
 
 type Partitions = Map<string, Map<string, DirectoryItem>>;
 
+/** A change waiting for its group commit, and how to settle its caller's promise. */
+interface PendingWrite {
+  readonly mutate: (parts: Partitions) => { changed: boolean; result: unknown };
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (reason: unknown) => void;
+}
+
 /** A lock older than this is presumed abandoned even if its pid is alive (pids are reused). */
 const STALE_LOCK_MS = 30_000;
 
@@ -78,6 +85,8 @@ export class LocalDirectory extends ItemDirectory {
   private loadedSignature: string | undefined;
   private reloading: Promise<void> | undefined;
   private writeQueue: Promise<unknown> = Promise.resolve();
+  /** Changes waiting for the next group commit (see {@link LocalDirectory.write}). */
+  private readonly pendingWrites: PendingWrite[] = [];
 
   constructor(props: LocalDirectoryProps) {
     super();
@@ -246,8 +255,27 @@ export class LocalDirectory extends ItemDirectory {
    * Runs one read-modify-write: serialized within this instance by a queue and across processes (and
    * other instances on the same file) by the lock file.
    */
+  /**
+   * Applies a change under the file lock and persists it. Changes that arrive while a write is under way
+   * wait, and are then applied together and persisted in one file replacement (group commit): each write
+   * rewrites the whole file, so one replacement per change would make seeding or a burst of new accounts'
+   * data keys quadratic in the directory's size.
+   */
   private write<T>(mutate: (parts: Partitions) => { changed: boolean; result: T }): Promise<T> {
-    const run = this.writeQueue.then(async () => {
+    return new Promise<T>((resolve, reject) => {
+      this.pendingWrites.push({ mutate, resolve: resolve as (value: unknown) => void, reject });
+      // The first change of a group schedules its commit; later ones join it until it starts.
+      if (this.pendingWrites.length === 1) {
+        this.writeQueue = this.writeQueue.then(() => this.commitPending()).catch(() => undefined);
+      }
+    });
+  }
+
+  private async commitPending(): Promise<void> {
+    const group = this.pendingWrites.splice(0);
+    if (group.length === 0) return;
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    try {
       await fs.mkdir(this.dataDir, { recursive: true, mode: 0o700 });
       const release = await this.lock();
       try {
@@ -255,23 +283,37 @@ export class LocalDirectory extends ItemDirectory {
         // another writer replaced it; let it settle, then look again under the lock.
         await this.reloading?.catch(() => undefined);
         await this.refresh();
-        const { changed, result } = mutate(this.partitions);
+        let changed = false;
+        for (const write of group) {
+          try {
+            const outcome = write.mutate(this.partitions);
+            changed ||= outcome.changed;
+            outcomes.push({ ok: true, value: outcome.result });
+          } catch (err) {
+            outcomes.push({ ok: false, value: err });
+          }
+        }
         if (changed) {
           try {
             await this.persist();
           } catch (err) {
-            // Memory now holds a change the file lacks: forget what was loaded so the next read reloads.
+            // Memory now holds changes the file lacks: forget what was loaded so the next read reloads.
             this.loadedSignature = undefined;
             throw err;
           }
         }
-        return result;
       } finally {
         await release();
       }
+    } catch (err) {
+      for (const write of group) write.reject(err);
+      return;
+    }
+    group.forEach((write, i) => {
+      const outcome = outcomes[i];
+      if (outcome?.ok) write.resolve(outcome.value);
+      else write.reject(outcome?.value);
     });
-    this.writeQueue = run.catch(() => undefined);
-    return run;
   }
 
   private async persist(): Promise<void> {

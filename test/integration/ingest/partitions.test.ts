@@ -120,8 +120,7 @@ describe('a 501st account', () => {
                   {
                     Type: 'RecordDeAggregation',
                     Parameters: [
-                      { ParameterName: 'SubRecordType', ParameterValue: 'DELIMITED' },
-                      { ParameterName: 'Delimiter', ParameterValue: Buffer.from('\n').toString('base64') },
+                      { ParameterName: 'SubRecordType', ParameterValue: 'JSON' },
                     ],
                   },
                   {

@@ -21,10 +21,12 @@ const MIN_PARTITIONED_BUFFER = Size.mebibytes(64);
 const DELIVERY_LOG_STREAM = 'DestinationDelivery';
 
 /**
- * What separates the events that the ingest sink packs into one record: each event is one JSON document
- * ending in a newline (base64, as the `Delimiter` parameter of record de-aggregation takes it).
+ * How Firehose splits a packed record back into events: as consecutive JSON objects. Each event is one JSON
+ * document on its own line, so JSON de-aggregation (which accepts newline-separated objects) finds exactly
+ * the events; splitting on a newline delimiter instead would leave an empty last piece after the final
+ * newline, which the partition query could not read and would send to the error prefix.
  */
-export const RECORD_DELIMITER = Buffer.from('\n').toString('base64');
+export const RECORD_SUB_TYPE = 'JSON';
 
 /**
  * The object key prefix: `account=<id>/dt=<yyyy-mm-dd>/`, both taken from the stored event's JSON
@@ -168,15 +170,12 @@ export class EventStream extends Construct {
           enabled: true,
           // Firehose bills Direct PUT per record in 5 KiB steps, so the ingest sink packs several
           // newline-terminated events of one account and day into a record; de-aggregation splits them back
-          // before the partition keys are read, and the delimiter puts each event back on a line of its own,
+          // before the partition keys are read, and the appended delimiter puts each event on a line of its own,
           // so the stored layout (one event per line, under its account's prefix) is what it always was.
           processors: [
             {
               type: 'RecordDeAggregation',
-              parameters: [
-                { parameterName: 'SubRecordType', parameterValue: 'DELIMITED' },
-                { parameterName: 'Delimiter', parameterValue: RECORD_DELIMITER },
-              ],
+              parameters: [{ parameterName: 'SubRecordType', parameterValue: RECORD_SUB_TYPE }],
             },
             {
               type: 'MetadataExtraction',

@@ -163,6 +163,9 @@ export class IngestService extends Construct {
     // A compromised function can never write an account, a campaign or an API key, so it cannot re-enable a
     // revoked key or an expired account.
     props.directoryTable.grantWriteDataKeysAndClaims(fn);
+    // The branch key of this location only (the data-key hierarchy that keeps KMS calls within quota,
+    // docs/architecture.md): without it the service falls back to one KMS call per account and instance.
+    props.directoryTable.grantCreateBranchKeys(fn, props.location);
 
     // The key policy names the role too, under the same encryption-context condition, so neither an IAM
     // policy change nor a forged key id can widen what the role may unwrap.

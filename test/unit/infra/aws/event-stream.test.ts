@@ -8,7 +8,6 @@ import {
   EVENT_PREFIX,
   EventStream,
   PARTITION_QUERY,
-  RECORD_DELIMITER,
 } from '../../../../infra/aws/lib/constructs/event-stream';
 import {
   bareStorage,
@@ -58,10 +57,7 @@ describe('event stream', () => {
           Processors: [
             {
               Type: 'RecordDeAggregation',
-              Parameters: [
-                { ParameterName: 'SubRecordType', ParameterValue: 'DELIMITED' },
-                { ParameterName: 'Delimiter', ParameterValue: 'Cg==' },
-              ],
+              Parameters: [{ ParameterName: 'SubRecordType', ParameterValue: 'JSON' }],
             },
             {
               Type: 'MetadataExtraction',
@@ -79,7 +75,6 @@ describe('event stream', () => {
     });
     expect(EVENT_PREFIX).toContain('account=');
     expect(PARTITION_QUERY).toBe('{account: .accountId, dt: .dt}');
-    expect(Buffer.from(RECORD_DELIMITER, 'base64').toString()).toBe('\n');
     const hints = (stream.ExtendedS3DestinationConfiguration as { BufferingHints: { SizeInMBs: number } })
       .BufferingHints;
     expect(hints.SizeInMBs).toBeGreaterThanOrEqual(64);

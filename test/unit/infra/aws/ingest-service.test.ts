@@ -252,7 +252,7 @@ describe('ingest function', () => {
     expect(wildcard.map((s) => s.Sid)).toEqual(['WriteTraces']);
   });
 
-  test('it writes only data keys and conversion claims: never an account, campaign or API key', () => {
+  test("it writes only data keys, conversion claims and its location's branch keys: never an account, campaign or API key", () => {
     const role = logicalIdOf(europe, 'AWS::IAM::Role', {
       Description: 'Execution role of the ingest function',
     });
@@ -262,11 +262,16 @@ describe('ingest function', () => {
       'dynamodb:DescribeTable',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
+      // A statement of its own for the branch key: its partition is this location's alone.
+      'dynamodb:PutItem',
       'dynamodb:Query',
     ]);
     const puts = partitionsAllowed(statements, 'dynamodb:PutItem');
     const deletes = partitionsAllowed(statements, 'dynamodb:DeleteItem');
-    expect(puts).toEqual([`${DIRECTORY.dataKeyPk('')}*`, `${DIRECTORY.dedupPk('')}*`]);
+    expect(puts).toEqual(
+      [DIRECTORY.branchKeyPk('europe'), `${DIRECTORY.dataKeyPk('')}*`, `${DIRECTORY.dedupPk('')}*`].sort(),
+    );
+    expect(puts.some((p) => iamPattern(p).test(DIRECTORY.branchKeyPk('americas')))).toBe(false);
     // It only releases a conversion claim whose event could not be stored.
     expect(deletes).toEqual([`${DIRECTORY.dedupPk('')}*`]);
     const account = 'acc_example01';
