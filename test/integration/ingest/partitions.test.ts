@@ -119,9 +119,7 @@ describe('a 501st account', () => {
                 Processors: [
                   {
                     Type: 'RecordDeAggregation',
-                    Parameters: [
-                      { ParameterName: 'SubRecordType', ParameterValue: 'JSON' },
-                    ],
+                    Parameters: [{ ParameterName: 'SubRecordType', ParameterValue: 'JSON' }],
                   },
                   {
                     Type: 'MetadataExtraction',
