@@ -15,6 +15,8 @@ export interface ChildServer {
   readonly pid: number;
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
+  /** The child's ready line, with anything it reported besides its port. */
+  readonly ready: ReadyMessage;
   /**
    * Closes the child's stdin (its stop signal), waits for it to exit and returns the stats line it printed,
    * if any. Kills it if it has not exited within `timeoutMs`.
@@ -66,7 +68,7 @@ export async function startChildServer(
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   let stats: Record<string, number> | undefined;
 
-  const port = await new Promise<number>((resolvePort, reject) => {
+  const ready = await new Promise<ReadyMessage>((resolveReady, reject) => {
     const lines = createInterface({ input: child.stdout! });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -77,7 +79,7 @@ export async function startChildServer(
     lines.on('line', (line) => {
       if (line.startsWith(READY_PREFIX)) {
         clearTimeout(timer);
-        resolvePort((JSON.parse(line.slice(READY_PREFIX.length)) as ReadyMessage).port);
+        resolveReady(JSON.parse(line.slice(READY_PREFIX.length)) as ReadyMessage);
       } else if (line.startsWith(STATS_PREFIX)) {
         stats = JSON.parse(line.slice(STATS_PREFIX.length)) as Record<string, number>;
       }
@@ -91,7 +93,8 @@ export async function startChildServer(
   return {
     name,
     pid: child.pid ?? -1,
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${ready.port}`,
+    ready,
     async stop(timeoutMs = 30_000) {
       if (child.exitCode === null && child.signalCode === null) {
         child.stdin?.end();

@@ -18,11 +18,16 @@ export const INGEST_IP_RATE_PER_SECOND = 1e9;
 /** What a child reports once it listens. */
 export interface ReadyMessage {
   readonly port: number;
+  /**
+   * The API key the child created while seeding (the ingest child: postbacks need it, and it is shown
+   * only once, at creation).
+   */
+  readonly apiKey?: string;
 }
 
-/** Tells the parent that the server listens on `port`. */
-export function announceReady(port: number): void {
-  process.stdout.write(`${READY_PREFIX}${JSON.stringify({ port } satisfies ReadyMessage)}\n`);
+/** Tells the parent that the server listens on `port`, with what else the parent needs from it. */
+export function announceReady(port: number, extra: Omit<ReadyMessage, 'port'> = {}): void {
+  process.stdout.write(`${READY_PREFIX}${JSON.stringify({ port, ...extra } satisfies ReadyMessage)}\n`);
 }
 
 /** Reports figures the parent cannot see from outside (e.g. the service's counters). */
