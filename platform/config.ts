@@ -20,6 +20,22 @@ const wafRateLimit = (fallback: number) =>
     .max(2_000_000_000, 'must be at most 2000000000 (the WAF limit)')
     .default(fallback);
 
+/** Highest per-second rate an operator may set for an ingest limiter (per IP or per API key). */
+export const MAX_SERVICE_RATE_PER_SECOND = 100_000;
+/** Longest burst, in seconds of the rate, an operator may set for the ingest limiters. */
+export const MAX_RATE_BURST_SECONDS = 3600;
+/** Why a key-status cache longer than `LIMITS.keyStatusCacheSeconds` is refused, wherever it is set. */
+export const KEY_CACHE_TOO_LONG = `must be at most ${LIMITS.keyStatusCacheSeconds} seconds: a revoked API key or an expired account must be refused everywhere within ${LIMITS.keyStatusCacheSeconds} s`;
+
+// An ingest limiter's rate, per second: zero would refuse every request, so 1 is the least.
+const serviceRate = (fallback: number) =>
+  z
+    .number({ error: 'must be a whole number of requests per second' })
+    .int('must be a whole number of requests per second')
+    .min(1, 'must be at least 1 request per second')
+    .max(MAX_SERVICE_RATE_PER_SECOND, `must be at most ${MAX_SERVICE_RATE_PER_SECOND} requests per second`)
+    .default(fallback);
+
 /**
  * Per-stage configuration. Validated at synth and at `pulumi up`; a missing or malformed value fails with
  * a message naming the key (see {@link parseStageConfig}).
@@ -149,6 +165,32 @@ export const stageConfigSchema = z
      * exist outside the stage.
      */
     guardDuty: z.boolean({ error: 'must be true or false' }).default(false),
+    /** Hits per second the ingest service admits from one client IP (`TS_IP_RATE_PER_SECOND`). */
+    ingestIpRatePerSecond: serviceRate(LIMITS.ipRatePerSecond),
+    /** Postbacks per second the ingest service admits from one API key (`TS_KEY_RATE_PER_SECOND`). */
+    ingestKeyRatePerSecond: serviceRate(LIMITS.apiKeyRatePerSecond),
+    /** Postbacks per second the ingest service admits from one client IP (`TS_POSTBACK_IP_RATE_PER_SECOND`). */
+    ingestPostbackIpRatePerSecond: serviceRate(LIMITS.postbackIpRatePerSecond),
+    /**
+     * Seconds' worth of each rate a client may send at once before the rate applies (`TS_RATE_BURST_SECONDS`).
+     */
+    ingestRateBurstSeconds: z
+      .number({ error: 'must be a whole number of seconds' })
+      .int('must be a whole number of seconds')
+      .min(1, 'must be at least 1 second')
+      .max(MAX_RATE_BURST_SECONDS, `must be at most ${MAX_RATE_BURST_SECONDS} seconds`)
+      .default(LIMITS.rateBurstSeconds),
+    /**
+     * Seconds an instance trusts a cached account or API-key status (`TS_KEY_CACHE_SECONDS`): lower it to
+     * refuse a revoked key sooner, at the cost of more directory reads. Never above
+     * `LIMITS.keyStatusCacheSeconds`, the bound within which a revoked key must be refused everywhere.
+     */
+    ingestKeyCacheSeconds: z
+      .number({ error: 'must be a whole number of seconds' })
+      .int('must be a whole number of seconds')
+      .min(1, 'must be at least 1 second')
+      .max(LIMITS.keyStatusCacheSeconds, KEY_CACHE_TOO_LONG)
+      .default(LIMITS.keyStatusCacheSeconds),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -113,6 +113,11 @@ export const LIMITS = {
    * since an affiliate network's server sends every postback of its key from a few addresses.
    */
   postbackIpRatePerSecond: 200,
+  /**
+   * Seconds' worth of its rate that a client IP or API key may send at once (the token bucket's size), so
+   * a page load's burst of hits passes while a steady flood is held to the rate.
+   */
+  rateBurstSeconds: 10,
   /** Failed API-key attempts per minute per client IP, with a burst of this many; then 429. */
   authFailuresPerMinute: 10,
   /** Firehose PutRecordBatch: records per call. */

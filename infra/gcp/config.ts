@@ -5,7 +5,14 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
-import { ConfigError, names, stageConfigSchema, type Location, type Stage } from '../../platform';
+import {
+  ConfigError,
+  names,
+  stageConfigSchema,
+  type IngestLimitConfig,
+  type Location,
+  type Stage,
+} from '../../platform';
 
 /** Validated configuration of one GCP stack. */
 export interface GcpStackConfig {
@@ -25,6 +32,8 @@ export interface GcpStackConfig {
   readonly ingestMaxInstances: number;
   /** Days that function logs are kept. */
   readonly logRetentionDays: number;
+  /** The ingest function's rate limits and key-status cache TTL (today's `LIMITS` unless set). */
+  readonly ingestLimits: IngestLimitConfig;
 }
 
 const fields = stageConfigSchema.shape;
@@ -43,6 +52,11 @@ const gcpConfigSchema = z.object({
   'trackstack:ingestMemoryMb': fields.ingestMemoryMb,
   'trackstack:ingestMaxInstances': fields.ingestReservedConcurrency,
   'trackstack:logRetentionDays': fields.logRetentionDays,
+  'trackstack:ingestIpRatePerSecond': fields.ingestIpRatePerSecond,
+  'trackstack:ingestKeyRatePerSecond': fields.ingestKeyRatePerSecond,
+  'trackstack:ingestPostbackIpRatePerSecond': fields.ingestPostbackIpRatePerSecond,
+  'trackstack:ingestRateBurstSeconds': fields.ingestRateBurstSeconds,
+  'trackstack:ingestKeyCacheSeconds': fields.ingestKeyCacheSeconds,
 });
 
 /** Every Pulumi key the program reads; `Pulumi.yaml` documents each (a unit test holds them together). */
@@ -54,6 +68,11 @@ const STRUCTURED_KEYS: ReadonlyMap<string, string> = new Map([
   ['trackstack:ingestMemoryMb', 'a number'],
   ['trackstack:ingestMaxInstances', 'a number'],
   ['trackstack:logRetentionDays', 'a number'],
+  ['trackstack:ingestIpRatePerSecond', 'a number'],
+  ['trackstack:ingestKeyRatePerSecond', 'a number'],
+  ['trackstack:ingestPostbackIpRatePerSecond', 'a number'],
+  ['trackstack:ingestRateBurstSeconds', 'a number'],
+  ['trackstack:ingestKeyCacheSeconds', 'a number'],
 ]);
 
 // GCS bucket names are global and at most 63 characters; the longest name the stack derives must fit.
@@ -126,6 +145,13 @@ export function parseGcpConfig(
         ingestMemoryMb: c['trackstack:ingestMemoryMb'],
         ingestMaxInstances: c['trackstack:ingestMaxInstances'],
         logRetentionDays: c['trackstack:logRetentionDays'],
+        ingestLimits: {
+          ingestIpRatePerSecond: c['trackstack:ingestIpRatePerSecond'],
+          ingestKeyRatePerSecond: c['trackstack:ingestKeyRatePerSecond'],
+          ingestPostbackIpRatePerSecond: c['trackstack:ingestPostbackIpRatePerSecond'],
+          ingestRateBurstSeconds: c['trackstack:ingestRateBurstSeconds'],
+          ingestKeyCacheSeconds: c['trackstack:ingestKeyCacheSeconds'],
+        },
       };
     issues.push(
       `gcp:project: is too long for the bucket names of stage "${stage}" (${longest} > ${MAX_BUCKET_NAME} characters)`,

@@ -82,6 +82,7 @@ export function createGcpProgram(config: GcpStackConfig, bundles: BundleSource):
       bundles,
       ingestMemoryMb: config.ingestMemoryMb,
       ingestMaxInstances: config.ingestMaxInstances,
+      ingestLimits: config.ingestLimits,
     });
   }
   const regional = Object.values(platforms);

@@ -3,7 +3,15 @@
  * construct (and the Pulumi component) to build the function's environment, so the two cannot drift.
  */
 import { z } from 'zod';
-import { envIssue, parseServiceEnv } from '../config';
+import {
+  envIssue,
+  envWholeNumber,
+  KEY_CACHE_TOO_LONG,
+  MAX_RATE_BURST_SECONDS,
+  MAX_SERVICE_RATE_PER_SECOND,
+  parseServiceEnv,
+  type StageConfig,
+} from '../config';
 import { ID_PATTERNS, LIMITS, LOCATIONS, STAGES, type Location } from '../definition';
 
 /** The proxies whose client-address headers the service can be told to trust (see `TS_TRUST_PROXY`). */
@@ -64,6 +72,21 @@ const homeLocations = z.string().transform((raw, ctx): Readonly<Record<string, L
   }
   return out;
 });
+
+/** A per-second rate of an ingest limiter in the environment; today's value from `LIMITS` when unset. */
+const rate = (fallback: number) => envWholeNumber(1, MAX_SERVICE_RATE_PER_SECOND).default(fallback);
+
+/**
+ * `TS_KEY_CACHE_SECONDS`: 1 to `LIMITS.keyStatusCacheSeconds`. Checked here rather than only where the
+ * cache is built, so a deployment with a longer TTL fails at synth (the construct parses its environment)
+ * and at start-up with the reason, not at the first request.
+ */
+const keyCacheSeconds = z
+  .string()
+  .regex(/^\d+$/, `must be a whole number of seconds from 1 to ${LIMITS.keyStatusCacheSeconds}`)
+  .transform(Number)
+  .pipe(z.number().min(1, 'must be at least 1 second').max(LIMITS.keyStatusCacheSeconds, KEY_CACHE_TOO_LONG))
+  .default(LIMITS.keyStatusCacheSeconds);
 
 /** Environment variables of the ingest service. Every key starts with `TS_`. */
 export const ingestEnvSchema = z
@@ -178,6 +201,19 @@ export const ingestEnvSchema = z
      * `homeLocation`.
      */
     TS_HOME_LOCATIONS: homeLocations.optional(),
+    /** Hits per second admitted from one client IP (browser hits; a batch counts each of its events). */
+    TS_IP_RATE_PER_SECOND: rate(LIMITS.ipRatePerSecond),
+    /** Postbacks per second admitted from one API key. */
+    TS_KEY_RATE_PER_SECOND: rate(LIMITS.apiKeyRatePerSecond),
+    /** Postbacks per second admitted from one client IP. */
+    TS_POSTBACK_IP_RATE_PER_SECOND: rate(LIMITS.postbackIpRatePerSecond),
+    /** Seconds' worth of each rate above that a client may send at once (the token bucket's size). */
+    TS_RATE_BURST_SECONDS: envWholeNumber(1, MAX_RATE_BURST_SECONDS).default(LIMITS.rateBurstSeconds),
+    /**
+     * Seconds an account's or API key's status is trusted from memory: a revoked key is refused within
+     * this. At most `LIMITS.keyStatusCacheSeconds` (60).
+     */
+    TS_KEY_CACHE_SECONDS: keyCacheSeconds,
   })
   .superRefine((env, ctx) => {
     if (env.TS_SINK === 'firehose' && !env.TS_FIREHOSE_STREAMS)
@@ -210,4 +246,28 @@ export type IngestEnv = z.output<typeof ingestEnvSchema>;
  */
 export function parseIngestEnv(env: NodeJS.ProcessEnv | Record<string, string | undefined>): IngestEnv {
   return parseServiceEnv(ingestEnvSchema, env, 'ingest');
+}
+
+/** The stage configuration's ingest limits, as {@link ingestLimitEnvironment} takes them. */
+export type IngestLimitConfig = Pick<
+  StageConfig,
+  | 'ingestIpRatePerSecond'
+  | 'ingestKeyRatePerSecond'
+  | 'ingestPostbackIpRatePerSecond'
+  | 'ingestRateBurstSeconds'
+  | 'ingestKeyCacheSeconds'
+>;
+
+/**
+ * The function environment's limit variables from the stage configuration: the CDK construct and the Pulumi
+ * component both build them here, so the two clouds cannot map a setting to a different variable.
+ */
+export function ingestLimitEnvironment(limits: IngestLimitConfig) {
+  return {
+    TS_IP_RATE_PER_SECOND: String(limits.ingestIpRatePerSecond),
+    TS_KEY_RATE_PER_SECOND: String(limits.ingestKeyRatePerSecond),
+    TS_POSTBACK_IP_RATE_PER_SECOND: String(limits.ingestPostbackIpRatePerSecond),
+    TS_RATE_BURST_SECONDS: String(limits.ingestRateBurstSeconds),
+    TS_KEY_CACHE_SECONDS: String(limits.ingestKeyCacheSeconds),
+  } satisfies IngestEnvInput;
 }

@@ -157,6 +157,7 @@ export class RegionalStack extends Stack {
       logRetentionDays: config.logRetentionDays,
       memorySize: config.ingestMemoryMb,
       reservedConcurrentExecutions: config.ingestReservedConcurrency,
+      limits: config,
     });
 
     this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', {

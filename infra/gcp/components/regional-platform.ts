@@ -7,9 +7,11 @@ import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 import {
   ingestEnvSchema,
+  ingestLimitEnvironment,
   names,
   REGIONS,
   writerEnvSchema,
+  type IngestLimitConfig,
   type Location,
   type Stage,
 } from '../../../platform';
@@ -43,6 +45,12 @@ export interface RegionalPlatformProps {
   readonly ingestMemoryMb: number;
   /** Most instances of the ingest function. */
   readonly ingestMaxInstances: number;
+  /**
+   * The ingest function's rate limits and key-status cache TTL, passed as `TS_IP_RATE_PER_SECOND` and its
+   * siblings.
+   * @default - the service's own defaults (today's `LIMITS`)
+   */
+  readonly ingestLimits?: IngestLimitConfig;
 }
 
 /** Pub/Sub's retry of a push the writer refused: its group commit waits up to a second before answering. */
@@ -132,6 +140,7 @@ export class RegionalPlatform extends pulumi.ComponentResource {
           TS_FIRESTORE_DATABASE: names.gcpDirectoryDatabase(stage),
           TS_TRUST_PROXY: 'google-lb',
           TS_METRICS_EMF: 'false',
+          ...(props.ingestLimits && ingestLimitEnvironment(props.ingestLimits)),
         },
         ingress: LB_INGRESS,
         memoryMb: props.ingestMemoryMb,

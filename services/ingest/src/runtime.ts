@@ -19,7 +19,7 @@ import { leanListener } from './http/lean';
 import { STATIC_DIR } from './http/local-routes';
 import { createLogger, type Logger } from '../../shared/logger';
 import { Metrics } from './metrics';
-import type { TokenBucketLimiter } from './pipeline/limits';
+import { TokenBucketLimiter } from './pipeline/limits';
 import { IngestPipeline } from './pipeline/pipeline';
 import { BufferedSink } from './sinks/buffered-sink';
 import { FileSink } from './sinks/file-sink';
@@ -140,6 +140,11 @@ async function purgedAccounts(directory: Directory, accountIds: readonly string[
   return new Set(accountIds.filter((_, i) => accounts[i] === undefined || accounts[i]?.status === 'purged'));
 }
 
+/** A limiter of the operator's rate, with the operator's burst (`TS_RATE_BURST_SECONDS` of that rate). */
+function limiter(env: IngestEnv, ratePerSecond: number): TokenBucketLimiter {
+  return new TokenBucketLimiter({ ratePerSecond, burst: ratePerSecond * env.TS_RATE_BURST_SECONDS });
+}
+
 /** Builds the runtime the environment describes. */
 export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides = {}): Promise<Runtime> {
   const logger =
@@ -232,7 +237,8 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
   });
 
   const dataKeys = new DataKeyService({ provider: keyProvider, directory, location: env.TS_LOCATION });
-  const cached = new CachedDirectory(directory);
+  // The operator's TTL (the schema caps it at LIMITS.keyStatusCacheSeconds; the cache refuses more too).
+  const cached = new CachedDirectory({ directory, ttlSeconds: env.TS_KEY_CACHE_SECONDS });
   const pipeline = new IngestPipeline({
     directory: cached,
     encryptor: dataKeys,
@@ -251,9 +257,9 @@ export async function createRuntime(env: IngestEnv, overrides: RuntimeOverrides 
       originSecret: env.TS_ORIGIN_SECRET_ID
         ? await readOriginSecret(env.TS_ORIGIN_SECRET_ID)
         : env.TS_ORIGIN_SECRET,
-      ipLimiter: overrides.ipLimiter,
-      keyLimiter: overrides.keyLimiter,
-      postbackIpLimiter: overrides.postbackIpLimiter,
+      ipLimiter: overrides.ipLimiter ?? limiter(env, env.TS_IP_RATE_PER_SECOND),
+      keyLimiter: overrides.keyLimiter ?? limiter(env, env.TS_KEY_RATE_PER_SECOND),
+      postbackIpLimiter: overrides.postbackIpLimiter ?? limiter(env, env.TS_POSTBACK_IP_RATE_PER_SECOND),
       authFailureLimiter: overrides.authFailureLimiter,
     },
   );

@@ -14,7 +14,12 @@ import {
   metricsNamespace,
   type Stage,
 } from '../../../../platform';
-import { ingestEnvSchema, type IngestEnvInput } from '../../../../platform/contracts/ingest-env';
+import {
+  ingestEnvSchema,
+  ingestLimitEnvironment,
+  type IngestEnvInput,
+  type IngestLimitConfig,
+} from '../../../../platform/contracts/ingest-env';
 import { acknowledgeWildcardResource } from '../../../../policies/aws/acknowledgements';
 import { withSid } from '../grants';
 import type { IDirectoryTable } from './directory-table';
@@ -59,6 +64,13 @@ export interface IngestServiceProps {
    * @default - none: only the directory's account records name home locations
    */
   readonly homeLocations?: Readonly<Record<string, Location>>;
+  /**
+   * The operator's rate limits and key-status cache TTL (the stage configuration's `ingest*` limit keys),
+   * passed to the function as `TS_IP_RATE_PER_SECOND` and its siblings.
+   * @default - the service's own defaults: today's `LIMITS` (50/s per IP, 200/s per key and per postback IP,
+   * bursts of 10 s, a 60 s key-status cache)
+   */
+  readonly limits?: IngestLimitConfig;
 }
 
 /**
@@ -113,6 +125,7 @@ export class IngestService extends Construct {
         props.homeLocations && Object.keys(props.homeLocations).length > 0
           ? JSON.stringify(props.homeLocations)
           : undefined,
+      ...(props.limits && ingestLimitEnvironment(props.limits)),
     };
     this.function = new TrackstackFunction(this, 'Function', {
       service: 'ingest',

@@ -2,6 +2,7 @@
  * Bounded in-memory rate limiting and de-duplication. Both hold at most `maxKeys` entries, so a flood of
  * distinct IPs or click ids cannot grow memory without bound; the oldest entries go first.
  */
+import { LIMITS } from '../../../../platform';
 
 /** Options of a {@link TokenBucketLimiter}. */
 export interface TokenBucketOptions {
@@ -9,7 +10,7 @@ export interface TokenBucketOptions {
   readonly ratePerSecond: number;
   /**
    * Bucket size: how many requests may arrive at once.
-   * @default ten seconds' worth of `ratePerSecond`
+   * @default `LIMITS.rateBurstSeconds` (ten) seconds' worth of `ratePerSecond`
    */
   readonly burst?: number;
   /**
@@ -40,7 +41,8 @@ export class TokenBucketLimiter {
   constructor(options: TokenBucketOptions) {
     if (!(options.ratePerSecond > 0)) throw new Error('ratePerSecond must be positive');
     this.rate = options.ratePerSecond / 1000;
-    this.burst = options.burst ?? options.ratePerSecond * 10;
+    this.burst = options.burst ?? options.ratePerSecond * LIMITS.rateBurstSeconds;
+    if (!(this.burst >= 1)) throw new Error('burst must be at least 1, or no request could ever pass');
     this.maxKeys = options.maxKeys ?? 100_000;
     this.now = options.now ?? Date.now;
   }

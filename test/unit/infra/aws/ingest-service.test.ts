@@ -4,9 +4,13 @@
  * stream, and the directory replica. The stack outputs of the origin contract are tested in
  * regional-stack.test.ts.
  */
+import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { DIRECTORY, names, REGIONS } from '../../../../platform';
+import { DIRECTORY, LIMITS, names, REGIONS } from '../../../../platform';
 import { parseIngestEnv } from '../../../../platform/contracts/ingest-env';
+import { readCdkJsonContext } from '../../../../infra/aws/lib/app';
+import { RegionalStack } from '../../../../infra/aws/lib/regional-stack';
+import { readStageConfig, STAGES_CONTEXT_KEY } from '../../../../infra/aws/lib/stage-context';
 import { DirectoryTable } from '../../../../infra/aws/lib/constructs/directory-table';
 import { IngestService } from '../../../../infra/aws/lib/constructs/ingest-service';
 import { NODE_RUNTIME } from '../../../../infra/aws/lib/constructs/trackstack-function';
@@ -22,12 +26,19 @@ import {
   only,
   partitionsAllowed,
   rolePolicy,
+  SKIP_BUNDLING,
   stageConfig,
   type StatementJson,
   temporaryOutdir,
 } from './support';
 
 const EU = REGIONS.europe.aws;
+
+/** A template's variables as the function sees them: each token (a key ARN, a name) as a plain string. */
+const resolved = (variables: Record<string, unknown>) =>
+  Object.fromEntries(
+    Object.entries(variables).map(([k, v]) => [k, typeof v === 'string' ? v : `resolved-${k}`]),
+  );
 
 const outdir = temporaryOutdir('cdk-ingest');
 const config = stageConfig();
@@ -158,6 +169,94 @@ describe('ingest function', () => {
     ).Variables;
     expect(JSON.parse(variables.TS_HOME_LOCATIONS as string)).toEqual(homeLocations);
     expect(ingest.function.environment.TS_HOME_LOCATIONS).toEqual(homeLocations);
+  });
+
+  test('the operator’s limits reach the function as TS_* variables, which the handler parses', () => {
+    const storage = bareStorage('apac', outdir);
+    const limits = {
+      ingestIpRatePerSecond: 5,
+      ingestKeyRatePerSecond: 70,
+      ingestPostbackIpRatePerSecond: 90,
+      ingestRateBurstSeconds: 3,
+      ingestKeyCacheSeconds: 15,
+    };
+    new IngestService(storage.stack, 'Ingest', {
+      stage: 'dev',
+      location: 'apac',
+      encryptionKey: storage.key.key,
+      eventStream: storage.eventStream,
+      directoryTable: DirectoryTable.fromTableName(storage.stack, 'Directory', names.directoryTable('dev')),
+      logGroupName: '/trackstack-dev/apac/ingest',
+      logRetentionDays: config.logRetentionDays,
+      memorySize: config.ingestMemoryMb,
+      reservedConcurrentExecutions: config.ingestReservedConcurrency,
+      limits,
+    });
+    const variables = (
+      functionOf(Template.fromStack(storage.stack), 'ingest').props.Environment as {
+        Variables: Record<string, string>;
+      }
+    ).Variables;
+    expect(variables).toMatchObject({
+      TS_IP_RATE_PER_SECOND: '5',
+      TS_KEY_RATE_PER_SECOND: '70',
+      TS_POSTBACK_IP_RATE_PER_SECOND: '90',
+      TS_RATE_BURST_SECONDS: '3',
+      TS_KEY_CACHE_SECONDS: '15',
+    });
+    expect(parseIngestEnv(resolved(variables))).toMatchObject({
+      TS_IP_RATE_PER_SECOND: 5,
+      TS_KEY_CACHE_SECONDS: 15,
+    });
+  });
+
+  test('without limits the function sets none, and the handler runs on today’s values', () => {
+    const variables = (fn().props.Environment as { Variables: Record<string, string> }).Variables;
+    expect(Object.keys(variables).filter((k) => /RATE|BURST|KEY_CACHE/.test(k))).toEqual([]);
+    expect(parseIngestEnv(resolved(variables))).toMatchObject({
+      TS_IP_RATE_PER_SECOND: LIMITS.ipRatePerSecond,
+      TS_KEY_CACHE_SECONDS: LIMITS.keyStatusCacheSeconds,
+    });
+  });
+
+  test('the stage context’s limits reach the regional stack’s ingest function', () => {
+    const base = readCdkJsonContext();
+    const stages = base[STAGES_CONTEXT_KEY] as Record<string, Record<string, unknown>>;
+    const context: Record<string, unknown> = {
+      ...base,
+      ...SKIP_BUNDLING,
+      stage: 'dev',
+      [STAGES_CONTEXT_KEY]: {
+        ...stages,
+        dev: {
+          ...stages.dev,
+          ingestIpRatePerSecond: 5,
+          ingestKeyRatePerSecond: 20,
+          ingestKeyCacheSeconds: 10,
+        },
+      },
+    };
+    const staged = readStageConfig({ tryGetContext: (key) => context[key] });
+    const app = new App({ outdir, context });
+    const stack = new RegionalStack(app, 'Limits-europe', {
+      env: { region: EU },
+      config: staged,
+      location: 'europe',
+      directoryHome: 'americas',
+    });
+    const variables = (
+      functionOf(Template.fromStack(stack), 'ingest').props.Environment as {
+        Variables: Record<string, string>;
+      }
+    ).Variables;
+    expect(variables).toMatchObject({
+      TS_IP_RATE_PER_SECOND: '5',
+      TS_KEY_RATE_PER_SECOND: '20',
+      // Not set in the context: the configuration's defaults, today's values.
+      TS_POSTBACK_IP_RATE_PER_SECOND: String(LIMITS.postbackIpRatePerSecond),
+      TS_RATE_BURST_SECONDS: String(LIMITS.rateBurstSeconds),
+      TS_KEY_CACHE_SECONDS: '10',
+    });
   });
 
   test('it takes the location’s streams, or its one stream, never both nor none', () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, LOCATIONS, RETENTION, type StageConfig } from '../../../../platform';
+import { ConfigError, LIMITS, LOCATIONS, RETENTION, type StageConfig } from '../../../../platform';
 import { createApp, directoryHome, readCdkJsonContext } from '../../../../infra/aws/lib/app';
 import { readStageConfig, STAGES_CONTEXT_KEY } from '../../../../infra/aws/lib/stage-context';
 
@@ -84,9 +84,36 @@ describe('stage context', () => {
     );
   });
 
+  test.each([
+    [
+      'ingestKeyCacheSeconds',
+      61,
+      'must be at most 60 seconds: a revoked API key or an expired account must be refused everywhere within 60 s',
+    ],
+    ['ingestKeyCacheSeconds', 0, 'must be at least 1 second'],
+    ['ingestKeyCacheSeconds', 2.5, 'must be a whole number of seconds'],
+    ['ingestIpRatePerSecond', 0, 'must be at least 1 request per second'],
+    ['ingestIpRatePerSecond', -3, 'must be at least 1 request per second'],
+    ['ingestKeyRatePerSecond', '200', 'must be a whole number of requests per second'],
+    ['ingestPostbackIpRatePerSecond', 100_001, 'must be at most 100000 requests per second'],
+    ['ingestRateBurstSeconds', 0, 'must be at least 1 second'],
+    ['ingestRateBurstSeconds', 3601, 'must be at most 3600 seconds'],
+  ])('an ingest limit %s of %p fails, naming the key and why', (key, value, message) => {
+    const err = configError({ stage: 'dev', [STAGES_CONTEXT_KEY]: { dev: { [key]: value } } });
+    expect(err.issues).toEqual([`trackstack:stages.dev.${key}: ${message}`]);
+  });
+
   test('an empty entry gets the platform defaults', () => {
     const config = readStageConfig(contextOf({ stage: 'staging', [STAGES_CONTEXT_KEY]: stages }));
     expect(config).toMatchObject({ stage: 'staging', locations: [...LOCATIONS] });
+    // The ingest limits default to today's values.
+    expect(config).toMatchObject({
+      ingestIpRatePerSecond: LIMITS.ipRatePerSecond,
+      ingestKeyRatePerSecond: LIMITS.apiKeyRatePerSecond,
+      ingestPostbackIpRatePerSecond: LIMITS.postbackIpRatePerSecond,
+      ingestRateBurstSeconds: LIMITS.rateBurstSeconds,
+      ingestKeyCacheSeconds: LIMITS.keyStatusCacheSeconds,
+    });
     expect(config.logRetentionDays).toBe(RETENTION.logRetentionDays);
     expect(config.directoryRecoveryDays).toBe(RETENTION.directoryRecoveryDays);
   });

@@ -7,10 +7,18 @@ import * as path from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { load } from 'js-yaml';
 import { CONFIG_KEYS, loadConfig, parseGcpConfig } from '../../../../infra/gcp/config';
-import { ConfigError } from '../../../../platform';
+import { ConfigError, LIMITS } from '../../../../platform';
 import { ROOT, stackConfig } from './support';
 
 const dev = stackConfig('dev');
+/** The ingest limits a stack gets when it sets none: today's values. */
+const DEFAULT_LIMITS = {
+  ingestIpRatePerSecond: LIMITS.ipRatePerSecond,
+  ingestKeyRatePerSecond: LIMITS.apiKeyRatePerSecond,
+  ingestPostbackIpRatePerSecond: LIMITS.postbackIpRatePerSecond,
+  ingestRateBurstSeconds: LIMITS.rateBurstSeconds,
+  ingestKeyCacheSeconds: LIMITS.keyStatusCacheSeconds,
+};
 
 /** The message of what `fn` throws. */
 function thrown(fn: () => unknown): string {
@@ -32,6 +40,7 @@ describe('GCP stack config', () => {
       ingestMemoryMb: 256,
       ingestMaxInstances: 5,
       logRetentionDays: 30,
+      ingestLimits: DEFAULT_LIMITS,
     });
     expect(parseGcpConfig(stackConfig('prod'))).toMatchObject({
       stage: 'prod',
@@ -49,6 +58,25 @@ describe('GCP stack config', () => {
       ingestMemoryMb: 512,
       ingestMaxInstances: 50,
       logRetentionDays: 365,
+      ingestLimits: DEFAULT_LIMITS,
+    });
+  });
+
+  test('the ingest limits are read from their keys', () => {
+    const config = parseGcpConfig({
+      ...dev,
+      'trackstack:ingestIpRatePerSecond': '5',
+      'trackstack:ingestKeyRatePerSecond': '7',
+      'trackstack:ingestPostbackIpRatePerSecond': '9',
+      'trackstack:ingestRateBurstSeconds': '2',
+      'trackstack:ingestKeyCacheSeconds': '15',
+    });
+    expect(config.ingestLimits).toEqual({
+      ingestIpRatePerSecond: 5,
+      ingestKeyRatePerSecond: 7,
+      ingestPostbackIpRatePerSecond: 9,
+      ingestRateBurstSeconds: 2,
+      ingestKeyCacheSeconds: 15,
     });
   });
 
@@ -70,6 +98,21 @@ describe('GCP stack config', () => {
     ],
     ['a size out of range', { 'trackstack:ingestMaxInstances': '5000' }, 'trackstack:ingestMaxInstances:'],
     ['a malformed email', { 'trackstack:alarmEmail': 'oncall' }, 'trackstack:alarmEmail:'],
+    [
+      'a key-status cache above 60 s',
+      { 'trackstack:ingestKeyCacheSeconds': '61' },
+      'trackstack:ingestKeyCacheSeconds: must be at most 60 seconds: a revoked API key',
+    ],
+    [
+      'a zero per-IP rate',
+      { 'trackstack:ingestIpRatePerSecond': '0' },
+      'trackstack:ingestIpRatePerSecond: must be at least 1 request per second',
+    ],
+    [
+      'a rate that is not a number',
+      { 'trackstack:ingestKeyRatePerSecond': 'fast' },
+      'trackstack:ingestKeyRatePerSecond: must be a number',
+    ],
     [
       'an uppercase domain',
       { 'trackstack:domainName': 'T.Example.com' },

@@ -10,9 +10,10 @@ import {
   purgeEnvSchema,
   REGIONS,
 } from '../../../../platform';
+import { parseGcpConfig } from '../../../../infra/gcp/config';
 import { policies } from '../../../../policies/gcp/policies';
 import { evaluatePolicies } from '../../../../policies/gcp/evaluate';
-import { runProgram, type Registered } from './support';
+import { runProgram, stackConfig, type Registered } from './support';
 
 const PROJECT = 'trackstack-prod-123456';
 const SA = (id: string) => `serviceAccount:${id}@${PROJECT}.iam.gserviceaccount.com`;
@@ -93,6 +94,23 @@ describe('GCP program, prod stack (mocked): workloads', () => {
       TS_RECEIPT_STORE: 'gcs',
       TS_RECEIPTS_BUCKET: `trackstack-prod-receipts-${PROJECT}`,
     });
+  });
+
+  test('the stack’s ingest limits reach every ingest function’s environment, and only the ingest’s', () => {
+    const limits = parseGcpConfig(stackConfig('prod')).ingestLimits;
+    const variablesOf = (name: string) =>
+      (one(FN, name).inputs.serviceConfig as { environmentVariables: Record<string, string> })
+        .environmentVariables;
+    for (const l of LOCATIONS) {
+      expect(variablesOf(`prod-${l}-ingest`)).toMatchObject({
+        TS_IP_RATE_PER_SECOND: String(limits.ingestIpRatePerSecond),
+        TS_KEY_RATE_PER_SECOND: String(limits.ingestKeyRatePerSecond),
+        TS_POSTBACK_IP_RATE_PER_SECOND: String(limits.ingestPostbackIpRatePerSecond),
+        TS_RATE_BURST_SECONDS: String(limits.ingestRateBurstSeconds),
+        TS_KEY_CACHE_SECONDS: String(limits.ingestKeyCacheSeconds),
+      });
+      expect(Object.keys(variablesOf(`prod-${l}-writer`))).not.toContain('TS_IP_RATE_PER_SECOND');
+    }
   });
 
   test('every grant a workload holds, and nothing else (no primitive role, allUsers only on the load-balanced invoker)', () => {
