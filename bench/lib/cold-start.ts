@@ -106,10 +106,11 @@ export function coldStart(
     encoding: 'utf8',
     timeout: 60_000,
   });
-  if (out.status !== 0)
-    throw new Error(
-      `cold start of ${file} failed (${out.status ?? out.signal}): ${out.stderr.trim().slice(-600)}`,
-    );
+  if (out.status !== 0) {
+    // Node prints the source line and a stack around the error: its own line is what says why.
+    const reason = /^\w*Error\b.*$/m.exec(out.stderr)?.[0] ?? out.stderr.trim().slice(-600);
+    throw new Error(`cold start of ${file} failed (${out.status ?? out.signal}): ${reason}`);
+  }
   try {
     return JSON.parse(out.stdout) as ColdStart;
   } catch (err) {
