@@ -1,5 +1,5 @@
 /** Responses shared by the express routes and the lean path, written on plain node response objects. */
-import type { ServerResponse } from 'node:http';
+import { ServerResponse } from 'node:http';
 import type { FieldIssue } from '../pipeline/validation';
 
 /** The 43-byte transparent 1×1 GIF served by `/p.gif`. */
@@ -28,17 +28,23 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, req
   res.end(payload);
 }
 
-/** The pixel's headers as a flat list, built once: this response is the hottest the service sends. */
-const PIXEL_HEADERS: readonly string[] = Object.entries({
+/** The pixel's headers, built once: this response is the hottest the service sends. */
+const PIXEL_HEADER_OBJECT: Readonly<Record<string, string>> = {
   ...SECURITY_HEADERS,
   'content-type': 'image/gif',
   'content-length': String(PIXEL_GIF.length),
   'cache-control': 'no-store, max-age=0',
-}).flat();
+};
+/** The same as a flat list, the form node's `writeHead` takes fastest. */
+const PIXEL_HEADERS: readonly string[] = Object.entries(PIXEL_HEADER_OBJECT).flat();
 
 /** Writes the pixel. */
 export function sendPixel(res: ServerResponse, requestId: string): void {
-  res.writeHead(200, [...PIXEL_HEADERS, 'x-request-id', requestId]);
+  // A node response takes the flat list, its cheapest form. Adapters' subclasses (serverless-express on
+  // Lambda) override `writeHead` for header objects only and would store a list's indices as header names.
+  if (Object.getPrototypeOf(res) === ServerResponse.prototype)
+    res.writeHead(200, [...PIXEL_HEADERS, 'x-request-id', requestId]);
+  else res.writeHead(200, { ...PIXEL_HEADER_OBJECT, 'x-request-id': requestId });
   res.end(PIXEL_GIF);
 }
 

@@ -4,12 +4,12 @@
  * fields → sink. Validation and rate limiting happen before, at the edge of the HTTP layer.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { isbot } from 'isbot';
 import { LIMITS, type Location } from '../../../../platform';
 import type { EncryptedEnvelope } from '../crypto/data-keys';
 import type { CampaignRecord, Directory } from '../../../shared/directory/directory';
 import type { Metrics, RejectReason } from '../metrics';
 import type { SinkRecord } from '../sinks/sink';
+import { BotFilter } from './bot-filter';
 import { DedupWindow } from './limits';
 import { originAllowed } from './origins';
 import { attributionParams, splitPageUrl } from './page-url';
@@ -86,6 +86,11 @@ export interface IngestPipelineProps {
    * @default ignored
    */
   readonly onReleaseError?: (err: unknown) => void;
+  /**
+   * The bot filter, with its memory of recent user agents.
+   * @default a {@link BotFilter} of `DEFAULT_BOT_CACHE_ENTRIES` entries
+   */
+  readonly botFilter?: BotFilter;
 }
 
 /** An account whose hits this instance must not take (data residency), and where they belong. */
@@ -133,6 +138,7 @@ export class IngestPipeline {
   private readonly props: IngestPipelineProps;
   private readonly now: () => number;
   private readonly dedup: DedupWindow;
+  private readonly bots: BotFilter;
 
   constructor(props: IngestPipelineProps) {
     this.props = props;
@@ -140,6 +146,7 @@ export class IngestPipeline {
     this.now = props.now ?? Date.now;
     this.dedup =
       props.dedup ?? new DedupWindow({ windowMs: LIMITS.dedupWindowSeconds * 1000, now: this.now });
+    this.bots = props.botFilter ?? new BotFilter();
   }
 
   /**
@@ -149,8 +156,7 @@ export class IngestPipeline {
   async ingest(event: TrackEvent, ctx: HitContext): Promise<HitOutcome> {
     const { metrics } = this.props;
     // A browser always sends a user agent: a hit without one comes from a script or a server.
-    if (!ctx.authenticated && (ctx.userAgent === undefined || isbot(ctx.userAgent)))
-      return this.reject('bot');
+    if (!ctx.authenticated && this.bots.isBot(ctx.userAgent)) return this.reject('bot');
     const campaign = await this.checkAccountAndCampaign(event.accountId, event.campaignId);
     if (typeof campaign === 'string') return this.reject(campaign);
     if (!ctx.authenticated && !originAllowed(campaign.allowedOrigins, ctx.pageOrigin))
@@ -189,6 +195,12 @@ export class IngestPipeline {
    */
   async misdirected(accountIds: Iterable<string>): Promise<Misdirected | undefined> {
     const { homeLocations, directory, location } = this.props;
+    // One account per request is the common case (every pixel): no set, array or extra promises for it.
+    if (Array.isArray(accountIds) && accountIds.length === 1) {
+      const accountId = accountIds[0] as string;
+      const home = homeLocations?.[accountId] ?? (await directory.getAccount(accountId))?.homeLocation;
+      return home !== undefined && home !== location ? { accountId, home } : undefined;
+    }
     const homes = await Promise.all(
       [...new Set(accountIds)].map(async (accountId) => ({
         accountId,
