@@ -313,6 +313,8 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Figure[]>
           atLeast(SECTION, 'pixel ingest ÷ express req/s', i.rps / e.rps, EXPRESS_RATIO_BAR, '', 2),
         );
       else summary.push(info(SECTION, `${route} ingest ÷ node req/s`, num(i.rps / n.rps, 2)));
+      if (EVENTS_PER_REQUEST[route] > 1)
+        summary.push(info(SECTION, `${route} ingest events/s`, num(i.rps * EVENTS_PER_REQUEST[route])));
     }
     return [
       ...summary,
