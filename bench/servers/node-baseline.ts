@@ -34,12 +34,13 @@ const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     return;
   }
   if (route === 'beacon' || route === 'postback') {
-    // The body is read whole before answering, as any endpoint that takes it must.
+    // The body is read and assembled whole before answering, as any endpoint that parses it must; parsing
+    // it is the service's work, not the floor's.
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      Buffer.concat(chunks);
-      answerJson(res, baselineJson(route, ++seq));
+      const body = Buffer.concat(chunks);
+      answerJson(res, body.length > 0 ? baselineJson(route, ++seq) : '{}');
     });
     return;
   }
