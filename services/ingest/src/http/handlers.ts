@@ -13,7 +13,8 @@ import type { Metrics } from '../metrics';
 import type { HitContext, HitSource, IngestPipeline, Misdirected } from '../pipeline/pipeline';
 import { TokenBucketLimiter } from '../pipeline/limits';
 import { originAllowed } from '../pipeline/origins';
-import { parseQueryEvent, type FieldIssue, type TrackEvent, type Validated } from '../pipeline/validation';
+import { parsePixelQuery } from '../pipeline/query-validation';
+import { type FieldIssue, type TrackEvent, type Validated } from '../pipeline/validation';
 import {
   clientIpOf,
   countryOf,
@@ -210,7 +211,7 @@ export class IngestHandlers {
   parseQuery(req: IncomingMessage): Validated<TrackEvent> {
     const url = req.url ?? '';
     const q = url.indexOf('?');
-    return parseQueryEvent(new URLSearchParams(q < 0 ? '' : url.slice(q + 1)));
+    return parsePixelQuery(q < 0 ? '' : url.slice(q + 1));
   }
 
   /** Answers 400 naming the field. */
