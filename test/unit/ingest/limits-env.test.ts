@@ -148,6 +148,35 @@ describe('the runtime builds its limits from the environment', () => {
     expect(admitted(rt, 70)).toBe(10);
   });
 
+  test('TS_KEY_RATE_PER_SECOND and TS_POSTBACK_IP_RATE_PER_SECOND limit postbacks by key and by address', async () => {
+    const seed = await seedDemo(directory, dataDir, new Date(now));
+    const key = { key: seed.apiKey ?? '', in: 'header' as const };
+    const rt = await startRuntime({
+      TS_KEY_RATE_PER_SECOND: '2',
+      TS_POSTBACK_IP_RATE_PER_SECOND: '3',
+      TS_RATE_BURST_SECONDS: '1',
+    });
+    const from = (ip: string) =>
+      ({ headers: {}, socket: { remoteAddress: ip } }) as unknown as IncomingMessage;
+    // The key's 2 pass from two addresses; its third is over the key's rate.
+    expect(await rt.handlers.authenticate(from('198.51.100.1'), key, 'r1')).toMatchObject({ ok: true });
+    expect(await rt.handlers.authenticate(from('198.51.100.2'), key, 'r2')).toMatchObject({ ok: true });
+    expect(await rt.handlers.authenticate(from('198.51.100.3'), key, 'r3')).toMatchObject({
+      status: 429,
+      reason: 'key_rate_limited',
+    });
+    // One address's postbacks: 3 pass (whatever the key answers), the fourth is over the address's rate.
+    const bad = { key: 'tsk_nosuchkey01_secret', in: 'header' as const };
+    for (const id of ['a', 'b', 'c'])
+      expect(await rt.handlers.authenticate(from('198.51.100.9'), bad, id)).not.toMatchObject({
+        reason: 'address_throttled',
+      });
+    expect(await rt.handlers.authenticate(from('198.51.100.9'), bad, 'd')).toMatchObject({
+      status: 429,
+      message: 'too many postbacks from this address',
+    });
+  });
+
   test('TS_KEY_CACHE_SECONDS=5: a revoked key is refused once 5 s have passed, not before', async () => {
     const seed = await seedDemo(directory, dataDir, new Date(now));
     if (!seed.apiKey) throw new Error('seeding a fresh folder must create an API key');
