@@ -67,7 +67,25 @@ export async function runBundleBench(options: BundleBenchOptions): Promise<Figur
     for (const name of Object.keys(SERVICE_BUNDLES) as ServiceName[]) {
       const dir = join(outDir, name);
       const started = Date.now();
-      const { file, bytes } = await buildService(name, dir);
+      let built: { file: string; bytes: number };
+      try {
+        built = await buildService(name, dir);
+      } catch (err) {
+        // One bundle that does not build (a change under way in its service) must not hide the others.
+        const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+        console.log(`${name}: the build failed: ${message}`);
+        rows.push([name, SERVICE_BUNDLES[name].cloud, '—', '—', '—', '—', '—', '—', 'BUILD FAILED']);
+        const failedFigure: Figure = {
+          section: SECTION,
+          name: `${name} build`,
+          value: message.slice(0, 60),
+          bar: '',
+          verdict: 'ERROR',
+        };
+        figures.push(failedFigure);
+        continue;
+      }
+      const { file, bytes } = built;
       const buildSeconds = (Date.now() - started) / 1000;
       const first = FIRST_REQUEST[name];
       const probes = first === 'none' ? Math.min(3, options.requires) : options.requires;
