@@ -37,6 +37,9 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
+      // `import { type A }` with only types left keeps an empty side-effect import after transpiling, which
+      // the bundles' external-package check then reads as a dependency: write `import type { A }`.
+      '@typescript-eslint/no-import-type-side-effects': 'error',
       'no-console': 'off',
       eqeqeq: ['error', 'always'],
     },

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type IngestEnv } from '../../../platform/contracts/ingest-env';
+import type { IngestEnv } from '../../../platform/contracts/ingest-env';
 import { createRuntime, type Runtime } from './runtime';
 
 /** A running server. */

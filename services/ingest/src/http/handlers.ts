@@ -14,7 +14,7 @@ import type { HitContext, HitSource, IngestPipeline, Misdirected } from '../pipe
 import { TokenBucketLimiter } from '../pipeline/limits';
 import { originAllowed } from '../pipeline/origins';
 import { parsePixelQuery } from '../pipeline/query-validation';
-import { type FieldIssue, type TrackEvent, type Validated } from '../pipeline/validation';
+import type { FieldIssue, TrackEvent, Validated } from '../pipeline/validation';
 import {
   clientIpOf,
   countryOf,
