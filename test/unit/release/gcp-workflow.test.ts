@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { dump, load } from 'js-yaml';
 import { CONFIG_KEYS, parseGcpConfig } from '../../../infra/gcp/config';
+import { LIMITS } from '../../../platform';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const WORKFLOWS = path.join(ROOT, '.github', 'workflows');
@@ -281,6 +282,14 @@ describe('the stacks the workflow names', () => {
       ingestMemoryMb: 512,
       ingestMaxInstances: 50,
       logRetentionDays: 365,
+      // The limits an operator may set, at the platform's defaults.
+      ingestLimits: {
+        ingestIpRatePerSecond: LIMITS.ipRatePerSecond,
+        ingestKeyRatePerSecond: LIMITS.apiKeyRatePerSecond,
+        ingestPostbackIpRatePerSecond: LIMITS.postbackIpRatePerSecond,
+        ingestRateBurstSeconds: LIMITS.rateBurstSeconds,
+        ingestKeyCacheSeconds: LIMITS.keyStatusCacheSeconds,
+      },
     });
     expect(parseGcpConfig(stackConfig('prod')).locations).toEqual(
       parseGcpConfig(stackConfig('staging')).locations,
