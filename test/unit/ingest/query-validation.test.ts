@@ -31,6 +31,10 @@ const GOOD = [
   `${BASE}&u=https%3A%2F%2Fsh%C3%B6p.example%2F%C3%A9`,
   // Invalid UTF-8 becomes U+FFFD in URLSearchParams, which a URL may hold.
   `${BASE}&u=https%3A%2F%2Fx.example%2F%FF`,
+  // Named like object-prototype members: unknown parameters, ignored (the fast path hands them to zod's).
+  `${BASE}&__proto__=x`,
+  `${BASE}&toString=x`,
+  `${BASE}&constructor=x`,
 ];
 
 const BAD = [
@@ -72,9 +76,6 @@ const BAD = [
   `${BASE}&cur=EURO`,
   `${BASE}&n=%E0%A4%A`,
   `${BASE}&n=%FF`,
-  `${BASE}&__proto__=x`,
-  `${BASE}&toString=x`,
-  `${BASE}&constructor=x`,
   `${BASE}&n=\ud800`,
   `a=acc_12345678%00&c=cmp_spring`,
 ];

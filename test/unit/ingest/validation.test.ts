@@ -26,6 +26,15 @@ describe('pixel query validation', () => {
     });
   });
 
+  test('parameters named like object-prototype members are ignored as unknown, not read as fields', () => {
+    const r = parseQueryEvent(
+      q('a=acc_12345678&c=cmp_spring&toString=x&__proto__=y&constructor=z&hasOwnProperty=w'),
+      NOW,
+    );
+    expect(r.ok).toBe(true);
+    expect(r.ok && r.value.accountId).toBe('acc_12345678');
+  });
+
   test('type defaults to pageview', () => {
     const r = parseQueryEvent(q('a=acc_12345678&c=cmp_spring'), NOW);
     expect(r.ok && r.value.type).toBe('pageview');

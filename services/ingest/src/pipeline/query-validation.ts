@@ -52,8 +52,8 @@ function collect(query: string): Raw | undefined {
       if (name === undefined) return undefined;
       const long = QUERY_NAMES[name];
       if (long !== undefined) {
-        // An inherited name (`__proto__`, `toString`) finds a prototype member there; the schema's path
-        // refuses such a parameter, so it judges it.
+        // An inherited name (`__proto__`, `toString`) finds a prototype member there: the schema's path
+        // judges it (it ignores such a parameter as unknown).
         if (!Object.hasOwn(QUERY_NAMES, name)) return undefined;
         if (raw[long] !== undefined) return undefined;
         const value = hasValue ? decode(query.slice(eq + 1, end)) : '';

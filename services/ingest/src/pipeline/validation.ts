@@ -147,7 +147,9 @@ function checkTimestamp(ts: number | undefined, now: number, field: string): Fie
 export function parseQueryEvent(params: URLSearchParams, now = Date.now()): Validated<TrackEvent> {
   const raw: Record<string, unknown> = {};
   for (const [short, value] of params) {
-    const long = QUERY_NAMES[short];
+    // Only the table's own names: an inherited one (`toString`, `__proto__`) is an unknown parameter, ignored
+    // like any other, not a prototype member read as a field name.
+    const long = Object.hasOwn(QUERY_NAMES, short) ? QUERY_NAMES[short] : undefined;
     if (!long) continue;
     if (long in raw) return fail(long, `is given more than once (query parameter "${short}")`);
     if (NUMERIC_FIELDS.has(long)) {
