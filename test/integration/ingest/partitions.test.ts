@@ -23,10 +23,19 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateDeliveryStreamCommand, FirehoseClient } from '@aws-sdk/client-firehose';
+import {
+  CreateDeliveryStreamCommand,
+  FirehoseClient,
+  type ProcessorParameterName,
+  type ProcessorType,
+} from '@aws-sdk/client-firehose';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { EVENT_OBJECTS, eventStreamIndex, LIMITS } from '../../../platform';
-import { EVENT_PREFIX, PARTITION_QUERY } from '../../../infra/aws/lib/constructs/event-stream';
+import {
+  ERROR_PREFIX,
+  EVENT_PREFIX,
+  EVENT_STREAM_PROCESSORS,
+} from '../../../infra/aws/lib/constructs/event-stream';
 import { Metrics } from '../../../services/ingest/src/metrics';
 import { BufferedSink } from '../../../services/ingest/src/sinks/buffered-sink';
 import { FileSink } from '../../../services/ingest/src/sinks/file-sink';
@@ -112,23 +121,20 @@ describe('a 501st account', () => {
               BucketARN: `arn:aws:s3:::${bucket}`,
               RoleARN: 'arn:aws:iam::123456789012:role/firehose',
               Prefix: EVENT_PREFIX,
-              ErrorOutputPrefix: `${EVENT_OBJECTS.errorPrefix}!{firehose:error-output-type}/`,
+              ErrorOutputPrefix: ERROR_PREFIX,
               DynamicPartitioningConfiguration: { Enabled: true },
               ProcessingConfiguration: {
                 Enabled: true,
-                Processors: [
-                  {
-                    Type: 'RecordDeAggregation',
-                    Parameters: [{ ParameterName: 'SubRecordType', ParameterValue: 'JSON' }],
-                  },
-                  {
-                    Type: 'MetadataExtraction',
-                    Parameters: [
-                      { ParameterName: 'MetadataExtractionQuery', ParameterValue: PARTITION_QUERY },
-                      { ParameterName: 'JsonParsingEngine', ParameterValue: 'JQ-1.6' },
-                    ],
-                  },
-                ],
+                // The construct's own processors, in the SDK's spelling.
+                Processors: EVENT_STREAM_PROCESSORS.map((p) => ({
+                  Type: p.type as ProcessorType,
+                  Parameters: (
+                    (p.parameters ?? []) as { parameterName: string; parameterValue: string }[]
+                  ).map((q) => ({
+                    ParameterName: q.parameterName as ProcessorParameterName,
+                    ParameterValue: q.parameterValue,
+                  })),
+                })),
               },
             },
           }),

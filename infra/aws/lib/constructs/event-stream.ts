@@ -35,6 +35,25 @@ export const RECORD_SUB_TYPE = 'JSON';
 export const EVENT_PREFIX = 'account=!{partitionKeyFromQuery:account}/dt=!{partitionKeyFromQuery:dt}/';
 /** The JQ query that extracts the partition keys from each record. */
 export const PARTITION_QUERY = '{account: .accountId, dt: .dt}';
+
+/**
+ * Every stream's processors, in order: split packed records back into events, read each event's partition
+ * keys, put each event on a line of its own. The tests configure moto's streams with the same list.
+ */
+export const EVENT_STREAM_PROCESSORS: readonly firehose.CfnDeliveryStream.ProcessorProperty[] = [
+  {
+    type: 'RecordDeAggregation',
+    parameters: [{ parameterName: 'SubRecordType', parameterValue: RECORD_SUB_TYPE }],
+  },
+  {
+    type: 'MetadataExtraction',
+    parameters: [
+      { parameterName: 'MetadataExtractionQuery', parameterValue: PARTITION_QUERY },
+      { parameterName: 'JsonParsingEngine', parameterValue: 'JQ-1.6' },
+    ],
+  },
+  { type: 'AppendDelimiterToRecord' },
+];
 /** Where records that could not be partitioned or delivered land, by error type and arrival day. */
 export const ERROR_PREFIX = `${EVENT_OBJECTS.errorPrefix}!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/`;
 
@@ -172,20 +191,7 @@ export class EventStream extends Construct {
           // newline-terminated events of one account and day into a record; de-aggregation splits them back
           // before the partition keys are read, and the appended delimiter puts each event on a line of its own,
           // so the stored layout (one event per line, under its account's prefix) is what it always was.
-          processors: [
-            {
-              type: 'RecordDeAggregation',
-              parameters: [{ parameterName: 'SubRecordType', parameterValue: RECORD_SUB_TYPE }],
-            },
-            {
-              type: 'MetadataExtraction',
-              parameters: [
-                { parameterName: 'MetadataExtractionQuery', parameterValue: PARTITION_QUERY },
-                { parameterName: 'JsonParsingEngine', parameterValue: 'JQ-1.6' },
-              ],
-            },
-            { type: 'AppendDelimiterToRecord' },
-          ],
+          processors: [...EVENT_STREAM_PROCESSORS],
         },
         cloudWatchLoggingOptions: {
           enabled: true,
