@@ -29,6 +29,14 @@ describe('aes-gcm seal/open', () => {
     }
   });
 
+  it('seals a string as its UTF-8 bytes, multi-byte characters included', () => {
+    for (const text of ['', 'ascii', '{"userAgent":"Mozilla/5.0 ü 😀"}', 'é'.repeat(5000)]) {
+      const blob = seal(key, text, aad);
+      expect(blob.length).toBe(Buffer.byteLength(text, 'utf8') + SEAL_OVERHEAD);
+      expect(open(key, blob, aad).equals(Buffer.from(text, 'utf8'))).toBe(true);
+    }
+  });
+
   it('draws a fresh IV per seal, so equal plaintexts give different blobs', () => {
     const a = seal(key, Buffer.from('same'), aad);
     const b = seal(key, Buffer.from('same'), aad);

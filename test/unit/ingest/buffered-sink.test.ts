@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -162,6 +163,34 @@ describe('BufferedSink', () => {
     gate.resolve();
     await Promise.all([first, ...rest]);
     expect(sink.calls.map((c) => c.records)).toEqual([1, 50]);
+  });
+
+  it('writes a record enqueued outside the poll phase at once, not when the next I/O or timer wakes the loop', () => {
+    // In a process of its own: jest's own I/O would wake the loop and hide the wait. With nothing else to
+    // do, node's poll phase blocks until the far timer unless a referenced immediate is pending.
+    const script = `
+      const { BufferedSink } = require(${JSON.stringify(require.resolve('../../../services/ingest/src/sinks/buffered-sink'))});
+      const { DiskSpool } = require(${JSON.stringify(require.resolve('../../../services/ingest/src/sinks/spool'))});
+      const { Metrics } = require(${JSON.stringify(require.resolve('../../../services/ingest/src/metrics'))});
+      const { FileSink } = require(${JSON.stringify(require.resolve('../../../services/ingest/src/sinks/file-sink'))});
+      const sink = new FileSink({ rootDir: ${JSON.stringify(join(dir, 'events'))} });
+      const b = new BufferedSink({ sink, spool: new DiskSpool({ dir: ${JSON.stringify(join(dir, 'spool'))} }), metrics: new Metrics() });
+      const far = setTimeout(() => { console.log('still waiting after 4 s'); process.exit(0); }, 4000);
+      (async () => {
+        const started = Date.now();
+        // Each batch is enqueued once the previous one was written: the file sink answers from microtasks
+        // of the check phase, so nothing but the far timer would wake the loop.
+        for (let i = 0; i < 20; i++)
+          await Promise.all(Array.from({ length: 64 }, () =>
+            b.enqueue({ accountId: 'acc_buffered01', dt: '2025-03-01', data: Buffer.from('{}\\n') })));
+        console.log(Date.now() - started);
+        clearTimeout(far);
+        process.exit(0);
+      })();
+    `;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8' });
+    expect(out.trim()).toMatch(/^\d+$/);
+    expect(Number(out.trim())).toBeLessThan(1_000);
   });
 
   it('keeps at most maxInFlight batches in flight', async () => {

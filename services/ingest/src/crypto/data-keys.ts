@@ -164,7 +164,7 @@ export class DataKeyService {
   /** Seals `fields` (serialized as JSON) under the account's data key, bound to the account id. */
   async encryptFields(accountId: string, fields: object): Promise<EncryptedEnvelope> {
     const { key, dataKeyId } = await this.getKey(accountId);
-    const blob = seal(key, Buffer.from(JSON.stringify(fields), 'utf8'), Buffer.from(accountId, 'utf8'));
+    const blob = seal(key, JSON.stringify(fields), Buffer.from(accountId, 'utf8'));
     return { alg: 'A256GCM', kid: dataKeyId, ct: blob.toString('base64') };
   }
 

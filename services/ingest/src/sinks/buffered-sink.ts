@@ -263,7 +263,6 @@ export class BufferedSink {
         clearTimeout(this.lingerTimer);
         this.lingerTimer = undefined;
         this.immediate = setImmediate(this.onScheduled);
-        this.immediate.unref();
       }
       return;
     }
@@ -272,8 +271,10 @@ export class BufferedSink {
       this.lingerTimer = setTimeout(this.onScheduled, this.lingerMs);
       this.lingerTimer.unref();
     } else {
+      // Never unref'd: node lets the poll phase block on I/O while only unref'd immediates are pending, so
+      // a record enqueued outside the poll phase (from a timer, or from the microtasks of another flush)
+      // would wait for the next request or timer. One-shot, it cannot keep a finished process alive.
       this.immediate = setImmediate(this.onScheduled);
-      this.immediate.unref();
     }
   }
 
