@@ -6,6 +6,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ORIGIN_VERIFY_HEADER } from '../../../../platform/contracts/origin';
 import type { TrustedProxy } from '../../../../platform/contracts/ingest-env';
+import { originOfUrl } from '../pipeline/page-url';
 
 /** Name of the cookie by which a visitor opts out of personal data collection. */
 export const OPT_OUT_COOKIE = 'ts_optout';
@@ -105,32 +106,6 @@ export function pageOriginOf(req: IncomingMessage): string | undefined {
   if (origin && origin !== 'null') return origin.toLowerCase();
   const referer = header(req, 'referer');
   return referer ? originOfUrl(referer) : undefined;
-}
-
-/**
- * The common shape of a page URL: `http(s)://` and a lower-case ASCII host name whose last label starts
- * with a letter (so it is not an IPv4 address in any notation), no punycode, an optional port without
- * leading zeros, then the path, query, fragment or the end. For these, the WHATWG origin is the text
- * itself, less a default port; every other URL goes through the URL parser.
- */
-const SIMPLE_URL = /^(https?):\/\/((?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*)(?::([1-9][0-9]{0,4}))?(?=[/?#]|$)/;
-const DEFAULT_PORT: Readonly<Record<string, string>> = { http: '80', https: '443' };
-
-/**
- * The WHATWG origin of `url` (`scheme://host[:port]`), `undefined` when it does not parse or has an opaque
- * origin. The common shape is read without the URL parser, which was a twentieth of the pixel path's CPU.
- */
-export function originOfUrl(url: string): string | undefined {
-  const m = SIMPLE_URL.exec(url);
-  if (m && !m[2]!.includes('xn--') && (m[3] === undefined || Number(m[3]) <= 65_535)) {
-    const [, scheme, host, port] = m;
-    return port === undefined || port === DEFAULT_PORT[scheme!]
-      ? `${scheme}://${host}`
-      : `${scheme}://${host}:${port}`;
-  }
-  if (!URL.canParse(url)) return undefined;
-  const { origin } = new URL(url);
-  return origin === 'null' ? undefined : origin;
 }
 
 /** Whether the request carries the CDN's origin secret (always true when no secret is configured). */
