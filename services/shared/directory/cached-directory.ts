@@ -40,9 +40,24 @@ export const DEFAULT_STATUS_CACHE_ENTRIES = 10_000;
  */
 export const DEFAULT_NEGATIVE_TTL_SECONDS = 5;
 
-interface Entry<V> {
+/** A cached answer: `value` is `undefined` when the answer was "not found". */
+export interface CachedAnswer<V> {
   readonly value: V | undefined;
+}
+
+interface Entry<V> extends CachedAnswer<V> {
   readonly expiresAt: number;
+}
+
+/**
+ * Synchronous reads of what a cache already holds, so that a hot path with everything cached makes no
+ * promise and takes no microtask turn. `undefined` means "not cached": ask the asynchronous method.
+ */
+export interface CachedLookups {
+  /** The account as cached, or `undefined` when `getAccount` must be asked. */
+  peekAccount(accountId: string): CachedAnswer<AccountRecord> | undefined;
+  /** The campaign as cached, or `undefined` when `getCampaign` must be asked. */
+  peekCampaign(accountId: string, campaignId: string): CachedAnswer<CampaignRecord> | undefined;
 }
 
 /**
@@ -85,6 +100,12 @@ export class StatusCache<V> {
   /** Entries currently held (expired ones included until touched or pushed out). */
   get size(): number {
     return this.entries.size;
+  }
+
+  /** The fresh cached answer for `key`, or `undefined` when {@link get} must load it. */
+  peek(key: string): CachedAnswer<V> | undefined {
+    const entry = this.entries.get(key);
+    return entry && this.now() < entry.expiresAt ? entry : undefined;
   }
 
   /**
@@ -155,7 +176,7 @@ export interface CachedDirectoryProps extends StatusCacheOptions {
  * pass through (the data key service caches unwrapped keys itself). Writes pass through and then drop
  * the local entry, so this instance sees its own writes at once; other instances see them within the TTL.
  */
-export class CachedDirectory implements Directory {
+export class CachedDirectory implements Directory, CachedLookups {
   /** The wrapped directory's name. */
   readonly name: string;
   /** The wrapped directory. */
@@ -200,6 +221,16 @@ export class CachedDirectory implements Directory {
   async putApiKey(key: ApiKeyRecord): Promise<void> {
     await this.directory.putApiKey(key);
     this.apiKeys.invalidate(key.keyId);
+  }
+
+  /** @inheritdoc */
+  peekAccount(accountId: string): CachedAnswer<AccountRecord> | undefined {
+    return this.accounts.peek(accountId);
+  }
+
+  /** @inheritdoc */
+  peekCampaign(accountId: string, campaignId: string): CachedAnswer<CampaignRecord> | undefined {
+    return this.campaigns.peek(campaignKey(accountId, campaignId));
   }
 
   /** Reads a campaign, from cache when fresh. */

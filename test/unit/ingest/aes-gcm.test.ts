@@ -7,6 +7,7 @@ import {
   SEAL_VERSION,
   open,
   seal,
+  sealToBase64,
 } from '../../../services/ingest/src/crypto/aes-gcm';
 import {
   KeyFileError,
@@ -35,6 +36,17 @@ describe('aes-gcm seal/open', () => {
       expect(blob.length).toBe(Buffer.byteLength(text, 'utf8') + SEAL_OVERHEAD);
       expect(open(key, blob, aad).equals(Buffer.from(text, 'utf8'))).toBe(true);
     }
+  });
+
+  it('sealToBase64 gives the base64 of a blob that opens, each call its own despite the shared scratch buffer', () => {
+    const texts = ['{"ip":"203.0.113.9"}', 'é'.repeat(3000), '', 'x'.repeat(10_000), 'short'];
+    const sealed = texts.map((t) => sealToBase64(key, t, aad));
+    sealed.forEach((b64, i) => {
+      const blob = Buffer.from(b64, 'base64');
+      expect(blob.length).toBe(Buffer.byteLength(texts[i]!, 'utf8') + SEAL_OVERHEAD);
+      expect(open(key, blob, aad).toString('utf8')).toBe(texts[i]);
+    });
+    expect(new Set(sealed.map((b64) => b64.slice(0, 20))).size).toBe(texts.length);
   });
 
   it('draws a fresh IV per seal, so equal plaintexts give different blobs', () => {

@@ -71,10 +71,29 @@ function assertKey(key: Buffer): void {
  * @returns `version | iv | ciphertext | tag`, {@link SEAL_OVERHEAD} bytes longer than the plaintext
  */
 export function seal(key: Buffer, plaintext: Buffer | string, aad: Buffer): Buffer {
-  assertKey(key);
   const length = typeof plaintext === 'string' ? Buffer.byteLength(plaintext, 'utf8') : plaintext.length;
   // One output allocation per call: the IV is copied into it and the ciphertext and tag after it.
-  const out = Buffer.allocUnsafe(SEAL_OVERHEAD + length);
+  return sealInto(Buffer.allocUnsafe(SEAL_OVERHEAD + length), key, plaintext, length, aad);
+}
+
+/**
+ * {@link seal}, as the base64 of the blob: the per-hit form. The blob is assembled in a scratch buffer
+ * reused by every call (sealing is synchronous, so no two calls share it), which spares the buffer
+ * allocations that otherwise made a seal cost a tenth more.
+ */
+export function sealToBase64(key: Buffer, plaintext: string, aad: Buffer): string {
+  const length = Buffer.byteLength(plaintext, 'utf8');
+  const size = SEAL_OVERHEAD + length;
+  if (scratch.length < size) scratch = Buffer.allocUnsafeSlow(Math.max(size, scratch.length * 2));
+  // The scratch buffer holds key-derived bytes only between these two lines: ciphertext and tag, which
+  // are public once stored; the plaintext never enters it.
+  return sealInto(scratch, key, plaintext, length, aad).toString('base64', 0, size);
+}
+
+let scratch = Buffer.allocUnsafeSlow(4096);
+
+function sealInto(out: Buffer, key: Buffer, plaintext: Buffer | string, length: number, aad: Buffer): Buffer {
+  assertKey(key);
   out[0] = SEAL_VERSION;
   nextIv(out, IV_OFFSET);
   const cipher = createCipheriv(CIPHER, key, out.subarray(IV_OFFSET, CT_OFFSET), {

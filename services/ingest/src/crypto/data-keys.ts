@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { LIMITS } from '../../../../platform';
 import type { Directory, WrappedDataKeyRecord } from '../../../shared/directory/directory';
-import { DecryptionError, open, seal } from './aes-gcm';
+import { DecryptionError, open, sealToBase64 } from './aes-gcm';
 import { BranchKeyRing, type BranchKey } from './branch-keys';
 import type { KeyProvider } from './key-provider';
 
@@ -66,6 +66,12 @@ export class UnknownDataKeyError extends DecryptionError {
 
 interface CachedKey extends DataKey {
   readonly expiresAt: number;
+  /** The account id as bytes, the additional data of every seal under this key. */
+  readonly aad: Buffer;
+}
+
+function sealFields({ key, dataKeyId }: DataKey, aad: Buffer, fields: object): EncryptedEnvelope {
+  return { alg: 'A256GCM', kid: dataKeyId, ct: sealToBase64(key, JSON.stringify(fields), aad) };
 }
 
 /** Gets, creates and caches per-account data keys, and seals and opens personal fields with them. */
@@ -163,9 +169,19 @@ export class DataKeyService {
 
   /** Seals `fields` (serialized as JSON) under the account's data key, bound to the account id. */
   async encryptFields(accountId: string, fields: object): Promise<EncryptedEnvelope> {
-    const { key, dataKeyId } = await this.getKey(accountId);
-    const blob = seal(key, JSON.stringify(fields), Buffer.from(accountId, 'utf8'));
-    return { alg: 'A256GCM', kid: dataKeyId, ct: blob.toString('base64') };
+    return (
+      this.encryptFieldsNow(accountId, fields) ??
+      sealFields(await this.getKey(accountId), Buffer.from(accountId, 'utf8'), fields)
+    );
+  }
+
+  /**
+   * {@link encryptFields} without a promise when the account's key is in memory, as it is for every hit
+   * but the first of an account per key lifetime; `undefined` when the key must be loaded first.
+   */
+  encryptFieldsNow(accountId: string, fields: object): EncryptedEnvelope | undefined {
+    const key = this.cached(accountId);
+    return key && sealFields(key, key.aad, fields);
   }
 
   /**
@@ -299,6 +315,11 @@ export class DataKeyService {
       if (oldest.done) break;
       this.cache.delete(oldest.value);
     }
-    this.cache.set(accountId, { key: key.key, dataKeyId: key.dataKeyId, expiresAt });
+    this.cache.set(accountId, {
+      key: key.key,
+      dataKeyId: key.dataKeyId,
+      expiresAt,
+      aad: Buffer.from(accountId, 'utf8'),
+    });
   }
 }

@@ -185,7 +185,8 @@ export class IngestHandlers {
     const ctx = this.context(req, 'pixel', requestId);
     try {
       // Before the rate limit: a resident's hit is refused here whatever else would become of it.
-      const away = await this.deps.pipeline.misdirected([parsed.value.accountId]);
+      const known = this.deps.pipeline.misdirectedOne(parsed.value.accountId);
+      const away = known instanceof Promise ? await known : known;
       if (away) return this.misdirected(res, away, requestId);
       if (this.ipAllowed(ctx)) await this.deps.pipeline.ingest(parsed.value, ctx);
     } catch (err) {

@@ -6,13 +6,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { LIMITS, type Location } from '../../../../platform';
 import type { EncryptedEnvelope } from '../crypto/data-keys';
-import type { CampaignRecord, Directory } from '../../../shared/directory/directory';
+import type { CachedLookups } from '../../../shared/directory/cached-directory';
+import type { AccountRecord, CampaignRecord, Directory } from '../../../shared/directory/directory';
 import type { Metrics, RejectReason } from '../metrics';
 import type { SinkRecord } from '../sinks/sink';
 import { BotFilter } from './bot-filter';
 import { DedupWindow } from './limits';
 import { originAllowed } from './origins';
-import { attributionParams, splitPageUrl } from './page-url';
+import { attributionParams, splitPageUrl, type PageUrlParts } from './page-url';
 import { serializeStoredEvent, type HitSource, type StoredEvent } from './stored-event';
 import type { TrackEvent } from './validation';
 
@@ -48,6 +49,11 @@ export type EncryptedFields = EncryptedEnvelope;
 /** Encrypts personal fields under the account's data key, with the account id as AAD. */
 export interface FieldEncryptor {
   encryptFields(accountId: string, fields: Record<string, unknown>): Promise<EncryptedFields>;
+  /**
+   * The same, synchronously, when the key is at hand; `undefined` when it is not (then `encryptFields`).
+   * @default always `encryptFields`
+   */
+  encryptFieldsNow?(accountId: string, fields: Record<string, unknown>): EncryptedFields | undefined;
 }
 
 /** Accepts one record and resolves once it is in the sink or the spool. */
@@ -57,8 +63,11 @@ export interface RecordSink {
 
 /** Everything the pipeline needs. */
 export interface IngestPipelineProps {
-  /** The directory, normally wrapped in a status cache. */
-  readonly directory: Directory;
+  /**
+   * The directory, normally wrapped in a status cache ({@link CachedLookups}): then a hit whose account,
+   * campaign and data key are all cached is stored without a single promise of its own but the sink's.
+   */
+  readonly directory: Directory & Partial<CachedLookups>;
   readonly encryptor: FieldEncryptor;
   readonly sink: RecordSink;
   readonly metrics: Metrics;
@@ -93,6 +102,21 @@ export interface IngestPipelineProps {
   readonly botFilter?: BotFilter;
 }
 
+/** A stored event as the sink takes it, and its id. */
+interface StoredRecord {
+  readonly id: string;
+  readonly sinkRecord: SinkRecord;
+}
+
+/** What a stored event is made of, besides its sealed fields and attribution parameters. */
+interface RecordParts {
+  readonly event: TrackEvent;
+  readonly ctx: HitContext;
+  readonly receivedAt: string;
+  readonly page: PageUrlParts | undefined;
+  readonly referrer: PageUrlParts | undefined;
+}
+
 /** An account whose hits this instance must not take (data residency), and where they belong. */
 export interface Misdirected {
   readonly accountId: string;
@@ -125,29 +149,21 @@ export class IngestPipeline {
   /**
    * Takes one validated event. Resolves once it is stored (in the sink or spool) or rejected with a
    * reason; rejects only when it could be neither stored nor spooled, so the caller must not acknowledge.
+   * Never throws synchronously.
    */
-  async ingest(event: TrackEvent, ctx: HitContext): Promise<HitOutcome> {
-    const { metrics } = this.props;
-    // A browser always sends a user agent: a hit without one comes from a script or a server.
-    if (!ctx.authenticated && this.bots.isBot(ctx.userAgent)) return this.reject('bot');
-    const campaign = await this.checkAccountAndCampaign(event.accountId, event.campaignId);
-    if (typeof campaign === 'string') return this.reject(campaign);
-    if (!ctx.authenticated && !originAllowed(campaign.allowedOrigins, ctx.pageOrigin))
-      return this.reject('origin_not_allowed');
-    if (ctx.noConsent && !campaign.countAnonymous) return this.reject('consent_no_count');
-
-    const claim = event.type === 'conversion' && event.clickId ? this.conversionKeys(event, ctx) : undefined;
-    if (claim && !(await this.claim(event.accountId, claim))) return this.reject('duplicate');
-
+  ingest(event: TrackEvent, ctx: HitContext): Promise<HitOutcome> {
     try {
-      const record = await this.toRecord(event, ctx, campaign);
-      await this.props.sink.enqueue(record.sinkRecord);
-      metrics.hits += 1;
-      return { stored: true, id: record.id };
+      // A browser always sends a user agent: a hit without one comes from a script or a server.
+      if (!ctx.authenticated && this.bots.isBot(ctx.userAgent)) return Promise.resolve(this.reject('bot'));
+      // The common case, everything cached, goes on synchronously; only the sink's promise is awaited.
+      const known = this.cachedAccountAndCampaign(event.accountId, event.campaignId);
+      return known !== undefined
+        ? this.admitAndStore(event, ctx, known)
+        : this.checkAccountAndCampaign(event.accountId, event.campaignId).then((campaign) =>
+            this.admitAndStore(event, ctx, campaign),
+          );
     } catch (err) {
-      // Not stored: a retry of the same conversion must not count as a duplicate.
-      if (claim) await this.release(event.accountId, claim.own);
-      throw err;
+      return Promise.reject(err as Error);
     }
   }
 
@@ -167,27 +183,98 @@ export class IngestPipeline {
    * @throws whatever the directory throws (the caller answers 503)
    */
   async misdirected(accountIds: Iterable<string>): Promise<Misdirected | undefined> {
-    const { homeLocations, directory, location } = this.props;
+    const { homeLocations, directory } = this.props;
     // One account per request is the common case (every pixel): no set, array or extra promises for it.
-    if (Array.isArray(accountIds) && accountIds.length === 1) {
-      const accountId = accountIds[0] as string;
-      const home = homeLocations?.[accountId] ?? (await directory.getAccount(accountId))?.homeLocation;
-      return home !== undefined && home !== location ? { accountId, home } : undefined;
-    }
+    if (Array.isArray(accountIds) && accountIds.length === 1)
+      return this.misdirectedOne(accountIds[0] as string);
     const homes = await Promise.all(
       [...new Set(accountIds)].map(async (accountId) => ({
         accountId,
         home: homeLocations?.[accountId] ?? (await directory.getAccount(accountId))?.homeLocation,
       })),
     );
-    for (const { accountId, home } of homes)
-      if (home !== undefined && home !== location) return { accountId, home };
+    for (const { accountId, home } of homes) if (this.isAway(home)) return { accountId, home };
     return undefined;
+  }
+
+  /**
+   * {@link misdirected} for one account, without a promise when its home is known without a directory
+   * call (the stage configuration, or the directory's cache).
+   */
+  misdirectedOne(accountId: string): Misdirected | undefined | Promise<Misdirected | undefined> {
+    const { homeLocations, directory } = this.props;
+    const configured = homeLocations?.[accountId];
+    const cached = configured === undefined ? directory.peekAccount?.(accountId) : undefined;
+    if (configured === undefined && cached === undefined)
+      return directory.getAccount(accountId).then((account) => this.away(accountId, account?.homeLocation));
+    return this.away(accountId, configured ?? cached?.value?.homeLocation);
+  }
+
+  private away(accountId: string, home: Location | undefined): Misdirected | undefined {
+    return this.isAway(home) ? { accountId, home } : undefined;
+  }
+
+  private isAway(home: Location | undefined): home is Location {
+    return home !== undefined && home !== this.props.location;
   }
 
   private reject(reason: RejectReason): HitOutcome {
     this.props.metrics.reject(reason);
     return { stored: false, reason };
+  }
+
+  /** The campaign's checks and the store, once account and campaign are known. */
+  private admitAndStore(
+    event: TrackEvent,
+    ctx: HitContext,
+    campaign: CampaignRecord | RejectReason,
+  ): Promise<HitOutcome> {
+    if (typeof campaign === 'string') return Promise.resolve(this.reject(campaign));
+    if (!ctx.authenticated && !originAllowed(campaign.allowedOrigins, ctx.pageOrigin))
+      return Promise.resolve(this.reject('origin_not_allowed'));
+    if (ctx.noConsent && !campaign.countAnonymous) return Promise.resolve(this.reject('consent_no_count'));
+    if (event.type === 'conversion' && event.clickId)
+      return this.storeConversion(event, ctx, campaign, this.conversionKeys(event, ctx));
+    const record = this.toRecord(event, ctx, campaign);
+    return record instanceof Promise ? record.then((r) => this.store(r)) : this.store(record);
+  }
+
+  /** A conversion with a click id is stored once per de-duplication window: its claim comes first. */
+  private async storeConversion(
+    event: TrackEvent,
+    ctx: HitContext,
+    campaign: CampaignRecord,
+    claim: { own: string; outranking?: string },
+  ): Promise<HitOutcome> {
+    if (!(await this.claim(event.accountId, claim))) return this.reject('duplicate');
+    try {
+      return await this.store(await this.toRecord(event, ctx, campaign));
+    } catch (err) {
+      // Not stored: a retry of the same conversion must not count as a duplicate.
+      await this.release(event.accountId, claim.own);
+      throw err;
+    }
+  }
+
+  private async store(record: { id: string; sinkRecord: SinkRecord }): Promise<HitOutcome> {
+    await this.props.sink.enqueue(record.sinkRecord);
+    this.props.metrics.hits += 1;
+    return { stored: true, id: record.id };
+  }
+
+  /**
+   * What {@link checkAccountAndCampaign} would answer, from the directory's cache; `undefined` when
+   * either is not cached.
+   */
+  private cachedAccountAndCampaign(
+    accountId: string,
+    campaignId: string,
+  ): CampaignRecord | RejectReason | undefined {
+    const { directory } = this.props;
+    const account = directory.peekAccount?.(accountId);
+    const campaign = account && directory.peekCampaign?.(accountId, campaignId);
+    if (!account || !campaign) return undefined;
+    return this.judge(account.value, campaign.value);
   }
 
   private async checkAccountAndCampaign(
@@ -199,6 +286,13 @@ export class IngestPipeline {
       directory.getAccount(accountId),
       directory.getCampaign(accountId, campaignId),
     ]);
+    return this.judge(account, campaign);
+  }
+
+  private judge(
+    account: AccountRecord | undefined,
+    campaign: CampaignRecord | undefined,
+  ): CampaignRecord | RejectReason {
     if (!account) return 'unknown_account';
     if (account.status !== 'active') return 'inactive_account';
     if (!campaign) return 'unknown_campaign';
@@ -259,29 +353,39 @@ export class IngestPipeline {
     return this.lastReceivedAt;
   }
 
-  private async toRecord(
+  /** The record to store; synchronous when there is nothing to seal or the data key is at hand. */
+  private toRecord(
     event: TrackEvent,
     ctx: HitContext,
     campaign: CampaignRecord,
-  ): Promise<{ id: string; sinkRecord: SinkRecord }> {
+  ): StoredRecord | Promise<StoredRecord> {
+    // The time of receipt, taken before any key load.
     const receivedAt = this.receivedAt();
-    const dt = receivedAt.slice(0, 10);
-    const id = randomUUID();
     const page = event.url === undefined ? undefined : splitPageUrl(event.url);
     const referrer = event.referrer === undefined ? undefined : splitPageUrl(event.referrer);
-    let pii: EncryptedFields | undefined;
-    let params: Record<string, string> | undefined;
-    if (!ctx.noConsent) {
-      const personal: Record<string, string> = {};
-      if (ctx.ip) personal.ip = ctx.ip;
-      if (ctx.userAgent) personal.userAgent = ctx.userAgent;
-      if (event.clickId) personal.clickId = event.clickId;
-      if (page?.hasMore) personal.url = event.url!;
-      if (referrer?.hasMore) personal.referrer = event.referrer!;
-      if (Object.keys(personal).length > 0)
-        pii = await this.props.encryptor.encryptFields(event.accountId, personal);
-      params = attributionParams(page?.query, campaign.urlParams);
-    }
+    const parts = { event, ctx, receivedAt, page, referrer };
+    if (ctx.noConsent) return this.record(parts, undefined, undefined);
+    const params = attributionParams(page?.query, campaign.urlParams);
+    let personal: Record<string, string> | undefined;
+    if (ctx.ip) (personal ??= {}).ip = ctx.ip;
+    if (ctx.userAgent) (personal ??= {}).userAgent = ctx.userAgent;
+    if (event.clickId) (personal ??= {}).clickId = event.clickId;
+    if (page?.hasMore) (personal ??= {}).url = event.url!;
+    if (referrer?.hasMore) (personal ??= {}).referrer = event.referrer!;
+    if (!personal) return this.record(parts, params, undefined);
+    const { encryptor } = this.props;
+    const sealed = encryptor.encryptFieldsNow?.(event.accountId, personal);
+    if (sealed) return this.record(parts, params, sealed);
+    return encryptor.encryptFields(event.accountId, personal).then((pii) => this.record(parts, params, pii));
+  }
+
+  private record(
+    { event, ctx, receivedAt, page, referrer }: RecordParts,
+    params: Record<string, string> | undefined,
+    pii: EncryptedFields | undefined,
+  ): StoredRecord {
+    const dt = receivedAt.slice(0, 10);
+    const id = randomUUID();
     const stored: StoredEvent = {
       v: 1,
       id,
