@@ -1,4 +1,8 @@
-import { serializeStoredEvent, type StoredEvent } from '../../../services/ingest/src/pipeline/stored-event';
+import {
+  serializeStoredEvent,
+  storedEventBytes,
+  type StoredEvent,
+} from '../../../services/ingest/src/pipeline/stored-event';
 
 const base: StoredEvent = {
   v: 1,
@@ -92,5 +96,15 @@ describe('serializeStoredEvent', () => {
       const event = built({ ...base, value });
       expect(serializeStoredEvent(event)).toBe(JSON.stringify(event) + '\n');
     }
+  });
+});
+
+describe('storedEventBytes', () => {
+  it('gives the UTF-8 bytes of the line, each record its own bytes across slab boundaries', () => {
+    const events = Array.from({ length: 2_000 }, (_, i) =>
+      built({ ...base, id: `id-${i}`, name: i % 3 ? 'ü'.repeat(i % 50) : 'x'.repeat(i * 10) }),
+    );
+    const bytes = events.map(storedEventBytes);
+    bytes.forEach((b, i) => expect(b.toString('utf8')).toBe(JSON.stringify(events[i]) + '\n'));
   });
 });

@@ -14,7 +14,7 @@ import { BotFilter } from './bot-filter';
 import { DedupWindow } from './limits';
 import { originAllowed } from './origins';
 import { attributionParams, splitPageUrl, type PageUrlParts } from './page-url';
-import { serializeStoredEvent, type HitSource, type StoredEvent } from './stored-event';
+import { storedEventBytes, type HitSource, type StoredEvent } from './stored-event';
 import type { TrackEvent } from './validation';
 
 export type { HitSource, StoredEvent } from './stored-event';
@@ -410,7 +410,7 @@ export class IngestPipeline {
     };
     return {
       id,
-      sinkRecord: { data: Buffer.from(serializeStoredEvent(stored)), accountId: event.accountId, dt },
+      sinkRecord: { data: storedEventBytes(stored), accountId: event.accountId, dt },
     };
   }
 }
