@@ -332,12 +332,9 @@ export class LocalDirectory extends ItemDirectory {
     const body = `{"version":1,"items":[\n${items.map((i) => JSON.stringify(i)).join(',\n')}\n]}\n`;
     const tmp = `${this.file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     const handle = await fs.open(tmp, 'wx', 0o600);
-    let signature: string;
     try {
       await handle.writeFile(body, 'utf8');
       await handle.sync();
-      // rename() keeps inode and mtime, so this is the signature the renamed file will have.
-      signature = signatureOf(await handle.stat({ bigint: true }));
     } catch (err) {
       await handle.close();
       await fs.unlink(tmp).catch(() => undefined);
@@ -350,7 +347,9 @@ export class LocalDirectory extends ItemDirectory {
       await fs.unlink(tmp).catch(() => undefined);
       throw err;
     }
-    this.loadedSignature = signature;
+    // Taken after the rename, which changes the ctime (a signature taken before made every next read
+    // parse the whole file again); the write lock keeps any other writer out until then.
+    this.loadedSignature = await this.currentSignature();
   }
 
   /** Takes the cross-process write lock; resolves with its release. */

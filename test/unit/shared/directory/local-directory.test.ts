@@ -65,3 +65,20 @@ test("two directory objects on one file (two processes) lose none of each other'
   );
   expect(found.filter(Boolean)).toHaveLength(400);
 });
+
+test('its own writes are not read back: after a write, reads and the next write parse no file', async () => {
+  const directory = new LocalDirectory({ dataDir });
+  await directory.putDataKeyIfAbsent(record(1));
+  // Every reload opens the file for reading; a directory that knows the file is its own opens nothing.
+  const opens = jest.spyOn(fs, 'open');
+  const readOpens = () => opens.mock.calls.filter(([, flags]) => flags === 'r').length;
+  expect((await directory.getDataKey(record(1).accountId, 'americas'))?.dataKeyId).toBe('dk1');
+  await directory.putDataKeyIfAbsent(record(2));
+  expect((await directory.getDataKey(record(2).accountId, 'americas'))?.dataKeyId).toBe('dk2');
+  expect(readOpens()).toBe(0);
+  // A write by another process is still seen, with one reload.
+  await new LocalDirectory({ dataDir }).putDataKeyIfAbsent(record(3));
+  opens.mockClear();
+  expect((await directory.getDataKey(record(3).accountId, 'americas'))?.dataKeyId).toBe('dk3');
+  expect(readOpens()).toBe(1);
+});
