@@ -91,6 +91,7 @@ export function createGcpProgram(config: GcpStackConfig, bundles: BundleSource):
     stage,
     negs: regional.map((p) => p.neg.selfLink),
     configBucket: storage.configBucket,
+    ingestLimits: config.ingestLimits,
     ...(config.domainName !== undefined && { domainName: config.domainName }),
   });
   // The purge runs beside the primary platform, or the first configured one when the primary is not.

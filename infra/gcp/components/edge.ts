@@ -10,6 +10,7 @@
 import * as gcp from '@pulumi/gcp';
 import * as pulumi from '@pulumi/pulumi';
 import { ARMOR_REVOKED_KEY_RULES, API_KEY_HEADER, LIMITS, names, type Stage } from '../../../platform';
+import type { IngestLimitConfig } from '../../../platform/contracts/ingest-env';
 
 /** Properties of the {@link Edge}. */
 export interface EdgeProps {
@@ -24,6 +25,26 @@ export interface EdgeProps {
    * @default - none: HTTP on the load balancer's address
    */
   readonly domainName?: string;
+  /**
+   * The ingest's own per-IP and per-key rates, from which Cloud Armor's thresholds follow (see
+   * {@link armorRateThresholds}), so that raising them in the stage configuration is not undone here.
+   * @default the platform's `LIMITS`
+   */
+  readonly ingestLimits?: Pick<IngestLimitConfig, 'ingestIpRatePerSecond' | 'ingestKeyRatePerSecond'>;
+}
+
+/**
+ * Cloud Armor's rate thresholds, per minute: a client over ten times the service's per-IP rate for a
+ * minute is banned (the service's limiter answers the ordinary excess, this one stops floods before they
+ * cost a function), and an API key over twice its rate is throttled.
+ */
+export function armorRateThresholds(
+  limits: Pick<IngestLimitConfig, 'ingestIpRatePerSecond' | 'ingestKeyRatePerSecond'>,
+): { ipPerMinute: number; apiKeyPerMinute: number } {
+  return {
+    ipPerMinute: Math.ceil(limits.ingestIpRatePerSecond * 60 * 10),
+    apiKeyPerMinute: Math.ceil(limits.ingestKeyRatePerSecond * 60 * 2),
+  };
 }
 
 /** The Cloud Armor WAF rules: preconfigured OWASP sets at sensitivity 1 (few false positives), denied. */
@@ -92,9 +113,12 @@ export class Edge extends pulumi.ComponentResource {
         match: { expr: { expression: `evaluatePreconfiguredWaf('${set}', {'sensitivity': 1})` } },
       }),
     );
-    // A client over ten times the service's own per-IP rate for a minute is banned for ten minutes: the
-    // service's limiter answers the ordinary excess, this one stops floods before they cost a function.
-    const ipPerMinute = LIMITS.ipRatePerSecond * 60 * 10;
+    const { ipPerMinute, apiKeyPerMinute } = armorRateThresholds(
+      props.ingestLimits ?? {
+        ingestIpRatePerSecond: LIMITS.ipRatePerSecond,
+        ingestKeyRatePerSecond: LIMITS.apiKeyRatePerSecond,
+      },
+    );
     rule('ip-ban', {
       priority: PRIORITY.ipBan,
       action: 'rate_based_ban',
@@ -119,7 +143,7 @@ export class Edge extends pulumi.ComponentResource {
         exceedAction: 'deny(429)',
         enforceOnKey: 'HTTP_HEADER',
         enforceOnKeyName: API_KEY_HEADER,
-        rateLimitThreshold: { count: LIMITS.apiKeyRatePerSecond * 60 * 2, intervalSec: 60 },
+        rateLimitThreshold: { count: apiKeyPerMinute, intervalSec: 60 },
       },
     });
     this.edgePolicy = new gcp.compute.SecurityPolicy(

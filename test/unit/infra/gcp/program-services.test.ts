@@ -10,6 +10,7 @@ import {
   purgeEnvSchema,
   REGIONS,
 } from '../../../../platform';
+import { armorRateThresholds } from '../../../../infra/gcp/components/edge';
 import { parseGcpConfig } from '../../../../infra/gcp/config';
 import { policies } from '../../../../policies/gcp/policies';
 import { evaluatePolicies } from '../../../../policies/gcp/evaluate';
@@ -111,6 +112,21 @@ describe('GCP program, prod stack (mocked): workloads', () => {
       });
       expect(Object.keys(variablesOf(`prod-${l}-writer`))).not.toContain('TS_IP_RATE_PER_SECOND');
     }
+  });
+
+  test('Cloud Armor’s per-IP ban and per-key throttle follow the stack’s ingest limits, not fixed numbers', () => {
+    const limits = parseGcpConfig(stackConfig('prod')).ingestLimits;
+    const { ipPerMinute, apiKeyPerMinute } = armorRateThresholds(limits);
+    const RULE = 'gcp:compute/securityPolicyRule:SecurityPolicyRule';
+    const threshold = (name: string) =>
+      (one(RULE, name).inputs.rateLimitOptions as { rateLimitThreshold: { count: number } })
+        .rateLimitThreshold.count;
+    expect(threshold('prod-edge-ip-ban')).toBe(ipPerMinute);
+    expect(threshold('prod-edge-key-throttle')).toBe(apiKeyPerMinute);
+    // An operator who raises the service's rates raises the edge's with them.
+    const raised = armorRateThresholds({ ingestIpRatePerSecond: 1_000, ingestKeyRatePerSecond: 5_000 });
+    expect(raised).toEqual({ ipPerMinute: 600_000, apiKeyPerMinute: 600_000 });
+    expect(raised.ipPerMinute).toBeGreaterThan(ipPerMinute);
   });
 
   test('every grant a workload holds, and nothing else (no primitive role, allUsers only on the load-balanced invoker)', () => {
