@@ -69,10 +69,14 @@ interface Medians {
   readonly p99: number;
   readonly otherStatus: number;
   readonly errors: number;
+  /** The server's CPU time per answered request, in µs; NaN when not measured. */
+  readonly cpuUs: number;
 }
 
 function medians(runs: readonly LoadRun[]): Medians {
+  const cpu = runs.flatMap((x) => (x.serverCpuUs === undefined ? [] : [x.serverCpuUs]));
   return {
+    cpuUs: cpu.length > 0 ? median(cpu) : NaN,
     rps: median(runs.map((x) => x.rps)),
     p50: median(runs.map((x) => x.p50Ms)),
     p99: median(runs.map((x) => x.p99Ms)),
@@ -140,6 +144,7 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Figure[]>
               ? (seq) => routeRequest(route, seq, apiKey, runId)
               : routeRequest(route, 0, apiKey, runId),
           ackStatus: ACK_STATUS[route],
+          pid: child.pid,
         });
       }
     }
@@ -165,12 +170,13 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Figure[]>
           num(run.seconds, 2),
           num(warmRps),
           pct(run.othersShare),
+          run.serverCpuUs === undefined ? 'n/a' : num(run.serverCpuUs, 1),
         ];
         rows.push(cells);
         console.log(
           `round ${r} ${target.key.padEnd(16)} ${cells[2]!.padStart(7)} req/s  p50 ${cells[3]} ms  p99 ${cells[4]} ms  ` +
             `other status ${cells[5]}  errors ${cells[6]}  (${cells[7]} req in ${cells[8]} s; warm-up ${cells[9]} req/s; ` +
-            `other processes ${cells[10]} of the CPUs)`,
+            `other processes ${cells[10]} of the CPUs; server CPU ${cells[11]} µs/req)`,
         );
       },
     });
@@ -189,18 +195,22 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Figure[]>
           'seconds',
           'warm-up req/s',
           'others CPU',
+          'CPU µs/req',
         ],
         rows,
-        'r rrrrrrrrr',
+        'r rrrrrrrrrr',
       ),
     );
 
     const med = new Map<string, Medians>([...runs].map(([k, v]) => [k, medians(v)]));
     const m = (route: RouteName, server: ServerName) => med.get(key(route, server))!;
-    console.log('\nmedians of the measured rounds (ratio: req/s ÷ bare node req/s of the same route):');
+    console.log(
+      '\nmedians of the measured rounds (ratio: req/s ÷ bare node req/s of the same route; CPU µs/req: ' +
+        'CPU time the server used per answered request, which noise moves less than req/s):',
+    );
     console.log(
       table(
-        ['route', 'server', 'req/s', 'p50 ms', 'p99 ms', '÷ node', 'other status', 'errors'],
+        ['route', 'server', 'req/s', 'p50 ms', 'p99 ms', '÷ node', 'CPU µs/req', 'other status', 'errors'],
         routes.flatMap((route) =>
           SERVERS.map((s) => {
             const x = m(route, s.name);
@@ -211,12 +221,13 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Figure[]>
               num(x.p50, 2),
               num(x.p99, 2),
               num(x.rps / m(route, 'node').rps, 2),
+              Number.isNaN(x.cpuUs) ? 'n/a' : num(x.cpuUs, 1),
               num(x.otherStatus),
               num(x.errors),
             ];
           }),
         ),
-        '  rrrrrr',
+        '  rrrrrrr',
       ),
     );
     const others = [...runs.values()].flat().map((x) => x.othersShare ?? 0);
@@ -297,6 +308,11 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Figure[]>
           SECTION,
           `${route} p99 node/express/ingest`,
           `${num(n.p99, 2)} / ${num(e.p99, 2)} / ${num(i.p99, 2)} ms`,
+        ),
+        info(
+          SECTION,
+          `${route} CPU µs/req node/express/ingest`,
+          `${num(n.cpuUs, 1)} / ${num(e.cpuUs, 1)} / ${num(i.cpuUs, 1)}`,
         ),
       );
       if (route === 'pixel')

@@ -14,7 +14,7 @@ import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import type { RouteRequest } from './bench-routes';
-import { cpuSnapshot, othersShare } from './machine-load';
+import { cpuSnapshot, othersShare, processCpuMs } from './machine-load';
 
 /** One server answering one route. */
 export interface LoadTarget {
@@ -29,6 +29,11 @@ export interface LoadTarget {
   readonly request: RouteRequest | ((seq: number) => RouteRequest);
   /** The status that acknowledges the request. */
   readonly ackStatus: number;
+  /**
+   * The server's process: when given, the CPU time it used per answered request is measured.
+   * @default not measured
+   */
+  readonly pid?: number;
 }
 
 /** What one autocannon run observed. */
@@ -46,6 +51,8 @@ export interface LoadRun {
   readonly p99Ms: number;
   /** Share of the machine other processes used meanwhile (measured rounds only). */
   readonly othersShare?: number;
+  /** CPU time of the server per answered request, in µs (measured rounds of targets with a pid only). */
+  readonly serverCpuUs?: number;
 }
 
 /** The `p` quantile (0..1) of ascending `sorted` values, by the nearest-rank method; NaN when empty. */
@@ -170,10 +177,17 @@ export async function runInterleavedRounds(
         warmSeconds += warm.seconds;
       } while (warmSeconds < options.warmupSeconds * 0.8);
       const before = cpuSnapshot(options.serverPids);
+      const serverBefore = target.pid === undefined ? undefined : processCpuMs(target.pid);
       const measured = await load(sized(target.key, options.roundSeconds));
+      const serverAfter = target.pid === undefined ? undefined : processCpuMs(target.pid);
       const run: LoadRun = {
         ...measured,
         othersShare: othersShare(before, cpuSnapshot(options.serverPids)),
+        ...(serverBefore !== undefined &&
+          serverAfter !== undefined &&
+          measured.responses > 0 && {
+            serverCpuUs: ((serverAfter - serverBefore) * 1000) / measured.responses,
+          }),
       };
       runs.get(target.key)!.push(run);
       options.onRun?.(r, target, run, warm.rps);

@@ -35,6 +35,19 @@ function processBusyMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * clockTickMs();
 }
 
+/**
+ * CPU time (user and system) a process has used so far, in milliseconds; `undefined` where /proc is
+ * unavailable or the process is gone. Per answered request, it is the server's cost, which the
+ * machine's noise moves far less than its throughput.
+ */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    return processBusyMs(pid);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Takes a snapshot; `undefined` where /proc is unavailable or a child is gone. */
 export function cpuSnapshot(childPids: readonly number[]): CpuSnapshot | undefined {
   try {
