@@ -5,17 +5,8 @@
  * memory while it serves, and on stop drains like on SIGTERM and reports its counters and memory peaks.
  */
 import { LocalDirectory } from '../../services/shared/directory/local-directory';
-import { parseIngestEnv } from '../../platform/contracts/ingest-env';
-import { TokenBucketLimiter } from '../../services/ingest/src/pipeline/limits';
-import { createRuntime } from '../../services/ingest/src/runtime';
-import { startServer } from '../../services/ingest/src/server';
-import {
-  INGEST_IP_RATE_PER_SECOND,
-  announceReady,
-  announceStats,
-  requiredEnv,
-  stopWhenParentLets,
-} from './child-protocol';
+import { announceReady, announceStats, requiredEnv, stopWhenParentLets } from './child-protocol';
+import { startLocalIngest } from './local-ingest';
 import { SCALE_CAMPAIGN_ID, scaleAccountId } from '../lib/scale-accounts';
 
 /** Accounts written to the directory at once while seeding (the local directory commits each write). */
@@ -53,11 +44,7 @@ async function main(): Promise<void> {
   const seedStart = performance.now();
   if (accounts > 0) await seed(new LocalDirectory({ dataDir }), accounts);
   const seedSeconds = (performance.now() - seedStart) / 1000;
-  const env = parseIngestEnv({ TS_DATA_DIR: dataDir, TS_LOCAL_MODE: 'true', TS_LOG_LEVEL: 'silent' });
-  const runtime = await createRuntime(env, {
-    ipLimiter: new TokenBucketLimiter({ ratePerSecond: INGEST_IP_RATE_PER_SECOND }),
-  });
-  const running = await startServer({ env, port: 0, runtime });
+  const { runtime, running } = await startLocalIngest(dataDir);
   let peakRss = 0;
   let peakHeap = 0;
   const sample = () => {
