@@ -6,6 +6,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { IngestEnv } from '../../../platform/contracts/ingest-env';
+import { SlotSet } from '../../shared/slot-set';
 import { createRuntime, type Runtime } from './runtime';
 
 /** A running server. */
@@ -37,12 +38,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       // A container may run on GCP too; the Lambda bundle never includes this file, so never these clients.
       gcp: () => import('./gcp-adapters').then((m) => m.gcpAdapters),
     }));
-  const inFlight = new Set<ServerResponse>();
+  // Not a `Set`: see SlotSet for what a churning hash table costs the garbage collector.
+  const inFlight = new SlotSet<ServerResponse>();
   let draining = false;
   const listener = runtime.listener;
   const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
-    inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
+    const slot = inFlight.add(res);
+    res.once('close', () => inFlight.delete(slot));
     if (draining) res.setHeader('connection', 'close');
     listener(req, res);
   });

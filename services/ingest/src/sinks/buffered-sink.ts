@@ -14,6 +14,7 @@
  */
 import { backoffMs, sleep } from '../../../shared/backoff';
 import type { Logger } from '../../../shared/logger';
+import { SlotSet } from '../../../shared/slot-set';
 import type { Metrics } from '../metrics';
 import type { Sink, SinkRecord } from './sink';
 import { callSink, type SinkCallResult } from './sink-call';
@@ -109,7 +110,8 @@ export class BufferedSink {
 
   private readonly queue = new PendingQueue();
 
-  private readonly inFlight = new Set<Batch>();
+  /** Not a `Set`: see SlotSet for what a churning hash table costs the garbage collector. */
+  private readonly inFlight = new SlotSet<Batch>();
   private waiters: FlushWaiter[] = [];
   private scheduled = false;
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -300,9 +302,9 @@ export class BufferedSink {
   private pump(): void {
     while (this.inFlight.size < this.maxInFlight && this.pendingRecords > 0) {
       const batch = this.queue.cut(this.maxBatchRecords, this.maxBatchBytes);
-      this.inFlight.add(batch);
+      const slot = this.inFlight.add(batch);
       void this.run(batch).then(() => {
-        this.inFlight.delete(batch);
+        this.inFlight.delete(slot);
         this.settleWaiters();
         this.pump();
       });
