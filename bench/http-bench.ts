@@ -62,6 +62,22 @@ type ServerName = (typeof SERVERS)[number]['name'];
 const key = (route: RouteName, server: ServerName) => `${route}/${server}`;
 const pct = (share: number | undefined) => (share === undefined ? 'n/a' : `${num(share * 100)}%`);
 
+/**
+ * The ingest child's garbage-collection pause time per request over the whole run (warm-ups included) and
+ * its mean young-generation pause, from the counters it reports on stop; `undefined` without them.
+ */
+function gcPerRequest(
+  stats: Record<string, number> | undefined,
+  requests: number,
+): { usPerRequest: number; scavengeMs: number } | undefined {
+  if (!stats || stats.gcMinor === undefined || requests === 0) return undefined;
+  const totalMs = (stats.gcMinorMs ?? 0) + (stats.gcMajorMs ?? 0);
+  return {
+    usPerRequest: (totalMs * 1000) / requests,
+    scavengeMs: stats.gcMinor > 0 ? (stats.gcMinorMs ?? 0) / stats.gcMinor : 0,
+  };
+}
+
 /** Median figures of one target. */
 interface Medians {
   readonly rps: number;
@@ -258,6 +274,7 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Figure[]>
         .filter(([k, v]) => k.startsWith('rejects.') && v > 0)
         .map(([k, v]) => `${k.slice('rejects.'.length)} ${v}`)
         .join(', ');
+      const gc = gcPerRequest(stats, t.requests);
       storedRows.push([
         route,
         num(t.requests),
@@ -266,9 +283,19 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Figure[]>
         counted === undefined ? 'n/a' : num(counted),
         num(stored.total),
         num(stored.inClearText),
+        gc ? gc.usPerRequest.toFixed(1) : 'n/a',
+        gc ? gc.scavengeMs.toFixed(2) : 'n/a',
         rejects || 'none',
         equal ? 'PASS' : 'MISS',
       ]);
+      if (gc)
+        figures.push(
+          info(
+            SECTION,
+            `${route} ingest GC µs/req, mean scavenge`,
+            `${gc.usPerRequest.toFixed(1)} µs, ${gc.scavengeMs.toFixed(2)} ms`,
+          ),
+        );
       figures.push({
         section: SECTION,
         name: `${route}: acknowledged = stored`,
@@ -291,11 +318,13 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Figure[]>
           'service hits',
           'stored',
           'in clear',
+          'GC µs/req',
+          'scavenge ms',
           'rejects',
           'verdict',
         ],
         storedRows,
-        ' rrrrrr  ',
+        ' rrrrrrrr  ',
       ),
     );
 
