@@ -5,9 +5,10 @@
  * links each replaced table to its successor, entries included, for iterators that may still walk it.
  * Once one replaced table has reached the old generation, it keeps its successors, and everything they
  * held, alive through every young-generation collection until the next full one. For the node server's
- * in-flight responses that promoted about 2.5 KB per request and made each young collection 6–9 times
- * slower (see docs/architecture.md, "Garbage collection on the hot path"). Slots are overwritten in
- * place, and the array stops growing at the peak count, so nothing here outlives its removal.
+ * in-flight responses that promoted about 2.5 KB per request and made the mean young collection about
+ * three times longer (see docs/architecture.md, "Garbage collection on the hot path"). Slots are
+ * overwritten in place, and the array stops growing at the peak count, so nothing here outlives its
+ * removal.
  */
 export class SlotSet<T extends object> {
   private readonly slots: Array<T | undefined> = [];
