@@ -4,9 +4,8 @@
  * about to close. Driven over a raw socket so the request can be held open across the shutdown.
  */
 import { connect, type Socket } from 'node:net';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { beaconBody, BEACON_EVENTS, sha256Hex } from '../../../bench/lib/bench-routes';
+import { countStoredEvents } from '../../../bench/lib/stored-events';
 import { CONTENT_SHA256_HEADER } from '../../../platform/contracts/edge';
 import { DEMO_ACCOUNT_ID } from '../../../services/ingest/src/local/seed';
 import { startIngest, type IngestHarness } from '../../support/ingest-harness';
@@ -32,20 +31,6 @@ function readResponse(socket: Socket): Promise<string> {
   });
 }
 
-async function storedLines(dataDir: string): Promise<number> {
-  const root = join(dataDir, 'events');
-  let lines = 0;
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else lines += (await readFile(path, 'utf8')).split('\n').filter(Boolean).length;
-    }
-  };
-  await walk(root);
-  return lines;
-}
-
 describe('node server drain', () => {
   it('answers a request in flight at shutdown with Connection: close, and stores its events', async () => {
     ingest = await startIngest();
@@ -69,7 +54,7 @@ describe('node server drain', () => {
     await shutdown;
     expect(text).toMatch(/^HTTP\/1\.1 202 /);
     expect(text).toMatch(/\r\nconnection: close\r\n/i);
-    expect(await storedLines(ingest.dataDir)).toBe(BEACON_EVENTS);
+    expect((await countStoredEvents(ingest.dataDir)).total).toBe(BEACON_EVENTS);
     socket.destroy();
   });
 });
