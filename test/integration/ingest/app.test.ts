@@ -66,6 +66,28 @@ describe('GET /p.gif', () => {
     });
   });
 
+  test('concurrent pixels each carry their own request id and every security header', async () => {
+    const ids = Array.from({ length: 24 }, (_, i) => `req-concurrent-${i}`);
+    const answers = await Promise.all(
+      ids.map((id) =>
+        fetch(`${pixel}&e=pageview`, { headers: { 'x-request-id': id, 'user-agent': BROWSER_USER_AGENT } }),
+      ),
+    );
+    const made = await fetch(`${pixel}&e=pageview`, { headers: { 'user-agent': BROWSER_USER_AGENT } });
+    for (const [i, res] of [...answers, made].entries()) {
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-request-id')).toBe(ids[i] ?? made.headers.get('x-request-id'));
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(res.headers.get('strict-transport-security')).toMatch(/^max-age=\d+/);
+      expect(res.headers.get('cache-control')).toBe('no-store, max-age=0');
+    }
+    expect(made.headers.get('x-request-id')).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    expect(ids).not.toContain(made.headers.get('x-request-id'));
+  });
+
   test('Do-Not-Track drops personal fields but counts the hit anonymously', async () => {
     const res = await fetch(`${pixel}&e=click&n=dnt-check&cid=secret-click`, {
       headers: { 'user-agent': BROWSER_USER_AGENT, dnt: '1' },

@@ -96,6 +96,9 @@ export type PresentedKey = { readonly key: string; readonly in: 'header' | 'url'
  */
 const NO_KEY_HASH = '0'.repeat(64);
 
+// Read once: under tsx every use of a binding imported through the platform index is a getter chain.
+const MAX_URL_BYTES = LIMITS.maxUrlBytes;
+
 /** The handlers; one instance per process. */
 export class IngestHandlers {
   readonly trustProxy: TrustedProxy;
@@ -133,9 +136,9 @@ export class IngestHandlers {
       sendError(res, 403, 'forbidden', 'requests must come through the CDN', requestId);
       return false;
     }
-    if ((req.url?.length ?? 0) > LIMITS.maxUrlBytes) {
+    if ((req.url?.length ?? 0) > MAX_URL_BYTES) {
       this.deps.metrics.reject('oversized');
-      sendError(res, 413, 'too_large', `the URL exceeds ${LIMITS.maxUrlBytes} bytes`, requestId);
+      sendError(res, 413, 'too_large', `the URL exceeds ${MAX_URL_BYTES} bytes`, requestId);
       return false;
     }
     return true;
@@ -155,7 +158,8 @@ export class IngestHandlers {
       country: countryOf(req, this.trustProxy),
       noConsent: !authenticated && withholdsConsent(req),
       authenticated,
-      ...(authenticated ? {} : { pageOrigin: pageOriginOf(req) }),
+      // Always present, so every context has one shape (a spread made two, and a slower object).
+      pageOrigin: authenticated ? undefined : pageOriginOf(req),
     };
   }
 

@@ -2,10 +2,11 @@
  * What the HTTP layer reads from a request, on plain node request objects so that the express routes
  * and the lean pixel path share it.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ORIGIN_VERIFY_HEADER } from '../../../../platform/contracts/origin';
 import type { TrustedProxy } from '../../../../platform/contracts/ingest-env';
+import { randomUuid } from '../../../shared/random-uuid';
 import { originOfUrl } from '../pipeline/page-url';
 
 /** Name of the cookie by which a visitor opts out of personal data collection. */
@@ -21,7 +22,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
 /** The request id: the CDN's or client's if well-formed, a new one otherwise. */
 export function requestIdOf(req: IncomingMessage): string {
   const given = header(req, 'x-request-id') ?? header(req, 'x-amz-cf-id');
-  return given && REQUEST_ID_RE.test(given) ? given : randomUUID();
+  return given && REQUEST_ID_RE.test(given) ? given : randomUuid();
 }
 
 /**

@@ -3,11 +3,12 @@
  * bot filter → account and campaign → page origin → consent → de-duplicate → enrich → encrypt personal
  * fields → sink. Validation and rate limiting happen before, at the edge of the HTTP layer.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { LIMITS, type Location } from '../../../../platform';
 import type { EncryptedEnvelope } from '../crypto/data-keys';
 import type { CachedLookups } from '../../../shared/directory/cached-directory';
 import type { AccountRecord, CampaignRecord, Directory } from '../../../shared/directory/directory';
+import { randomUuid } from '../../../shared/random-uuid';
 import type { Metrics, RejectReason } from '../metrics';
 import type { SinkRecord } from '../sinks/sink';
 import { BotFilter } from './bot-filter';
@@ -385,7 +386,7 @@ export class IngestPipeline {
     pii: EncryptedFields | undefined,
   ): StoredRecord {
     const dt = receivedAt.slice(0, 10);
-    const id = randomUUID();
+    const id = randomUuid();
     const stored: StoredEvent = {
       v: 1,
       id,

@@ -20,6 +20,11 @@ const NUMBER = /^-?\d+(\.\d+)?$/;
 const MAX_URL_CHARS = 2048;
 const SURROGATE = /[\ud800-\udfff]/;
 const TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
+// Read once: under tsx every use of a binding imported through the platform index is a getter chain.
+const ACCOUNT_ID = ID_PATTERNS.account;
+const CAMPAIGN_ID = ID_PATTERNS.campaign;
+const MAX_AGE_MS = LIMITS.maxEventAgeSeconds * 1000;
+const MAX_SKEW_MS = LIMITS.maxClockSkewSeconds * 1000;
 
 type Raw = Partial<Record<keyof TrackEvent, string>>;
 
@@ -76,8 +81,8 @@ function numberOf(v: string): number | undefined {
 /** The event when every rule passes, else `undefined` (the caller asks the schema's path). */
 function accept(raw: Raw, now: number): TrackEvent | undefined {
   const { accountId, campaignId } = raw;
-  if (accountId === undefined || !ID_PATTERNS.account.test(accountId)) return undefined;
-  if (campaignId === undefined || !ID_PATTERNS.campaign.test(campaignId)) return undefined;
+  if (accountId === undefined || !ACCOUNT_ID.test(accountId)) return undefined;
+  if (campaignId === undefined || !CAMPAIGN_ID.test(campaignId)) return undefined;
   const type = raw.type ?? 'pageview';
   if (!TYPES.has(type)) return undefined;
   const event: Record<string, unknown> = { accountId, campaignId, type };
@@ -94,8 +99,7 @@ function accept(raw: Raw, now: number): TrackEvent | undefined {
   if (raw.ts !== undefined) {
     const ts = numberOf(raw.ts);
     if (ts === undefined || !Number.isInteger(ts) || ts <= 0) return undefined;
-    if (ts < now - LIMITS.maxEventAgeSeconds * 1000 || ts > now + LIMITS.maxClockSkewSeconds * 1000)
-      return undefined;
+    if (ts < now - MAX_AGE_MS || ts > now + MAX_SKEW_MS) return undefined;
     event.ts = ts;
   }
   for (const field of ['clickId', 'orderId'] as const) {
