@@ -10,7 +10,8 @@
  * Random 96-bit IVs stay safe for about 2^32 messages under one key (NIST SP 800-38D); data keys are per
  * account, so that budget is per account, far above any account's hit volume between key replacements.
  */
-import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { takeRandomBytes } from '../../../shared/random-pool';
 
 /** Version byte of the current blob layout; bump it when the layout or the algorithm changes. */
 export const SEAL_VERSION = 1;
@@ -36,24 +37,6 @@ export class DecryptionError extends Error {
     super(message, options);
     this.name = 'DecryptionError';
   }
-}
-
-/**
- * Random IVs are drawn from a pool refilled 4 KiB at a time: one `randomFillSync` per 341 seals instead of
- * one per seal (that call was a tenth of the pixel path's CPU). Every IV is still fresh CSPRNG output, used
- * once: the pool is never reused after it is consumed.
- */
-const IV_POOL_BYTES = 4096 - (4096 % IV_BYTES);
-const ivPool = Buffer.allocUnsafe(IV_POOL_BYTES);
-let ivPoolOffset = IV_POOL_BYTES;
-
-function nextIv(target: Buffer, offset: number): void {
-  if (ivPoolOffset + IV_BYTES > IV_POOL_BYTES) {
-    randomFillSync(ivPool);
-    ivPoolOffset = 0;
-  }
-  ivPool.copy(target, offset, ivPoolOffset, ivPoolOffset + IV_BYTES);
-  ivPoolOffset += IV_BYTES;
 }
 
 function assertKey(key: Buffer): void {
@@ -95,7 +78,8 @@ let scratch = Buffer.allocUnsafeSlow(4096);
 function sealInto(out: Buffer, key: Buffer, plaintext: Buffer | string, length: number, aad: Buffer): Buffer {
   assertKey(key);
   out[0] = SEAL_VERSION;
-  nextIv(out, IV_OFFSET);
+  // A fresh IV from the shared CSPRNG pool (see random-pool.ts for why pooled).
+  takeRandomBytes(out, IV_OFFSET, IV_BYTES);
   const cipher = createCipheriv(CIPHER, key, out.subarray(IV_OFFSET, CT_OFFSET), {
     authTagLength: TAG_BYTES,
   });
